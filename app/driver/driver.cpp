@@ -1,0 +1,212 @@
+#include "app/driver/driver.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "frontends/onnx/executor.h"
+#include "frontends/onnx/loader.h"
+#include "frontends/onnx/passes.h"
+#include "frontends/onnx/random_inputs.h"
+#include "sim/runtime/target_model.h"
+#include "sim/tensor/npy.h"
+
+#ifndef XPUSIM_SOURCE_CONFIG_DIR
+#define XPUSIM_SOURCE_CONFIG_DIR ""
+#endif
+
+namespace xpusim::app {
+
+namespace fs = std::filesystem;
+using sim::ModelError;
+
+sim::config::ConfigLoader config_loader() {
+    return sim::config::ConfigLoader(
+        sim::config::ConfigLoader::default_search_dirs(XPUSIM_SOURCE_CONFIG_DIR));
+}
+
+std::string safe_file_name(const std::string& name) {
+    std::string out = name;
+    for (char& c : out)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) c = '_';
+    return out;
+}
+
+sim::Shape parse_shape(const std::string& text) {
+    sim::Shape shape;
+    if (text == "scalar" || text.empty()) return shape;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const std::size_t x = text.find_first_of("x,", start);
+        const std::string tok = text.substr(start, x == std::string::npos ? std::string::npos : x - start);
+        if (tok.empty() || tok.find_first_not_of("0123456789") != std::string::npos || tok.size() > 12)
+            throw ModelError("bad shape '" + text + "' (expected e.g. 1x3x224x224)");
+        shape.push_back(std::stoll(tok));
+        if (x == std::string::npos) break;
+        start = x + 1;
+    }
+    return shape;
+}
+
+frontend::Graph load_graph(const RunRequest& request, TensorMap& inputs) {
+    frontend::Graph graph = frontend::import_model(request.model_path);
+    inputs = request.input_tensors;
+    for (const auto& [name, path] : request.input_files) inputs[name] = sim::read_npy(path);
+    std::map<std::string, sim::Shape> shapes = request.shapes;
+    for (const auto& [name, t] : inputs) {
+        if (std::find(graph.inputs.begin(), graph.inputs.end(), name) == graph.inputs.end())
+            throw ModelError("input '" + name + "' is not an input of the model (inputs: " + [&] {
+                std::string s;
+                for (const auto& i : graph.inputs) s += (s.empty() ? "" : ", ") + i;
+                return s;
+            }() + ")");
+        auto it = shapes.find(name);
+        if (it != shapes.end() && it->second != t.shape())
+            throw ModelError("input '" + name + "' has shape " + sim::shape_str(t.shape()) +
+                             " but --shape gives " + sim::shape_str(it->second));
+        shapes[name] = t.shape();
+    }
+    frontend::bind_input_shapes(graph, shapes);
+    frontend::infer_and_fold(graph);
+    frontend::remove_dead_nodes(graph);
+    return graph;
+}
+
+namespace {
+
+double to_double(const sim::Tensor& t, int64_t i) { return t.get_as_double(i); }
+
+}  // namespace
+
+nlohmann::json compare_outputs(const TensorMap& got, const TensorMap& reference) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [name, ref] : reference) {
+        auto it = got.find(name);
+        if (it == got.end()) continue;
+        const sim::Tensor& g = it->second;
+        if (g.shape() != ref.shape()) {
+            out[name] = {{"error", "shape " + sim::shape_str(g.shape()) + " differs from the reference's " +
+                                       sim::shape_str(ref.shape())}};
+            continue;
+        }
+        double diff2 = 0, ref2 = 0, got2 = 0, dot = 0, max_abs = 0;
+        for (int64_t i = 0; i < ref.numel(); ++i) {
+            const double a = to_double(g, i), b = to_double(ref, i);
+            diff2 += (a - b) * (a - b);
+            ref2 += b * b;
+            got2 += a * a;
+            dot += a * b;
+            max_abs = std::max(max_abs, std::fabs(a - b));
+        }
+        const double rel_l2 = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
+        const double cosine = (ref2 > 0 && got2 > 0) ? dot / std::sqrt(ref2 * got2) : (diff2 == 0 ? 1.0 : 0.0);
+        out[name] = {{"rel_l2", rel_l2}, {"max_abs", max_abs}, {"cosine", cosine}};
+    }
+    return out;
+}
+
+RunOutcome run_graph(const frontend::Graph& graph, const sim::config::Config& config,
+                     const TensorMap& inputs, uint64_t seed, bool timing_only) {
+    RunOutcome out;
+    out.config = config;
+    out.inputs = inputs;
+    const std::string& target = config.target();
+    auto lowering = lower::LoweringRegistry::instance().create(target);
+    auto model = sim::TargetModelRegistry::instance().create(target);
+    lower::LowerOptions lopts;
+    lopts.seed = seed;
+    lopts.timing_only = timing_only;
+    lopts.calibration_inputs = &inputs;
+    lower::LoweredModel lowered = lowering->lower(graph, config, lopts);
+    out.placements = lowered.placements;
+    out.capacity_problems = lowered.capacity_problems;
+    sim::RunOptions ropts;
+    ropts.seed = seed;
+    ropts.timing_only = timing_only;
+    const auto t0 = std::chrono::steady_clock::now();
+    out.results = model->simulate(*lowered.program, config, inputs, ropts);
+    out.results.wall_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (target != "reference" && !timing_only) {
+        const TensorMap reference = frontend::execute_graph(graph, inputs);
+        out.numerics = compare_outputs(out.results.outputs, reference);
+    }
+    return out;
+}
+
+RunOutcome run(const RunRequest& request) {
+    const sim::config::Config config = config_loader().load(request.config, request.overrides);
+    TensorMap given;
+    const frontend::Graph graph = load_graph(request, given);
+    const TensorMap inputs = frontend::make_random_inputs(graph, request.seed, given);
+    frontend::check_inputs(graph, inputs);
+    RunOutcome out = run_graph(graph, config, inputs, request.seed, request.timing_only);
+    out.model_path = request.model_path;
+    return out;
+}
+
+nlohmann::json RunOutcome::stats_json() const {
+    using nlohmann::json;
+    const sim::Results& r = results;
+    auto opt = [](const auto& v) -> json { return v ? json(*v) : json(nullptr); };
+    json ops = json::array();
+    std::map<std::string, const lower::NodePlacement*> placed;
+    for (const auto& p : placements) placed[p.node] = &p;
+    for (const auto& op : r.ops) {
+        json row = {{"name", op.name},
+                    {"op_type", op.op_type},
+                    {"placement", sim::placement_name(op.placement)},
+                    {"unit", op.unit},
+                    {"start_cycle", op.start_cycle},
+                    {"end_cycle", op.end_cycle},
+                    {"compute_cycles", op.compute_cycles},
+                    {"macs", op.macs},
+                    {"bytes", op.bytes},
+                    {"stall_cycles", op.stall_cycles},
+                    {"bytes_by_level", op.bytes_by_level}};
+        auto it = placed.find(op.name);
+        if (it != placed.end() && !it->second->reason.empty()) row["reason"] = it->second->reason;
+        for (const auto& [k, v] : op.extra.items()) row[k] = v;
+        ops.push_back(std::move(row));
+    }
+    json units = json::array();
+    for (const auto& u : r.units)
+        units.push_back({{"name", u.name}, {"busy_cycles", u.busy_cycles}, {"utilization", u.utilization}});
+    json config_values = json::object();
+    for (const auto& [k, v] : config.flat()) config_values[k] = v;
+    return {{"target", config.target()},
+            {"config", config.name()},
+            {"config_source", config.source()},
+            {"config_values", config_values},
+            {"model", model_path},
+            {"clock_hz", opt(r.clock_hz)},
+            {"cycles", opt(r.cycles)},
+            {"latency_s", opt(r.latency_s())},
+            {"energy_j", opt(r.energy_j)},
+            {"energy_breakdown", r.energy_breakdown},
+            {"wall_s", r.wall_seconds},
+            {"ops", ops},
+            {"units", units},
+            {"capacity_problems", capacity_problems},
+            {"numerics", numerics},
+            {"stats", r.stats.to_json()}};
+}
+
+void write_outcome(const RunOutcome& outcome, const std::string& outdir) {
+    std::error_code ec;
+    fs::create_directories(fs::path(outdir) / "outputs", ec);
+    fs::create_directories(fs::path(outdir) / "inputs", ec);
+    if (ec) throw sim::IoError("cannot create output folder '" + outdir + "': " + ec.message());
+    for (const auto& [name, t] : outcome.results.outputs)
+        sim::write_npy((fs::path(outdir) / "outputs" / (safe_file_name(name) + ".npy")).string(), t);
+    for (const auto& [name, t] : outcome.inputs)
+        sim::write_npy((fs::path(outdir) / "inputs" / (safe_file_name(name) + ".npy")).string(), t);
+    const std::string stats_path = (fs::path(outdir) / "stats.json").string();
+    std::ofstream stats(stats_path);
+    if (!stats) throw sim::IoError("cannot write '" + stats_path + "'");
+    stats << outcome.stats_json().dump(2) << '\n';
+    outcome.results.trace.write((fs::path(outdir) / "trace.json").string());
+}
+
+}  // namespace xpusim::app

@@ -1,0 +1,72 @@
+// The driver: the one place that chains the stages
+//   load (frontends/onnx) -> lower (frontends/lower/<target>) -> simulate (models/<target>)
+//   -> compare with the reference executor -> write outputs, stats.json, trace.json.
+// The command line and the Python module are thin layers over these functions, so both give
+// the same numbers bit for bit.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "frontends/lower/lowering.h"
+#include "frontends/onnx/graph.h"
+#include "sim/config/config.h"
+#include "sim/runtime/results.h"
+
+namespace xpusim::app {
+
+using TensorMap = std::map<std::string, sim::Tensor>;
+
+struct RunRequest {
+    std::string model_path;
+    std::string config;  // a preset name or a YAML path
+    std::vector<std::string> overrides;  // "path=value"
+    std::map<std::string, std::string> input_files;  // input name -> .npy path
+    TensorMap input_tensors;  // given directly (Python)
+    std::map<std::string, sim::Shape> shapes;  // --shape, for dynamic dimensions
+    uint64_t seed = 0;
+    bool timing_only = false;
+};
+
+struct RunOutcome {
+    std::string model_path;
+    sim::config::Config config;
+    TensorMap inputs;  // every input the run used, given or drawn
+    sim::Results results;
+    std::vector<lower::NodePlacement> placements;
+    std::vector<std::string> capacity_problems;
+    nlohmann::json numerics;  // per output vs the reference; null for reference / timing-only
+
+    /// @brief The stats.json document (see DESIGN.md, "Contracts").
+    nlohmann::json stats_json() const;
+};
+
+/// @brief The config loader over the default preset search path.
+sim::config::ConfigLoader config_loader();
+
+/// @brief Loads the model with input shapes from the given inputs and --shape.
+frontend::Graph load_graph(const RunRequest& request, TensorMap& inputs);
+
+/// @brief Lowers and simulates a prepared graph on one config; compares with the reference
+/// executor unless the target is the reference or `timing_only`.
+RunOutcome run_graph(const frontend::Graph& graph, const sim::config::Config& config,
+                     const TensorMap& inputs, uint64_t seed, bool timing_only);
+
+/// @brief The whole run: load config and model, read or draw inputs, lower, simulate, compare.
+RunOutcome run(const RunRequest& request);
+
+/// @brief Writes OUTDIR/outputs/*.npy, OUTDIR/inputs/*.npy, stats.json and trace.json.
+void write_outcome(const RunOutcome& outcome, const std::string& outdir);
+
+/// @brief rel_l2, max_abs and cosine of every output against the reference's.
+nlohmann::json compare_outputs(const TensorMap& got, const TensorMap& reference);
+
+/// @brief A name made safe for a file: characters outside [A-Za-z0-9_.-] become '_'.
+std::string safe_file_name(const std::string& name);
+
+/// @brief "1x3x224x224" -> {1, 3, 224, 224}; ModelError on anything else.
+sim::Shape parse_shape(const std::string& text);
+
+}  // namespace xpusim::app

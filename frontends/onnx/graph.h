@@ -1,0 +1,85 @@
+// The graph IR every lowering starts from: nodes in topological order, every value's element
+// type and shape, and constant tensors. Built by load_model() (loader.h) and then transformed
+// by infer_shapes / fold_constants / remove_dead_nodes (passes.h). Plain data: copyable.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/tensor/tensor.h"
+
+namespace xpusim::frontend {
+
+using sim::DType;
+using sim::Shape;
+using sim::Tensor;
+
+/// One ONNX attribute. Subgraph attributes are not supported (Loop/If/Scan are rejected).
+struct Attribute {
+    enum class Kind { Float, Int, String, Tensor, Floats, Ints, Strings };
+    Kind kind = Kind::Int;
+    double f = 0.0;
+    int64_t i = 0;
+    std::string s;
+    Tensor t;
+    std::vector<double> floats;
+    std::vector<int64_t> ints;
+    std::vector<std::string> strings;
+};
+
+struct Node {
+    std::string name;  // unique; generated as "<op_type>_<index>" where the file has none
+    std::string op_type;
+    std::string domain;  // "" for ai.onnx
+    std::vector<std::string> inputs;  // "" marks an omitted optional input
+    std::vector<std::string> outputs;
+    std::map<std::string, Attribute> attrs;
+
+    bool has_attr(const std::string& a) const { return attrs.count(a) != 0; }
+    int64_t attr_int(const std::string& a, int64_t def) const;
+    double attr_float(const std::string& a, double def) const;
+    std::string attr_string(const std::string& a, const std::string& def) const;
+    std::vector<int64_t> attr_ints(const std::string& a, std::vector<int64_t> def = {}) const;
+    std::vector<double> attr_floats(const std::string& a, std::vector<double> def = {}) const;
+    const Tensor* attr_tensor(const std::string& a) const;
+    /// @brief Number of inputs actually given (trailing omitted ones not counted).
+    std::size_t num_inputs() const;
+    /// @brief Number of outputs the node names (trailing omitted ones not counted).
+    std::size_t num_outputs_given() const;
+    bool has_input(std::size_t i) const { return i < inputs.size() && !inputs[i].empty(); }
+    /// @brief "node 'Conv_3' (Conv)": how errors name a node.
+    std::string describe() const;
+};
+
+/// A named value: its type, its shape (-1 for a dimension not known yet) and, for constants, the
+/// tensor itself. dim_params keeps the symbolic names of dynamic input dimensions ("batch").
+struct ValueInfo {
+    std::string name;
+    DType dtype = DType::Float32;
+    Shape shape;
+    bool shape_known = false;  // false until inference has reached this value
+    std::vector<std::string> dim_params;
+    std::optional<Tensor> constant;
+    // What the file declares for a non-input value (value_info / graph output), if anything;
+    // a dimension of -1 is symbolic. Inference is checked against it.
+    std::optional<DType> declared_dtype;
+    std::optional<Shape> declared_shape;
+};
+
+struct Graph {
+    std::string name;
+    int64_t opset = 0;     // the ai.onnx opset the model imports
+    int64_t ir_version = 0;
+    std::vector<Node> nodes;  // topological order after load_model()
+    std::map<std::string, ValueInfo> values;
+    std::vector<std::string> inputs;   // graph inputs that are not initializers
+    std::vector<std::string> outputs;
+
+    const ValueInfo& value(const std::string& name) const;
+    ValueInfo& value(const std::string& name);
+    bool is_constant(const std::string& name) const;
+};
+
+}  // namespace xpusim::frontend

@@ -1,0 +1,62 @@
+#include "frontends/onnx/op_registry.h"
+
+namespace xpusim::frontend {
+
+const InferInput& InferContext::in(std::size_t i) const {
+    if (i >= inputs.size() || !inputs[i].present) fail("input " + std::to_string(i) + " is missing");
+    return inputs[i];
+}
+
+const Tensor& InferContext::constant_input(std::size_t i) const {
+    const InferInput& x = in(i);
+    if (!x.constant)
+        throw sim::UnsupportedError(node.describe() + ": input " + std::to_string(i) + " ('" +
+                                    node.inputs[i] +
+                                    "') must be known before running (a dynamic shape argument); "
+                                    "give the input shapes with --shape");
+    return *x.constant;
+}
+
+void InferContext::set_output(std::size_t i, DType dtype, Shape shape) {
+    if (output_dtypes.size() <= i) {
+        output_dtypes.resize(i + 1, DType::Float32);
+        output_shapes.resize(i + 1);
+    }
+    output_dtypes[i] = dtype;
+    output_shapes[i] = std::move(shape);
+}
+
+void InferContext::fail(const std::string& why) const {
+    throw sim::ModelError(node.describe() + ": " + why);
+}
+
+const Tensor& KernelContext::in(std::size_t i) const {
+    if (!has(i)) fail("input " + std::to_string(i) + " is missing");
+    return *inputs[i];
+}
+
+void KernelContext::fail(const std::string& why) const {
+    throw sim::ModelError(node.describe() + ": " + why);
+}
+
+OpRegistry& OpRegistry::instance() {
+    static OpRegistry registry;
+    return registry;
+}
+
+void OpRegistry::add(const std::string& op_type, OpKernel kernel) {
+    m_kernels[op_type] = std::move(kernel);
+}
+
+const OpKernel* OpRegistry::find(const std::string& op_type) const {
+    auto it = m_kernels.find(op_type);
+    return it == m_kernels.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> OpRegistry::names() const {
+    std::vector<std::string> out;
+    for (const auto& [name, k] : m_kernels) out.push_back(name);
+    return out;
+}
+
+}  // namespace xpusim::frontend

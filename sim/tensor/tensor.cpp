@@ -1,0 +1,270 @@
+#include "sim/tensor/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <sstream>
+
+#include "sim/tensor/numeric_formats.h"
+
+namespace xpusim::sim {
+
+std::size_t dtype_size(DType t) {
+    switch (t) {
+        case DType::Float64:
+        case DType::Int64:
+        case DType::UInt64: return 8;
+        case DType::Float32:
+        case DType::Int32:
+        case DType::UInt32: return 4;
+        case DType::Float16:
+        case DType::BFloat16:
+        case DType::Int16:
+        case DType::UInt16: return 2;
+        case DType::Float8E4M3:
+        case DType::Float8E5M2:
+        case DType::Int8:
+        case DType::UInt8:
+        case DType::Bool: return 1;
+    }
+    return 1;
+}
+
+const char* dtype_name(DType t) {
+    switch (t) {
+        case DType::Float32: return "float32";
+        case DType::Float64: return "float64";
+        case DType::Float16: return "float16";
+        case DType::BFloat16: return "bfloat16";
+        case DType::Float8E4M3: return "float8e4m3";
+        case DType::Float8E5M2: return "float8e5m2";
+        case DType::Int8: return "int8";
+        case DType::UInt8: return "uint8";
+        case DType::Int16: return "int16";
+        case DType::UInt16: return "uint16";
+        case DType::Int32: return "int32";
+        case DType::UInt32: return "uint32";
+        case DType::Int64: return "int64";
+        case DType::UInt64: return "uint64";
+        case DType::Bool: return "bool";
+    }
+    return "?";
+}
+
+DType dtype_from_name(const std::string& name) {
+    for (int i = 0; i <= static_cast<int>(DType::Bool); ++i) {
+        const auto t = static_cast<DType>(i);
+        if (name == dtype_name(t)) return t;
+    }
+    throw ConfigError("unknown element type '" + name + "'");
+}
+
+bool is_float(DType t) {
+    return t == DType::Float32 || t == DType::Float64 || t == DType::Float16 ||
+           t == DType::BFloat16 || t == DType::Float8E4M3 || t == DType::Float8E5M2;
+}
+
+bool is_integer(DType t) { return !is_float(t) && t != DType::Bool; }
+
+int64_t shape_numel(const Shape& shape) {
+    int64_t n = 1;
+    for (int64_t d : shape) {
+        if (d < 0) throw ModelError("negative dimension in shape " + shape_str(shape));
+        if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
+            throw CapacityError("shape " + shape_str(shape) + " overflows 64-bit element count");
+        n *= d;
+    }
+    return n;
+}
+
+std::string shape_str(const Shape& shape) {
+    if (shape.empty()) return "scalar";
+    std::ostringstream s;
+    for (std::size_t i = 0; i < shape.size(); ++i) s << (i ? "x" : "") << shape[i];
+    return s.str();
+}
+
+std::vector<int64_t> shape_strides(const Shape& shape) {
+    std::vector<int64_t> strides(shape.size(), 1);
+    for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+        strides[i] = strides[i + 1] * shape[i + 1];
+    return strides;
+}
+
+Tensor::Storage::Storage(std::size_t bytes) : m_bytes(bytes) {
+    // 64-byte alignment for Eigen's vectorized maps; at least one line so data() is never null.
+    const std::size_t rounded = ((bytes + 63) / 64) * 64 + 64;
+    m_ptr = std::aligned_alloc(64, rounded);
+    if (!m_ptr) throw CapacityError("out of memory allocating " + std::to_string(bytes) + " bytes");
+    std::memset(m_ptr, 0, rounded);
+}
+
+Tensor::Storage::~Storage() { std::free(m_ptr); }
+
+Tensor::Tensor(DType dtype, Shape shape)
+    : m_dtype(dtype), m_shape(std::move(shape)), m_numel(shape_numel(m_shape)) {
+    const std::size_t elem = dtype_size(dtype);
+    if (static_cast<uint64_t>(m_numel) > (uint64_t{1} << 62) / elem)
+        throw CapacityError("tensor of shape " + shape_str(m_shape) + " is too large");
+    m_storage = std::make_shared<Storage>(static_cast<std::size_t>(m_numel) * elem);
+}
+
+void Tensor::check_type(DType t) const {
+    if (t != m_dtype)
+        throw Error(std::string("tensor holds ") + dtype_name(m_dtype) + ", accessed as " +
+                    dtype_name(t));
+}
+
+void Tensor::check_matrix(int64_t rows, int64_t cols) const {
+    if (rows * cols != m_numel)
+        throw Error("cannot view " + shape_str(m_shape) + " as " + std::to_string(rows) + "x" +
+                    std::to_string(cols));
+}
+
+Tensor Tensor::reshaped(Shape shape) const {
+    if (shape_numel(shape) != m_numel)
+        throw ModelError("cannot reshape " + shape_str(m_shape) + " to " + shape_str(shape));
+    Tensor t = *this;
+    t.m_shape = std::move(shape);
+    return t;
+}
+
+Tensor Tensor::clone() const {
+    Tensor t(m_dtype, m_shape);
+    if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());
+    return t;
+}
+
+double Tensor::get_as_double(int64_t i) const {
+    const void* p = raw();
+    switch (m_dtype) {
+        case DType::Float32: return static_cast<const float*>(p)[i];
+        case DType::Float64: return static_cast<const double*>(p)[i];
+        case DType::Float16: return half_bits_to_float(static_cast<const uint16_t*>(p)[i]);
+        case DType::BFloat16: return bf16_bits_to_float(static_cast<const uint16_t*>(p)[i]);
+        case DType::Float8E4M3: return e4m3_bits_to_float(static_cast<const uint8_t*>(p)[i]);
+        case DType::Float8E5M2: return e5m2_bits_to_float(static_cast<const uint8_t*>(p)[i]);
+        case DType::Int8: return static_cast<const int8_t*>(p)[i];
+        case DType::UInt8: return static_cast<const uint8_t*>(p)[i];
+        case DType::Int16: return static_cast<const int16_t*>(p)[i];
+        case DType::UInt16: return static_cast<const uint16_t*>(p)[i];
+        case DType::Int32: return static_cast<const int32_t*>(p)[i];
+        case DType::UInt32: return static_cast<const uint32_t*>(p)[i];
+        case DType::Int64: return static_cast<double>(static_cast<const int64_t*>(p)[i]);
+        case DType::UInt64: return static_cast<double>(static_cast<const uint64_t*>(p)[i]);
+        case DType::Bool: return static_cast<const bool*>(p)[i] ? 1.0 : 0.0;
+    }
+    return 0.0;
+}
+
+int64_t Tensor::get_as_int64(int64_t i) const {
+    const void* p = raw();
+    switch (m_dtype) {
+        case DType::Int8: return static_cast<const int8_t*>(p)[i];
+        case DType::UInt8: return static_cast<const uint8_t*>(p)[i];
+        case DType::Int16: return static_cast<const int16_t*>(p)[i];
+        case DType::UInt16: return static_cast<const uint16_t*>(p)[i];
+        case DType::Int32: return static_cast<const int32_t*>(p)[i];
+        case DType::UInt32: return static_cast<const uint32_t*>(p)[i];
+        case DType::Int64: return static_cast<const int64_t*>(p)[i];
+        case DType::UInt64: return static_cast<int64_t>(static_cast<const uint64_t*>(p)[i]);
+        case DType::Bool: return static_cast<const bool*>(p)[i] ? 1 : 0;
+        default: return static_cast<int64_t>(get_as_double(i));
+    }
+}
+
+std::vector<int64_t> Tensor::to_int64_vector() const {
+    std::vector<int64_t> v(static_cast<std::size_t>(m_numel));
+    for (int64_t i = 0; i < m_numel; ++i) v[i] = get_as_int64(i);
+    return v;
+}
+
+namespace {
+
+// Converts one element through double (exact for every source type but 64-bit integers beyond
+// 2^53, which go integer to integer directly).
+template <class To>
+To convert_from_double(double v) {
+    if constexpr (std::is_same_v<To, bool>) {
+        return v != 0.0;
+    } else if constexpr (std::is_integral_v<To>) {
+        if (std::isnan(v)) return To(0);
+        // Out-of-range float -> int is undefined in C++; ONNX leaves it unspecified. Wrap through
+        // int64 the way numpy does on x86 for in-range int64 values.
+        if (v >= 9.2233720368547758e18 || v < -9.2233720368547758e18) return To(0);
+        return static_cast<To>(static_cast<int64_t>(v));
+    } else {
+        return static_cast<To>(v);
+    }
+}
+
+template <class To>
+void cast_into(const Tensor& in, To* out) {
+    const int64_t n = in.numel();
+    if (is_integer(in.dtype()) || in.dtype() == DType::Bool) {
+        for (int64_t i = 0; i < n; ++i) {
+            if constexpr (std::is_same_v<To, bool>)
+                out[i] = in.get_as_int64(i) != 0;
+            else if constexpr (std::is_integral_v<To>)
+                out[i] = static_cast<To>(in.get_as_int64(i));
+            else if (in.dtype() == DType::UInt64)
+                out[i] = static_cast<To>(static_cast<const uint64_t*>(in.raw())[i]);
+            else
+                out[i] = static_cast<To>(in.get_as_int64(i));
+        }
+    } else if (in.dtype() == DType::Float32 && std::is_same_v<To, double>) {
+        const float* src = static_cast<const float*>(in.raw());
+        for (int64_t i = 0; i < n; ++i) out[i] = static_cast<To>(src[i]);
+    } else {
+        for (int64_t i = 0; i < n; ++i) out[i] = convert_from_double<To>(in.get_as_double(i));
+    }
+}
+
+// Narrow floats round from the fp32 value, as ONNX Runtime does (double inputs go through a
+// float first, which can double-round; matching ORT matters more here).
+template <class Encode>
+void cast_narrow(const Tensor& in, uint8_t* out8, uint16_t* out16, Encode encode) {
+    for (int64_t i = 0; i < in.numel(); ++i) {
+        const float f = static_cast<float>(in.get_as_double(i));
+        if (out8) out8[i] = static_cast<uint8_t>(encode(f));
+        else out16[i] = static_cast<uint16_t>(encode(f));
+    }
+}
+
+}  // namespace
+
+Tensor Tensor::cast(DType to) const {
+    Tensor out(to, m_shape);
+    if (to == m_dtype) return clone();
+    void* o = out.raw();
+    switch (to) {
+        case DType::Float32: cast_into(*this, static_cast<float*>(o)); break;
+        case DType::Float64: cast_into(*this, static_cast<double*>(o)); break;
+        case DType::Int8: cast_into(*this, static_cast<int8_t*>(o)); break;
+        case DType::UInt8: cast_into(*this, static_cast<uint8_t*>(o)); break;
+        case DType::Int16: cast_into(*this, static_cast<int16_t*>(o)); break;
+        case DType::UInt16: cast_into(*this, static_cast<uint16_t*>(o)); break;
+        case DType::Int32: cast_into(*this, static_cast<int32_t*>(o)); break;
+        case DType::UInt32: cast_into(*this, static_cast<uint32_t*>(o)); break;
+        case DType::Int64: cast_into(*this, static_cast<int64_t*>(o)); break;
+        case DType::UInt64: cast_into(*this, static_cast<uint64_t*>(o)); break;
+        case DType::Bool: cast_into(*this, static_cast<bool*>(o)); break;
+        case DType::Float16:
+            cast_narrow(*this, nullptr, static_cast<uint16_t*>(o), float_to_half_bits);
+            break;
+        case DType::BFloat16:
+            cast_narrow(*this, nullptr, static_cast<uint16_t*>(o), float_to_bf16_bits);
+            break;
+        case DType::Float8E4M3:
+            cast_narrow(*this, static_cast<uint8_t*>(o), nullptr,
+                        [](float f) { return float_to_e4m3_bits(f); });
+            break;
+        case DType::Float8E5M2:
+            cast_narrow(*this, static_cast<uint8_t*>(o), nullptr,
+                        [](float f) { return float_to_e5m2_bits(f); });
+            break;
+    }
+    return out;
+}
+
+}  // namespace xpusim::sim

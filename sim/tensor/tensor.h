@@ -1,0 +1,131 @@
+// Tensor: a shape, an element type and a contiguous row-major buffer. Copies share the buffer
+// (like numpy views of one array); clone() makes an independent copy. Bulk math maps the buffer
+// into Eigen with vec()/matrix().
+#pragma once
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/error.h"
+#include "sim/tensor/dtype.h"
+
+namespace xpusim::sim {
+
+using Shape = std::vector<int64_t>;
+
+/// @brief Product of the dimensions; throws CapacityError if it overflows int64.
+int64_t shape_numel(const Shape& shape);
+/// @brief "1x3x224x224" ("scalar" for rank 0).
+std::string shape_str(const Shape& shape);
+/// @brief Row-major strides in elements.
+std::vector<int64_t> shape_strides(const Shape& shape);
+
+template <class T>
+using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+class Tensor {
+public:
+    /// An empty float32 scalar-less tensor (no storage); valid() is false.
+    Tensor() = default;
+    /// @brief Zero-filled tensor of the given type and shape.
+    Tensor(DType dtype, Shape shape);
+
+    template <class T>
+    static Tensor from_vector(const Shape& shape, const std::vector<T>& values);
+    template <class T>
+    static Tensor scalar(T value) {
+        return from_vector<T>({}, {value});
+    }
+
+    bool valid() const { return m_storage != nullptr; }
+    DType dtype() const { return m_dtype; }
+    const Shape& shape() const { return m_shape; }
+    int64_t rank() const { return static_cast<int64_t>(m_shape.size()); }
+    int64_t dim(int64_t i) const { return m_shape.at(i < 0 ? i + rank() : i); }
+    int64_t numel() const { return m_numel; }
+    std::size_t nbytes() const { return static_cast<std::size_t>(m_numel) * dtype_size(m_dtype); }
+
+    void* raw() { return m_storage ? m_storage->data() : nullptr; }
+    const void* raw() const { return m_storage ? m_storage->data() : nullptr; }
+
+    /// @brief Typed pointer; throws if T does not match dtype().
+    template <class T>
+    T* data() {
+        check_type(DTypeOf<T>::value);
+        return static_cast<T*>(raw());
+    }
+    template <class T>
+    const T* data() const {
+        check_type(DTypeOf<T>::value);
+        return static_cast<const T*>(raw());
+    }
+
+    template <class T>
+    Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>, Eigen::Aligned64> vec() {
+        return {data<T>(), m_numel};
+    }
+    template <class T>
+    Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>, Eigen::Aligned64> vec() const {
+        return {data<T>(), m_numel};
+    }
+    /// @brief The buffer viewed as a row-major rows x cols matrix (rows*cols == numel).
+    template <class T>
+    Eigen::Map<RowMatrix<T>> matrix(int64_t rows, int64_t cols) {
+        check_matrix(rows, cols);
+        return {data<T>(), rows, cols};
+    }
+    template <class T>
+    Eigen::Map<const RowMatrix<T>> matrix(int64_t rows, int64_t cols) const {
+        check_matrix(rows, cols);
+        return {data<T>(), rows, cols};
+    }
+
+    /// @brief Same buffer, new shape of the same element count.
+    Tensor reshaped(Shape shape) const;
+    /// @brief Independent deep copy.
+    Tensor clone() const;
+    /// @brief Element i converted to double (any dtype); for shapes, indices and printing.
+    double get_as_double(int64_t i) const;
+    /// @brief Element i converted to int64 (integer and bool dtypes, floats truncated).
+    int64_t get_as_int64(int64_t i) const;
+    /// @brief All elements as int64 (for shape-like tensors).
+    std::vector<int64_t> to_int64_vector() const;
+    /// @brief The element-wise conversion to another dtype (float rounding: nearest-even).
+    Tensor cast(DType to) const;
+
+private:
+    struct Storage;
+    void check_type(DType t) const;
+    void check_matrix(int64_t rows, int64_t cols) const;
+
+    DType m_dtype = DType::Float32;
+    Shape m_shape;
+    int64_t m_numel = 0;
+    std::shared_ptr<Storage> m_storage;
+
+    struct Storage {
+        explicit Storage(std::size_t bytes);
+        ~Storage();
+        Storage(const Storage&) = delete;
+        Storage& operator=(const Storage&) = delete;
+        void* data() { return m_ptr; }
+        void* m_ptr;
+        std::size_t m_bytes;
+    };
+};
+
+template <class T>
+Tensor Tensor::from_vector(const Shape& shape, const std::vector<T>& values) {
+    Tensor t(DTypeOf<T>::value, shape);
+    if (static_cast<int64_t>(values.size()) != t.numel())
+        throw Error("Tensor::from_vector: " + std::to_string(values.size()) +
+                    " values for shape " + shape_str(shape));
+    T* out = t.data<T>();
+    for (std::size_t i = 0; i < values.size(); ++i) out[i] = values[i];
+    return t;
+}
+
+}  // namespace xpusim::sim
