@@ -377,10 +377,19 @@ XPUSIM_REGISTER_OP("Mean", variadic([](auto a, auto b) { return static_cast<decl
 
 // PRelu: y = x < 0 ? slope * x : x, with slope broadcast to x (unidirectionally).
 XPUSIM_REGISTER_OP("PRelu", OpKernel{infer_same_as_input0, [](const KernelContext& ctx) {
+    const Tensor& x = ctx.in(0);
+    Tensor slope = ctx.in(1);
+    // Before opset 7 a 1-D slope of size C applies per channel (axis 1), not numpy-style.
+    if (ctx.opset < 7 && slope.rank() == 1 && x.rank() >= 2 && slope.numel() == x.dim(1) &&
+        slope.numel() != x.dim(-1)) {
+        Shape s(static_cast<std::size_t>(x.rank() - 1), 1);
+        s[0] = slope.numel();
+        slope = slope.reshaped(s);
+    }
     Tensor y;
-    dispatch_numeric(ctx.in(0).dtype(), ctx.node, [&](auto tag) {
+    dispatch_numeric(x.dtype(), ctx.node, [&](auto tag) {
         using T = decltype(tag);
-        y = broadcast_binary<T, T>(ctx.in(0), ctx.in(1), ctx.in(0).dtype(), ctx.node,
+        y = broadcast_binary<T, T>(x, slope, x.dtype(), ctx.node,
                                    [](T x, T s) { return x < T(0) ? static_cast<T>(s * x) : x; });
     });
     return std::vector<Tensor>{y};

@@ -1,0 +1,221 @@
+#include "sim/config/tree.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <utility>
+
+namespace xpusim::sim::config::detail {
+
+TreeNode* TreeNode::find(const std::string& k) {
+    for (auto& item : items)
+        if (item.key == k) return &item;
+    return nullptr;
+}
+
+const TreeNode* TreeNode::find(const std::string& k) const {
+    for (const auto& item : items)
+        if (item.key == k) return &item;
+    return nullptr;
+}
+
+void TreeNode::erase(const std::string& k) {
+    for (auto it = items.begin(); it != items.end(); ++it) {
+        if (it->key == k) {
+            items.erase(it);
+            return;
+        }
+    }
+}
+
+std::string join_path(const std::string& prefix, const std::string& key) {
+    return prefix.empty() ? key : prefix + "." + key;
+}
+
+void fail(const Origin& where, const std::string& path, const std::string& what) {
+    std::string message = where.str();
+    if (!message.empty()) message += ": ";
+    if (!path.empty()) message += path + ": ";
+    throw ConfigError(message + what);
+}
+
+namespace {
+
+Origin mark_origin(const YAML::Mark& mark, const std::string& file) {
+    Origin origin{file};
+    if (mark.line >= 0) {
+        origin.line = mark.line + 1;
+        origin.column = mark.column + 1;
+    }
+    return origin;
+}
+
+[[noreturn]] void syntax_error(const YAML::Exception& e, const std::string& file) {
+    std::string where = file;
+    if (!e.mark.is_null())
+        where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
+    throw ConfigError(where + ": YAML syntax error: " + e.msg);
+}
+
+std::vector<std::string> split_key(const std::string& key, const Origin& where,
+                                   const std::string& prefix) {
+    std::vector<std::string> segments;
+    std::size_t start = 0;
+    while (true) {
+        std::size_t dot = key.find('.', start);
+        std::string segment = key.substr(start, dot == std::string::npos ? dot : dot - start);
+        if (segment.empty()) fail(where, join_path(prefix, key), "malformed key");
+        segments.push_back(segment);
+        if (dot == std::string::npos) return segments;
+        start = dot + 1;
+    }
+}
+
+TreeNode convert(const YAML::Node& node, const std::string& file, const std::string& path);
+
+// Inserts `value` under the dotted key `segments[i..]` of `map`. Two entries may meet only
+// where both are maps (`mxu.rows: 1` beside `mxu: {cols: 2}`); anything else is a duplicate.
+void insert_entry(TreeNode& map, const std::vector<std::string>& segments, std::size_t i,
+                  TreeNode value, const Origin& key_origin, const std::string& prefix) {
+    const std::string& key = segments[i];
+    const std::string path = join_path(prefix, key);
+    TreeNode* existing = map.find(key);
+    const bool last = i + 1 == segments.size();
+    if (existing && !(existing->is_map() && (!last || value.is_map())))
+        fail(key_origin, path, "duplicate key (also at " + existing->key_origin.str() + ")");
+    if (last && !existing) {
+        value.key = key;
+        value.key_origin = key_origin;
+        map.items.push_back(std::move(value));
+        return;
+    }
+    if (last) {
+        for (auto& child : value.items) {
+            const std::vector<std::string> child_key{child.key};
+            const Origin child_key_origin = child.key_origin;
+            insert_entry(*existing, child_key, 0, std::move(child), child_key_origin, path);
+        }
+        return;
+    }
+    if (!existing) {
+        TreeNode group;
+        group.kind = TreeNode::Kind::Map;
+        group.key = key;
+        group.origin = key_origin;
+        group.key_origin = key_origin;
+        map.items.push_back(std::move(group));
+        existing = &map.items.back();
+    }
+    insert_entry(*existing, segments, i + 1, std::move(value), key_origin, path);
+}
+
+bool is_core_tag(const std::string& tag) {
+    return tag.empty() || tag == "?" || tag == "!" || tag.rfind("tag:yaml.org,2002:", 0) == 0;
+}
+
+TreeNode convert(const YAML::Node& node, const std::string& file, const std::string& path) {
+    TreeNode out;
+    out.origin = mark_origin(node.Mark(), file);
+    const std::string& tag = node.Tag();
+    const bool include = tag == "!include";
+    if (!include && !is_core_tag(tag))
+        fail(out.origin, path, "unknown tag '" + tag + "' (only !include is supported)");
+    if (include && node.Type() != YAML::NodeType::Scalar)
+        fail(out.origin, path, "!include takes a file path");
+
+    switch (node.Type()) {
+        case YAML::NodeType::Scalar:
+            out.kind = include ? TreeNode::Kind::Include : TreeNode::Kind::Scalar;
+            out.text = node.Scalar();
+            out.quoted = tag == "!" || tag == "tag:yaml.org,2002:str";
+            if (include && out.text.empty()) fail(out.origin, path, "!include takes a file path");
+            break;
+        case YAML::NodeType::Sequence: {
+            out.kind = TreeNode::Kind::Seq;
+            std::size_t i = 0;
+            for (const auto& item : node) {
+                out.items.push_back(convert(item, file, path + "[" + std::to_string(i++) + "]"));
+                if (out.items.back().kind == TreeNode::Kind::Null)
+                    out.items.back().origin = out.origin;
+            }
+            break;
+        }
+        case YAML::NodeType::Map:
+            out.kind = TreeNode::Kind::Map;
+            for (auto it = node.begin(); it != node.end(); ++it) {
+                Origin key_origin = mark_origin(it->first.Mark(), file);
+                if (it->first.Type() != YAML::NodeType::Scalar)
+                    fail(key_origin, path, "a key must be a plain name");
+                const std::string key = it->first.Scalar();
+                const auto segments = split_key(key, key_origin, path);
+                TreeNode value = convert(it->second, file, join_path(path, key));
+                // yaml-cpp marks an empty value at the next token, often on a later line.
+                if (value.kind == TreeNode::Kind::Null) value.origin = key_origin;
+                insert_entry(out, segments, 0, std::move(value), key_origin, path);
+            }
+            break;
+        default:
+            out.kind = TreeNode::Kind::Null;
+            break;
+    }
+    return out;
+}
+
+void set_origin(TreeNode& node, const Origin& origin) {
+    node.origin = origin;
+    node.key_origin = origin;
+    for (auto& item : node.items) set_origin(item, origin);
+}
+
+}  // namespace
+
+TreeNode parse_yaml(const std::string& text, const std::string& file) {
+    YAML::Node root;
+    try {
+        root = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+        syntax_error(e, file);
+    }
+    TreeNode tree = convert(root, file, "");
+    if (tree.kind == TreeNode::Kind::Null) tree.origin = Origin{file};
+    return tree;
+}
+
+TreeNode parse_override_value(const std::string& text, const Origin& origin) {
+    if (text.find_first_not_of(" \t") == std::string::npos) {
+        TreeNode empty;
+        empty.kind = TreeNode::Kind::Scalar;
+        empty.quoted = true;
+        empty.origin = origin;
+        return empty;
+    }
+    YAML::Node node;
+    try {
+        node = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+        throw ConfigError(origin.str() + ": YAML syntax error: " + e.msg);
+    }
+    TreeNode value = convert(node, origin.file, "");
+    if (value.kind == TreeNode::Kind::Include)
+        throw ConfigError(origin.str() + ": !include is not allowed in an override");
+    set_origin(value, origin);
+    return value;
+}
+
+void merge_into(TreeNode& base, TreeNode over) {
+    if (!base.is_map() || !over.is_map()) {
+        base = std::move(over);
+        return;
+    }
+    for (auto& child : over.items) {
+        if (TreeNode* existing = base.find(child.key)) {
+            merge_into(*existing, std::move(child));
+        } else {
+            base.items.push_back(std::move(child));
+        }
+    }
+    base.origin = over.origin;
+    base.key = over.key;
+    base.key_origin = over.key_origin;
+}
+
+}  // namespace xpusim::sim::config::detail
