@@ -96,7 +96,7 @@ std::pair<std::string, nlohmann::json> format_compare_table(const std::vector<Ru
     nlohmann::json rows = nlohmann::json::array();
     s << std::left << std::setw(16) << "config" << std::setw(11) << "target" << std::right
       << std::setw(14) << "cycles" << std::setw(14) << "latency" << std::setw(14) << "energy"
-      << std::setw(12) << "host ops" << std::setw(14) << "worst rel_l2" << '\n';
+      << std::setw(12) << "host ops" << std::setw(14) << "worst rel_l2" << std::setw(12) << "wall" << '\n';
     for (const auto& o : outcomes) {
         const auto& r = o.results;
         int host = 0;
@@ -105,7 +105,8 @@ std::pair<std::string, nlohmann::json> format_compare_table(const std::vector<Ru
         s << std::left << std::setw(16) << o.config.name() << std::setw(11) << o.config.target() << std::right
           << std::setw(14) << (r.cycles ? std::to_string(*r.cycles) : "-") << std::setw(14)
           << or_dash(r.latency_s(), 1e3, " ms") << std::setw(14) << or_dash(r.energy_j, 1e3, " mJ")
-          << std::setw(12) << host << std::setw(14) << (worst ? fmt(*worst, 3) : "-") << '\n';
+          << std::setw(12) << host << std::setw(14) << (worst ? fmt(*worst, 3) : "-") << std::setw(12)
+          << fmt(r.wall_seconds * 1e3, 3) + " ms" << '\n';
         rows.push_back({{"config", o.config.name()}, {"target", o.config.target()},
                         {"cycles", r.cycles ? nlohmann::json(*r.cycles) : nlohmann::json()},
                         {"latency_s", r.latency_s() ? nlohmann::json(*r.latency_s()) : nlohmann::json()},
