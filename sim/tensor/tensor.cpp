@@ -188,11 +188,23 @@ To convert_from_double(double v) {
     if constexpr (std::is_same_v<To, bool>) {
         return v != 0.0;
     } else if constexpr (std::is_integral_v<To>) {
-        if (std::isnan(v)) return To(0);
-        // Out-of-range float -> int is undefined in C++; ONNX leaves it unspecified. Wrap through
-        // int64 the way numpy does on x86 for in-range int64 values.
-        if (v >= 9.2233720368547758e18 || v < -9.2233720368547758e18) return To(0);
-        return static_cast<To>(static_cast<int64_t>(v));
+        // Out-of-range float -> int is undefined in C++ and unspecified in ONNX. Follow x86's
+        // truncating conversions, as ONNX Runtime does: 32- and 64-bit targets get the "integer
+        // indefinite" value (the type's minimum) for NaN and out-of-range values; narrower
+        // types convert through int32 and keep the low bits.
+        if constexpr (std::is_same_v<To, int64_t> || std::is_same_v<To, uint64_t>) {
+            if (std::isnan(v) || v >= 9.2233720368547758e18 || v < -9.2233720368547758e18)
+                return static_cast<To>(std::numeric_limits<int64_t>::min());
+            return static_cast<To>(static_cast<int64_t>(v));
+        } else if constexpr (std::is_same_v<To, uint32_t>) {
+            if (std::isnan(v) || v >= 9.2233720368547758e18 || v < -9.2233720368547758e18)
+                return To(0);
+            return static_cast<To>(static_cast<int64_t>(v));
+        } else {
+            if (std::isnan(v) || v >= 2147483648.0 || v < -2147483648.0)
+                return static_cast<To>(std::numeric_limits<int32_t>::min());
+            return static_cast<To>(static_cast<int32_t>(v));
+        }
     } else {
         return static_cast<To>(v);
     }
