@@ -1,0 +1,372 @@
+// Convolution: Conv (1-D, 2-D, 3-D, grouped and depthwise) as im2col + one Eigen GEMM per
+// image and group, and ConvTranspose as one GEMM per image and group followed by col2im.
+#include <algorithm>
+#include <string>
+
+#include "frontends/onnx/ops/op_utils.h"
+
+namespace xpusim::frontend::ops {
+namespace {
+
+[[noreturn]] void fail(const Node& node, const std::string& why) {
+    throw sim::ModelError(node.describe() + ": " + why);
+}
+
+// Sizes of one convolution, spatial vectors indexed by spatial axis.
+struct ConvGeometry {
+    int64_t batch = 0;
+    int64_t in_channels = 0;
+    int64_t out_channels = 0;
+    int64_t group = 1;
+    Shape in;      // input spatial size
+    Shape kernel;  // kernel spatial size
+    Shape out;     // output spatial size
+    std::vector<int64_t> strides, dilations, pad_begin, pad_end;
+
+    std::size_t rank() const { return in.size(); }
+};
+
+// A per-axis attribute: `def` repeated when absent, else exactly `count` values.
+std::vector<int64_t> spatial_attr(const Node& node, const char* name, std::size_t count,
+                                  int64_t def) {
+    std::vector<int64_t> v = node.attr_ints(name, {});
+    if (v.empty()) return std::vector<int64_t>(count, def);
+    if (v.size() != count)
+        fail(node, std::string("attribute '") + name + "' has " + std::to_string(v.size()) +
+                       " values, expected " + std::to_string(count));
+    return v;
+}
+
+enum class AutoPad { NotSet, SameUpper, SameLower, Valid };
+
+AutoPad auto_pad_of(const Node& node) {
+    const std::string s = node.attr_string("auto_pad", "NOTSET");
+    if (s == "NOTSET" || s.empty()) return AutoPad::NotSet;
+    if (s == "SAME_UPPER") return AutoPad::SameUpper;
+    if (s == "SAME_LOWER") return AutoPad::SameLower;
+    if (s == "VALID") return AutoPad::Valid;
+    fail(node, "unknown auto_pad '" + s + "'");
+}
+
+// Fields both ops read the same way: kernel (from W, checked against kernel_shape), strides,
+// dilations, explicit pads, group.
+ConvGeometry common_geometry(const Node& node, const Shape& x, const Shape& w) {
+    if (x.size() < 3) fail(node, "input must have rank >= 3, got " + sim::shape_str(x));
+    if (w.size() != x.size())
+        fail(node, "weight rank " + std::to_string(w.size()) + " differs from input rank " +
+                       std::to_string(x.size()));
+    ConvGeometry g;
+    const std::size_t r = x.size() - 2;
+    g.batch = x[0];
+    g.in_channels = x[1];
+    g.in.assign(x.begin() + 2, x.end());
+    g.kernel.assign(w.begin() + 2, w.end());
+    const auto ks = node.attr_ints("kernel_shape", {});
+    if (!ks.empty() && ks != g.kernel)
+        fail(node, "kernel_shape does not match the weight shape " + sim::shape_str(w));
+    g.group = node.attr_int("group", 1);
+    if (g.group < 1 || g.in_channels % g.group != 0)
+        fail(node, "group " + std::to_string(g.group) + " does not divide " +
+                       std::to_string(g.in_channels) + " input channels");
+    g.strides = spatial_attr(node, "strides", r, 1);
+    g.dilations = spatial_attr(node, "dilations", r, 1);
+    for (std::size_t i = 0; i < r; ++i)
+        if (g.strides[i] < 1 || g.dilations[i] < 1 || g.kernel[i] < 1)
+            fail(node, "strides, dilations and kernel sizes must be positive");
+    if (node.has_attr("pads") && auto_pad_of(node) != AutoPad::NotSet)
+        fail(node, "pads cannot be given together with auto_pad");
+    const auto pads = spatial_attr(node, "pads", 2 * r, 0);
+    g.pad_begin.assign(pads.begin(), pads.begin() + r);
+    g.pad_end.assign(pads.begin() + r, pads.end());
+    return g;
+}
+
+// Conv output size per axis:
+//   NOTSET: out = floor((in + pad_begin + pad_end - dk) / stride) + 1, dk = (k - 1) * d + 1
+//   VALID:  as NOTSET with zero pads
+//   SAME_*: out = ceil(in / stride), total pad = max(0, (out - 1) * stride + dk - in), the odd
+//           pixel at the end (SAME_UPPER) or at the beginning (SAME_LOWER).
+ConvGeometry conv_geometry(const Node& node, const Shape& x, const Shape& w) {
+    ConvGeometry g = common_geometry(node, x, w);
+    if (w[1] * g.group != g.in_channels)
+        fail(node, "weight " + sim::shape_str(w) + " does not match " +
+                       std::to_string(g.in_channels) + " input channels in " +
+                       std::to_string(g.group) + " groups");
+    g.out_channels = w[0];
+    if (g.out_channels % g.group != 0)
+        fail(node, "group " + std::to_string(g.group) + " does not divide " +
+                       std::to_string(g.out_channels) + " output channels");
+    const AutoPad ap = auto_pad_of(node);
+    g.out.resize(g.rank());
+    for (std::size_t i = 0; i < g.rank(); ++i) {
+        const int64_t dk = (g.kernel[i] - 1) * g.dilations[i] + 1;
+        const int64_t s = g.strides[i];
+        if (ap == AutoPad::SameUpper || ap == AutoPad::SameLower) {
+            const int64_t out = (g.in[i] + s - 1) / s;
+            const int64_t total = std::max<int64_t>(0, (out - 1) * s + dk - g.in[i]);
+            g.pad_begin[i] = ap == AutoPad::SameUpper ? total / 2 : total - total / 2;
+            g.pad_end[i] = total - g.pad_begin[i];
+        } else if (ap == AutoPad::Valid) {
+            g.pad_begin[i] = g.pad_end[i] = 0;
+        }
+        const int64_t span = g.in[i] + g.pad_begin[i] + g.pad_end[i] - dk;
+        if (span < 0)
+            fail(node, "kernel extent " + std::to_string(dk) + " exceeds the padded input " +
+                           std::to_string(g.in[i] + g.pad_begin[i] + g.pad_end[i]));
+        g.out[i] = span / s + 1;
+    }
+    return g;
+}
+
+// ConvTranspose output size per axis, with dk = (k - 1) * d + 1 and
+// full = stride * (in - 1) + output_padding + dk:
+//   output_shape given: out = output_shape, total pad = full - out, split with the odd pixel
+//                       at the end for SAME_UPPER and at the beginning otherwise
+//   SAME_*:             as above with out = in * stride
+//   NOTSET / VALID:     out = full - pad_begin - pad_end (VALID: zero pads)
+// A negative total pad (output_shape beyond `full`) leaves the extra tail holding the bias only.
+ConvGeometry conv_transpose_geometry(const Node& node, const Shape& x, const Shape& w) {
+    ConvGeometry g = common_geometry(node, x, w);
+    if (w[0] != g.in_channels)
+        fail(node, "weight " + sim::shape_str(w) + " does not match " +
+                       std::to_string(g.in_channels) + " input channels");
+    g.out_channels = w[1] * g.group;
+    const std::size_t r = g.rank();
+    const auto output_padding = spatial_attr(node, "output_padding", r, 0);
+    std::vector<int64_t> output_shape = node.attr_ints("output_shape", {});
+    if (output_shape.size() == r + 2)
+        output_shape.erase(output_shape.begin(), output_shape.begin() + 2);
+    if (!output_shape.empty() && output_shape.size() != r)
+        fail(node, "output_shape has " + std::to_string(output_shape.size()) + " values for " +
+                       std::to_string(r) + " spatial axes");
+    const AutoPad ap = auto_pad_of(node);
+    g.out.resize(r);
+    for (std::size_t i = 0; i < r; ++i) {
+        const int64_t dk = (g.kernel[i] - 1) * g.dilations[i] + 1;
+        const int64_t full = g.strides[i] * (g.in[i] - 1) + output_padding[i] + dk;
+        if (!output_shape.empty() || ap == AutoPad::SameUpper || ap == AutoPad::SameLower) {
+            const int64_t out = output_shape.empty() ? g.in[i] * g.strides[i] : output_shape[i];
+            const int64_t total = std::max<int64_t>(0, full - out);
+            g.pad_begin[i] = ap == AutoPad::SameUpper ? total / 2 : total - total / 2;
+            g.pad_end[i] = full - out - g.pad_begin[i];
+            g.out[i] = out;
+        } else {
+            if (ap == AutoPad::Valid) g.pad_begin[i] = g.pad_end[i] = 0;
+            g.out[i] = full - g.pad_begin[i] - g.pad_end[i];
+        }
+        if (g.out[i] < 1)
+            fail(node, "output size along spatial axis " + std::to_string(i) + " is " +
+                           std::to_string(g.out[i]));
+    }
+    return g;
+}
+
+Shape output_shape_of(const ConvGeometry& g) {
+    Shape s{g.batch, g.out_channels};
+    s.insert(s.end(), g.out.begin(), g.out.end());
+    return s;
+}
+
+// The multi-index of flat index `flat` in `dims` (row-major).
+std::vector<int64_t> unflatten(int64_t flat, const Shape& dims) {
+    std::vector<int64_t> idx(dims.size());
+    for (std::size_t d = dims.size(); d-- > 0;) {
+        idx[d] = flat % dims[d];
+        flat /= dims[d];
+    }
+    return idx;
+}
+
+// Walks every output position of `g` (row-major) for one kernel tap `k`, calling
+// f(out_flat, in_flat) where in_flat is the input position it reads, or -1 for padding.
+// Input coordinate per axis: i = o * stride - pad_begin + k * dilation.
+template <class F>
+void for_each_tap(const ConvGeometry& g, const std::vector<int64_t>& k, F&& f) {
+    const std::size_t r = g.rank();
+    const std::size_t last = r - 1;
+    const int64_t inner = g.out[last];
+    if (inner == 0) return;
+    const int64_t outer = sim::shape_numel(g.out) / inner;
+    const auto in_strides = sim::shape_strides(g.in);
+    std::vector<int64_t> o(r, 0);
+    for (int64_t q = 0; q < outer; ++q) {
+        // Offset and validity of the outer axes for this row of outputs.
+        int64_t base = 0;
+        bool valid = true;
+        for (std::size_t d = 0; d < last; ++d) {
+            const int64_t i = o[d] * g.strides[d] - g.pad_begin[d] + k[d] * g.dilations[d];
+            if (i < 0 || i >= g.in[d]) valid = false;
+            base += i * in_strides[d];
+        }
+        const int64_t out0 = q * inner;
+        const int64_t i0 = -g.pad_begin[last] + k[last] * g.dilations[last];
+        const int64_t s = g.strides[last];
+        for (int64_t ol = 0; ol < inner; ++ol) {
+            const int64_t i = i0 + ol * s;
+            f(out0 + ol, valid && i >= 0 && i < g.in[last] ? base + i : -1);
+        }
+        for (std::size_t d = last; d-- > 0;) {
+            if (++o[d] < g.out[d]) break;
+            o[d] = 0;
+        }
+    }
+}
+
+// col[(c * K + k), o] = x[c, input position of (o, k)] or 0 in the padding; K = kernel numel.
+template <class T>
+void im2col(const T* x, int64_t channels, const ConvGeometry& g, T* col) {
+    const int64_t ksize = sim::shape_numel(g.kernel);
+    const int64_t in_size = sim::shape_numel(g.in);
+    const int64_t out_size = sim::shape_numel(g.out);
+    const int64_t rows = channels * ksize;
+#pragma omp parallel for schedule(static)
+    for (int64_t row = 0; row < rows; ++row) {
+        const T* xc = x + (row / ksize) * in_size;
+        T* dst = col + row * out_size;
+        for_each_tap(g, unflatten(row % ksize, g.kernel),
+                     [&](int64_t o, int64_t i) { dst[o] = i < 0 ? T(0) : xc[i]; });
+    }
+}
+
+bool is_pointwise(const ConvGeometry& g) {
+    for (std::size_t i = 0; i < g.rank(); ++i)
+        if (g.kernel[i] != 1 || g.strides[i] != 1 || g.pad_begin[i] != 0 || g.pad_end[i] != 0)
+            return false;
+    return true;
+}
+
+template <class T>
+void add_bias(const KernelContext& ctx, int64_t channels, const ConvGeometry& g, Tensor& y) {
+    if (!ctx.has(2)) return;
+    const Tensor& b = ctx.in(2);
+    if (b.numel() != channels)
+        ctx.fail("bias " + describe_tensor(b) + " needs " + std::to_string(channels) + " values");
+    const Tensor bias = b.dtype() == y.dtype() ? b : b.cast(y.dtype());
+    const T* pb = bias.data<T>();
+    const int64_t plane = sim::shape_numel(g.out);
+    T* py = y.data<T>();
+    for (int64_t n = 0; n < g.batch; ++n)
+        for (int64_t m = 0; m < channels; ++m) {
+            T* p = py + (n * channels + m) * plane;
+            for (int64_t i = 0; i < plane; ++i) p[i] += pb[m];
+        }
+}
+
+void check_float_inputs(const KernelContext& ctx) {
+    if (ctx.in(1).dtype() != ctx.in(0).dtype())
+        ctx.fail("input " + describe_tensor(ctx.in(0)) + " and weight " +
+                 describe_tensor(ctx.in(1)) + " differ in element type");
+}
+
+// Y[n, group m-block] = W_g (M_g x C_g*K) * im2col(X[n, group c-block]) (C_g*K x O).
+template <class T>
+Tensor conv(const KernelContext& ctx, const ConvGeometry& g) {
+    const Tensor& x = ctx.in(0);
+    const Tensor& w = ctx.in(1);
+    Tensor y(x.dtype(), output_shape_of(g));
+    const int64_t cg = g.in_channels / g.group;
+    const int64_t mg = g.out_channels / g.group;
+    const int64_t ksize = sim::shape_numel(g.kernel);
+    const int64_t in_size = sim::shape_numel(g.in);
+    const int64_t out_size = sim::shape_numel(g.out);
+    const bool pointwise = is_pointwise(g);
+    std::vector<T> col(pointwise ? 0 : static_cast<std::size_t>(cg * ksize * out_size));
+    const T* px = x.data<T>();
+    const T* pw = w.data<T>();
+    T* py = y.data<T>();
+    for (int64_t n = 0; n < g.batch; ++n) {
+        for (int64_t gi = 0; gi < g.group; ++gi) {
+            const T* xg = px + (n * g.in_channels + gi * cg) * in_size;
+            const T* src = xg;
+            if (!pointwise) {
+                im2col(xg, cg, g, col.data());
+                src = col.data();
+            }
+            Eigen::Map<const sim::RowMatrix<T>> wm(pw + gi * mg * cg * ksize, mg, cg * ksize);
+            Eigen::Map<const sim::RowMatrix<T>> cm(src, cg * ksize, out_size);
+            Eigen::Map<sim::RowMatrix<T>> ym(py + (n * g.out_channels + gi * mg) * out_size, mg,
+                                             out_size);
+            ym.noalias() = wm * cm;
+        }
+    }
+    add_bias<T>(ctx, g.out_channels, g, y);
+    return y;
+}
+
+// col = W_g^T (M_g*K x C_g) * X[n, group c-block] (C_g x I), then every col[(m, k), i] is
+// added to Y[n, m, o] with o = i * stride - pad_begin + k * dilation (when inside Y).
+template <class T>
+Tensor conv_transpose(const KernelContext& ctx, const ConvGeometry& g) {
+    const Tensor& x = ctx.in(0);
+    const Tensor& w = ctx.in(1);
+    Tensor y(x.dtype(), output_shape_of(g));
+    const int64_t cg = g.in_channels / g.group;
+    const int64_t mg = g.out_channels / g.group;
+    const int64_t ksize = sim::shape_numel(g.kernel);
+    const int64_t in_size = sim::shape_numel(g.in);
+    const int64_t out_size = sim::shape_numel(g.out);
+    sim::RowMatrix<T> col(mg * ksize, in_size);
+    // The scatter is the im2col walk with input and output swapped: walk the taps over the
+    // input grid (as "outputs") and find the output position each one lands on.
+    ConvGeometry scatter = g;
+    scatter.in = g.out;
+    scatter.out = g.in;
+    const T* px = x.data<T>();
+    const T* pw = w.data<T>();
+    T* py = y.data<T>();
+    for (int64_t n = 0; n < g.batch; ++n) {
+        for (int64_t gi = 0; gi < g.group; ++gi) {
+            Eigen::Map<const sim::RowMatrix<T>> wm(pw + gi * cg * mg * ksize, cg, mg * ksize);
+            Eigen::Map<const sim::RowMatrix<T>> xm(px + (n * g.in_channels + gi * cg) * in_size, cg,
+                                                   in_size);
+            col.noalias() = wm.transpose() * xm;
+            T* yg = py + (n * g.out_channels + gi * mg) * out_size;
+            // One thread per output channel: every write to a channel comes from its thread.
+#pragma omp parallel for schedule(static)
+            for (int64_t m = 0; m < mg; ++m) {
+                for (int64_t k = 0; k < ksize; ++k) {
+                    const T* src = col.data() + (m * ksize + k) * in_size;
+                    T* dst = yg + m * out_size;
+                    for_each_tap(scatter, unflatten(k, g.kernel), [&](int64_t i, int64_t o) {
+                        if (o >= 0) dst[o] += src[i];
+                    });
+                }
+            }
+        }
+    }
+    add_bias<T>(ctx, g.out_channels, g, y);
+    return y;
+}
+
+void infer_conv(InferContext& ctx) {
+    const ConvGeometry g = conv_geometry(ctx.node, ctx.in(0).shape, ctx.in(1).shape);
+    ctx.set_output(0, ctx.in(0).dtype, output_shape_of(g));
+}
+
+void infer_conv_transpose(InferContext& ctx) {
+    const ConvGeometry g = conv_transpose_geometry(ctx.node, ctx.in(0).shape, ctx.in(1).shape);
+    ctx.set_output(0, ctx.in(0).dtype, output_shape_of(g));
+}
+
+std::vector<Tensor> compute_conv(const KernelContext& ctx) {
+    check_float_inputs(ctx);
+    const ConvGeometry g = conv_geometry(ctx.node, ctx.in(0).shape(), ctx.in(1).shape());
+    Tensor y;
+    dispatch_float(ctx.in(0).dtype(), ctx.node, [&](auto tag) { y = conv<decltype(tag)>(ctx, g); });
+    return {y};
+}
+
+std::vector<Tensor> compute_conv_transpose(const KernelContext& ctx) {
+    check_float_inputs(ctx);
+    const ConvGeometry g = conv_transpose_geometry(ctx.node, ctx.in(0).shape(), ctx.in(1).shape());
+    Tensor y;
+    dispatch_float(ctx.in(0).dtype(), ctx.node,
+                   [&](auto tag) { y = conv_transpose<decltype(tag)>(ctx, g); });
+    return {y};
+}
+
+XPUSIM_REGISTER_OP("Conv", OpKernel{infer_conv, compute_conv});
+XPUSIM_REGISTER_OP("ConvTranspose", OpKernel{infer_conv_transpose, compute_conv_transpose});
+
+}  // namespace
+}  // namespace xpusim::frontend::ops

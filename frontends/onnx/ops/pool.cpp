@@ -1,0 +1,335 @@
+// Pooling: MaxPool (with the optional Indices output), AveragePool and LpPool over 1-3 (any)
+// spatial axes, and their global forms. Windows are tabulated once per call (the input offsets
+// of every output position) and then applied to each (image, channel) plane.
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "frontends/onnx/ops/op_utils.h"
+
+namespace xpusim::frontend::ops {
+namespace {
+
+[[noreturn]] void fail(const Node& node, const std::string& why) {
+    throw sim::ModelError(node.describe() + ": " + why);
+}
+
+struct PoolGeometry {
+    int64_t batch = 0, channels = 0;
+    Shape in, kernel, out;
+    std::vector<int64_t> strides, dilations, pad_begin, pad_end;
+
+    std::size_t rank() const { return in.size(); }
+};
+
+std::vector<int64_t> spatial_attr(const Node& node, const char* name, std::size_t count,
+                                  int64_t def) {
+    std::vector<int64_t> v = node.attr_ints(name, {});
+    if (v.empty()) return std::vector<int64_t>(count, def);
+    if (v.size() != count)
+        fail(node, std::string("attribute '") + name + "' has " + std::to_string(v.size()) +
+                       " values, expected " + std::to_string(count));
+    return v;
+}
+
+// Output size per axis, with dk = (k - 1) * dilation + 1:
+//   NOTSET: out = floor or ceil((in + pad_begin + pad_end - dk) / stride) + 1; in ceil mode a
+//           last window that would start in the end padding is dropped (PyTorch, ONNX >= 1.16)
+//   VALID:  as NOTSET with zero pads
+//   SAME_*: out = ceil(in / stride), total pad = max(0, (out - 1) * stride + dk - in), the odd
+//           pixel at the end (SAME_UPPER) or at the beginning (SAME_LOWER)
+PoolGeometry pool_geometry(const Node& node, const Shape& x) {
+    if (x.size() < 3) fail(node, "input must have rank >= 3, got " + sim::shape_str(x));
+    PoolGeometry g;
+    const std::size_t r = x.size() - 2;
+    g.batch = x[0];
+    g.channels = x[1];
+    g.in.assign(x.begin() + 2, x.end());
+    g.kernel = node.attr_ints("kernel_shape", {});
+    if (g.kernel.size() != r)
+        fail(node, "kernel_shape must give " + std::to_string(r) + " sizes for input " +
+                       sim::shape_str(x));
+    g.strides = spatial_attr(node, "strides", r, 1);
+    g.dilations = spatial_attr(node, "dilations", r, 1);
+    const auto pads = spatial_attr(node, "pads", 2 * r, 0);
+    g.pad_begin.assign(pads.begin(), pads.begin() + r);
+    g.pad_end.assign(pads.begin() + r, pads.end());
+    const bool ceil_mode = node.attr_int("ceil_mode", 0) != 0;
+    std::string auto_pad = node.attr_string("auto_pad", "NOTSET");
+    if (auto_pad.empty()) auto_pad = "NOTSET";
+    if (auto_pad != "NOTSET" && auto_pad != "VALID" && auto_pad != "SAME_UPPER" &&
+        auto_pad != "SAME_LOWER")
+        fail(node, "unknown auto_pad '" + auto_pad + "'");
+    if (node.has_attr("pads") && auto_pad != "NOTSET")
+        fail(node, "pads cannot be given together with auto_pad");
+    g.out.resize(r);
+    for (std::size_t i = 0; i < r; ++i) {
+        if (g.kernel[i] < 1 || g.strides[i] < 1 || g.dilations[i] < 1)
+            fail(node, "kernel sizes, strides and dilations must be positive");
+        if (g.pad_begin[i] < 0 || g.pad_end[i] < 0) fail(node, "pads must not be negative");
+        const int64_t dk = (g.kernel[i] - 1) * g.dilations[i] + 1;
+        const int64_t s = g.strides[i];
+        if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+            g.out[i] = (g.in[i] + s - 1) / s;
+            const int64_t total = std::max<int64_t>(0, (g.out[i] - 1) * s + dk - g.in[i]);
+            g.pad_begin[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+            g.pad_end[i] = total - g.pad_begin[i];
+            continue;
+        }
+        if (auto_pad == "VALID") g.pad_begin[i] = g.pad_end[i] = 0;
+        const int64_t span = g.in[i] + g.pad_begin[i] + g.pad_end[i] - dk;
+        if (span < 0)
+            fail(node, "kernel extent " + std::to_string(dk) + " exceeds the padded input " +
+                           std::to_string(span + dk));
+        g.out[i] = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+        if (ceil_mode && (g.out[i] - 1) * s >= g.in[i] + g.pad_begin[i]) --g.out[i];
+    }
+    return g;
+}
+
+Shape out_shape_of(const PoolGeometry& g) {
+    Shape s{g.batch, g.channels};
+    s.insert(s.end(), g.out.begin(), g.out.end());
+    return s;
+}
+
+// Every output position's window: the input offsets (row-major) of its taps inside the input,
+// and how many taps fall inside the padded input (the count_include_pad divisor).
+struct WindowTable {
+    std::vector<int64_t> start;        // taps of output o: offsets[start[o] .. start[o + 1])
+    std::vector<int64_t> offsets;      // row-major offset in the (image, channel) plane
+    std::vector<int64_t> col_offsets;  // column-major offset (MaxPool storage_order = 1)
+    std::vector<int64_t> padded_count;
+};
+
+WindowTable window_table(const PoolGeometry& g, bool with_col_major) {
+    const std::size_t r = g.rank();
+    const int64_t n_out = sim::shape_numel(g.out);
+    const int64_t n_taps = sim::shape_numel(g.kernel);
+    const auto row_strides = sim::shape_strides(g.in);
+    std::vector<int64_t> col_strides(r, 1);
+    for (std::size_t d = 1; d < r; ++d) col_strides[d] = col_strides[d - 1] * g.in[d - 1];
+    WindowTable t;
+    t.start.reserve(static_cast<std::size_t>(n_out) + 1);
+    t.padded_count.reserve(static_cast<std::size_t>(n_out));
+    std::vector<int64_t> o(r, 0), k(r, 0);
+    for (int64_t q = 0; q < n_out; ++q) {
+        t.start.push_back(static_cast<int64_t>(t.offsets.size()));
+        int64_t padded = 1;
+        for (std::size_t d = 0; d < r; ++d) {
+            int64_t c = 0;
+            for (int64_t kk = 0; kk < g.kernel[d]; ++kk) {
+                const int64_t p = o[d] * g.strides[d] - g.pad_begin[d] + kk * g.dilations[d];
+                if (p >= -g.pad_begin[d] && p < g.in[d] + g.pad_end[d]) ++c;
+            }
+            padded *= c;
+        }
+        t.padded_count.push_back(padded);
+        std::fill(k.begin(), k.end(), 0);
+        for (int64_t tap = 0; tap < n_taps; ++tap) {
+            int64_t row = 0, col = 0;
+            bool inside = true;
+            for (std::size_t d = 0; d < r; ++d) {
+                const int64_t p = o[d] * g.strides[d] - g.pad_begin[d] + k[d] * g.dilations[d];
+                inside = inside && p >= 0 && p < g.in[d];
+                row += p * row_strides[d];
+                col += p * col_strides[d];
+            }
+            if (inside) {
+                t.offsets.push_back(row);
+                if (with_col_major) t.col_offsets.push_back(col);
+            }
+            for (std::size_t d = r; d-- > 0;) {
+                if (++k[d] < g.kernel[d]) break;
+                k[d] = 0;
+            }
+        }
+        for (std::size_t d = r; d-- > 0;) {
+            if (++o[d] < g.out[d]) break;
+            o[d] = 0;
+        }
+    }
+    t.start.push_back(static_cast<int64_t>(t.offsets.size()));
+    return t;
+}
+
+// Runs f(p) for every (image, channel) plane p in parallel; each plane's outputs are written
+// by one thread.
+template <class F>
+void for_each_plane(int64_t planes, F&& f) {
+#pragma omp parallel for schedule(static)
+    for (int64_t p = 0; p < planes; ++p) f(p);
+}
+
+// ---- MaxPool ---------------------------------------------------------------------------------
+
+// y = max over the window's taps inside the input (padding never wins); ties keep the first
+// tap, NaN never replaces a value (as ONNX Runtime). Indices are flat offsets into X
+// ((n * C + c) * plane + spatial offset), the spatial part row- or column-major.
+template <class T>
+std::vector<Tensor> max_pool(const KernelContext& ctx, const PoolGeometry& g, bool want_indices) {
+    const Tensor& x = ctx.in(0);
+    const int64_t storage_order = ctx.node.attr_int("storage_order", 0);
+    if (storage_order != 0 && storage_order != 1) ctx.fail("storage_order must be 0 or 1");
+    const WindowTable t = window_table(g, want_indices && storage_order == 1);
+    Tensor y(x.dtype(), out_shape_of(g));
+    Tensor ind(DType::Int64, want_indices ? out_shape_of(g) : Shape{0});
+    const int64_t in_plane = sim::shape_numel(g.in);
+    const int64_t out_plane = sim::shape_numel(g.out);
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+    int64_t* pi = ind.data<int64_t>();
+    const std::vector<int64_t>& index_offsets = storage_order == 1 ? t.col_offsets : t.offsets;
+    for_each_plane(g.batch * g.channels, [&](int64_t p) {
+        const T* xp = px + p * in_plane;
+        for (int64_t o = 0; o < out_plane; ++o) {
+            T best = std::numeric_limits<T>::lowest();
+            int64_t arg = -1;
+            for (int64_t j = t.start[o]; j < t.start[o + 1]; ++j) {
+                const T v = xp[t.offsets[j]];
+                if (v > best || (arg < 0 && v == best)) {
+                    best = v;
+                    arg = j;
+                }
+            }
+            py[p * out_plane + o] = best;
+            if (want_indices)
+                pi[p * out_plane + o] = arg < 0 ? -1 : p * in_plane + index_offsets[arg];
+        }
+    });
+    if (!want_indices) return {y};
+    return {y, ind};
+}
+
+void infer_max_pool(InferContext& ctx) {
+    const PoolGeometry g = pool_geometry(ctx.node, ctx.in(0).shape);
+    ctx.set_output(0, ctx.in(0).dtype, out_shape_of(g));
+    if (ctx.node.outputs.size() > 1 && !ctx.node.outputs[1].empty())
+        ctx.set_output(1, DType::Int64, out_shape_of(g));
+}
+
+std::vector<Tensor> compute_max_pool(const KernelContext& ctx) {
+    const PoolGeometry g = pool_geometry(ctx.node, ctx.in(0).shape());
+    const bool want_indices = ctx.node.outputs.size() > 1 && !ctx.node.outputs[1].empty();
+    std::vector<Tensor> out;
+    dispatch_numeric(ctx.in(0).dtype(), ctx.node, [&](auto tag) {
+        using T = decltype(tag);
+        if constexpr (std::is_same_v<T, bool>)
+            ctx.fail("boolean input is not allowed");
+        else
+            out = max_pool<T>(ctx, g, want_indices);
+    });
+    return out;
+}
+
+// ---- AveragePool and LpPool ------------------------------------------------------------------
+
+// AveragePool: y = sum(taps inside X) / n, n = the taps inside X (count_include_pad = 0) or
+// inside the padded X (count_include_pad = 1; taps past the end padding in ceil mode never
+// count). LpPool: y = (sum |x|^p)^(1/p), padding contributing zeros.
+template <class T>
+Tensor sum_pool(const KernelContext& ctx, const PoolGeometry& g, bool lp) {
+    const Tensor& x = ctx.in(0);
+    const bool include_pad = ctx.node.attr_int("count_include_pad", 0) != 0;
+    const double p_norm = ctx.node.attr_float("p", 2.0);
+    const WindowTable t = window_table(g, false);
+    Tensor y(x.dtype(), out_shape_of(g));
+    const int64_t in_plane = sim::shape_numel(g.in);
+    const int64_t out_plane = sim::shape_numel(g.out);
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+    for_each_plane(g.batch * g.channels, [&](int64_t p) {
+        const T* xp = px + p * in_plane;
+        for (int64_t o = 0; o < out_plane; ++o) {
+            double acc = 0.0;
+            if (lp) {
+                for (int64_t j = t.start[o]; j < t.start[o + 1]; ++j)
+                    acc += std::pow(std::abs(static_cast<double>(xp[t.offsets[j]])), p_norm);
+                py[p * out_plane + o] = static_cast<T>(std::pow(acc, 1.0 / p_norm));
+            } else {
+                for (int64_t j = t.start[o]; j < t.start[o + 1]; ++j) acc += xp[t.offsets[j]];
+                const int64_t n = include_pad ? t.padded_count[o] : t.start[o + 1] - t.start[o];
+                py[p * out_plane + o] = static_cast<T>(acc / static_cast<double>(n));
+            }
+        }
+    });
+    return y;
+}
+
+void infer_pool(InferContext& ctx) {
+    ctx.set_output(0, ctx.in(0).dtype, out_shape_of(pool_geometry(ctx.node, ctx.in(0).shape)));
+}
+
+OpKernel sum_pool_kernel(bool lp) {
+    return OpKernel{infer_pool, [lp](const KernelContext& ctx) {
+                        const PoolGeometry g = pool_geometry(ctx.node, ctx.in(0).shape());
+                        Tensor y;
+                        dispatch_float(ctx.in(0).dtype(), ctx.node,
+                                       [&](auto tag) { y = sum_pool<decltype(tag)>(ctx, g, lp); });
+                        return std::vector<Tensor>{y};
+                    }};
+}
+
+// ---- global pools ----------------------------------------------------------------------------
+
+enum class Global { Average, Max, Lp };
+
+Shape global_shape(const Shape& x, const Node& node) {
+    if (x.size() < 2) fail(node, "input must have rank >= 2, got " + sim::shape_str(x));
+    Shape s = x;
+    std::fill(s.begin() + 2, s.end(), 1);
+    return s;
+}
+
+// One value per (image, channel) plane: its mean, max (NaN skipped, as in MaxPool) or Lp norm
+// (sum |x|^p)^(1/p).
+template <class T>
+Tensor global_pool(const KernelContext& ctx, Global kind) {
+    const Tensor& x = ctx.in(0);
+    Tensor y(x.dtype(), global_shape(x.shape(), ctx.node));
+    const int64_t planes = x.dim(0) * x.dim(1);
+    const int64_t plane = planes == 0 ? 0 : x.numel() / planes;
+    const double p_norm = ctx.node.attr_float("p", 2.0);
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+    for_each_plane(planes, [&](int64_t p) {
+        const T* xp = px + p * plane;
+        if (kind == Global::Max) {
+            T best = std::numeric_limits<T>::lowest();
+            for (int64_t i = 0; i < plane; ++i)
+                if (xp[i] > best) best = xp[i];
+            py[p] = best;
+            return;
+        }
+        double acc = 0.0;
+        for (int64_t i = 0; i < plane; ++i)
+            acc += kind == Global::Lp ? std::pow(std::abs(static_cast<double>(xp[i])), p_norm)
+                                      : static_cast<double>(xp[i]);
+        py[p] = static_cast<T>(kind == Global::Lp ? std::pow(acc, 1.0 / p_norm)
+                                                  : acc / static_cast<double>(plane));
+    });
+    return y;
+}
+
+OpKernel global_kernel(Global kind) {
+    return OpKernel{[](InferContext& ctx) {
+                        ctx.set_output(0, ctx.in(0).dtype, global_shape(ctx.in(0).shape, ctx.node));
+                    },
+                    [kind](const KernelContext& ctx) {
+                        Tensor y;
+                        dispatch_float(ctx.in(0).dtype(), ctx.node, [&](auto tag) {
+                            y = global_pool<decltype(tag)>(ctx, kind);
+                        });
+                        return std::vector<Tensor>{y};
+                    }};
+}
+
+XPUSIM_REGISTER_OP("MaxPool", OpKernel{infer_max_pool, compute_max_pool});
+XPUSIM_REGISTER_OP("AveragePool", sum_pool_kernel(false));
+XPUSIM_REGISTER_OP("LpPool", sum_pool_kernel(true));
+XPUSIM_REGISTER_OP("GlobalAveragePool", global_kernel(Global::Average));
+XPUSIM_REGISTER_OP("GlobalMaxPool", global_kernel(Global::Max));
+XPUSIM_REGISTER_OP("GlobalLpPool", global_kernel(Global::Lp));
+
+}  // namespace
+}  // namespace xpusim::frontend::ops
