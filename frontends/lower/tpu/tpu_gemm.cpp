@@ -182,6 +182,8 @@ bool lower_conv(TpuLowering& L, const Node& n, std::string& why) {
     std::vector<float> bias(static_cast<std::size_t>(channels), 0.0f);
     if (n.has_input(2)) bias = as_floats(*constant(L, n, 2));
     const std::string out = fuse_epilogue(L, layer, n.outputs[0], channels, col_scale, bias);
+    layer.outputs = {L.buffer(out)};
+    if (!L.numerics) return true;
     // W_g[k = (c, r, s), n] = w[g * N + n, c, r, s] * col_scale[g * N + n]
     const auto wf = as_floats(*w);
     WeightImage img;
@@ -193,7 +195,6 @@ bool lower_conv(TpuLowering& L, const Node& n, std::string& why) {
     img.bias = bias;
     encode_weights(L.spec, img, N);
     L.program.weights[layer.id] = std::move(img);
-    layer.outputs = {L.buffer(out)};
     return true;
 }
 
@@ -225,6 +226,8 @@ bool lower_gemm(TpuLowering& L, const Node& n, std::string& why) {
     layer.inputs = {L.buffer(n.inputs[0])};
     std::vector<float> col_scale(static_cast<std::size_t>(N), alpha);
     const std::string out = fuse_epilogue(L, layer, n.outputs[0], N, col_scale, bias);
+    layer.outputs = {L.buffer(out)};
+    if (!L.numerics) return true;
     const auto bf = as_floats(*b);
     WeightImage img;
     img.per_group.assign(1, std::vector<float>(static_cast<std::size_t>(K * N)));
@@ -234,7 +237,6 @@ bool lower_gemm(TpuLowering& L, const Node& n, std::string& why) {
     img.bias = bias;
     encode_weights(L.spec, img, N);
     L.program.weights[layer.id] = std::move(img);
-    layer.outputs = {L.buffer(out)};
     return true;
 }
 
@@ -273,13 +275,14 @@ bool lower_matmul(TpuLowering& L, const Node& n, std::string& why) {
             }
         }
         out = fuse_epilogue(L, layer, out, N, col_scale, bias);
+        layer.outputs = {L.buffer(out)};
+        if (!L.numerics) return true;
         const auto bf = as_floats(*b);
         WeightImage img;
         img.per_group.assign(1, bf);
         img.bias = bias;
         encode_weights(L.spec, img, N);
         L.program.weights[layer.id] = std::move(img);
-        layer.outputs = {L.buffer(out)};
         return true;
     }
     // Two activations (attention): B streams into the weight FIFO from the unified buffer.

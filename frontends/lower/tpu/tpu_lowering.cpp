@@ -21,7 +21,7 @@ const std::map<std::string, int64_t>& vector_ops() {
     static const std::map<std::string, int64_t> ops = {
         {"Add", 1}, {"Sub", 1}, {"Mul", 1}, {"Div", 4}, {"Max", 1}, {"Min", 1}, {"Sum", 1},
         {"Relu", 1}, {"LeakyRelu", 2}, {"Clip", 1}, {"Neg", 1}, {"Abs", 1}, {"Where", 1},
-        {"Equal", 1}, {"Less", 1}, {"Greater", 1}, {"Not", 1}, {"PRelu", 2},
+        {"Equal", 1}, {"Less", 1}, {"Greater", 1}, {"Not", 1}, {"PRelu", 2}, {"IsNaN", 1}, {"IsInf", 1},
         {"Sigmoid", 4}, {"Tanh", 4}, {"Erf", 4}, {"Exp", 4}, {"Log", 4}, {"Sqrt", 4},
         {"Reciprocal", 4}, {"Pow", 4}, {"HardSigmoid", 2}, {"HardSwish", 3}, {"Softplus", 4},
         {"Softmax", 5}, {"LogSoftmax", 6}, {"LayerNormalization", 8}, {"BatchNormalization", 2},
@@ -144,7 +144,7 @@ public:
         program->mxu_cols = spec.mxu_cols;
         program->mxu_count = spec.mxu_count;
         program->precision = spec.precision;
-        TpuLowering L{graph, spec, *program, false, {}, {}, {}, {}, {}};
+        TpuLowering L{graph, spec, *program, false, !options.timing_only, {}, {}, {}, {}, {}};
         for (const auto& n : graph.nodes)
             for (const auto& in : n.inputs)
                 if (!in.empty()) L.consumers[in].push_back(&n);

@@ -21,6 +21,7 @@ struct TpuLowering {
     const TpuSpec& spec;
     TpuProgram& program;
     bool calibrated = false;
+    bool numerics = true;  // false for --timing-only: no weight image is built
     std::map<std::string, ValueRange> ranges;
     std::map<std::string, int> buffer_of;                        // graph value -> buffer id
     std::map<std::string, std::vector<const Node*>> consumers;  // graph value -> readers
