@@ -342,11 +342,15 @@ std::vector<Node> topological_order(std::vector<Node> nodes, const std::set<std:
 }  // namespace
 
 Graph import_model(const std::string& path) {
-    const std::string bytes = read_file(path);
-    if (bytes.empty()) throw ModelError("'" + path + "' is empty");
     ::onnx::ModelProto model;
-    if (!model.ParseFromString(bytes))
-        throw ModelError("'" + path + "' is not an ONNX model (protobuf parse failed; truncated or corrupt)");
+    {
+        // The file's bytes are dropped as soon as they are parsed: peak memory is one copy of
+        // the weights in protobuf form plus the tensors built from it, released as they go.
+        const std::string bytes = read_file(path);
+        if (bytes.empty()) throw ModelError("'" + path + "' is empty");
+        if (!model.ParseFromString(bytes))
+            throw ModelError("'" + path + "' is not an ONNX model (protobuf parse failed; truncated or corrupt)");
+    }
     if (model.ir_version() <= 0 || !model.has_graph())
         throw ModelError("'" + path + "' is not an ONNX model (no IR version or no graph)");
     if (model.ir_version() > 11)
@@ -359,16 +363,17 @@ Graph import_model(const std::string& path) {
         if (op.domain().empty() || op.domain() == "ai.onnx") g.opset = op.version();
     if (g.opset == 0 && model.ir_version() < 3) g.opset = 1;  // IR 1-2 predate opset_import
 
-    const auto& gp = model.graph();
+    auto& gp = *model.mutable_graph();
     g.name = gp.name();
     const std::string base_dir = fs::path(path).parent_path().string();
 
     std::set<std::string> defined;
-    for (const auto& init : gp.initializer()) {
+    for (auto& init : *gp.mutable_initializer()) {
         if (init.name().empty()) throw ModelError("an initializer has no name");
         ValueInfo v;
         v.name = init.name();
         Tensor t = tensor_from_proto(init, base_dir, "initializer '" + init.name() + "'");
+        init.clear_raw_data();
         v.dtype = t.dtype();
         v.shape = t.shape();
         v.shape_known = true;

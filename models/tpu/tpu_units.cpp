@@ -188,7 +188,9 @@ void MatrixUnit::compute() {
             layer = i.layer;
             covered_until = 0;
         }
-        const uint64_t begin = std::max(std::min(shift_start, stream_start), covered_until);
+        // Occupied: the shift-in when it delayed streaming (else it was hidden), the stream and
+        // the drain; overlapping folds of one layer are counted once.
+        const uint64_t begin = std::max(shift_done == stream_start ? shift_start : stream_start, covered_until);
         rec.busy = fold_done > begin ? fold_done - begin : 0;
         covered_until = std::max(covered_until, fold_done);
         rec.start = stream_start;
