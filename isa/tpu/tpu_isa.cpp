@@ -190,9 +190,12 @@ std::string TpuProgram::to_asm() const {
                 break;
             case Opcode::RHM:
             case Opcode::WHM:
-            case Opcode::DMA:
                 s << " buffer=" << i.buffer << " bytes=" << i.bytes << " addr=" << i.address
                   << " src=" << memory_space_name(i.source);
+                break;
+            case Opcode::DMA:
+                s << " buffer=" << i.buffer << " bytes=" << i.bytes << " addr=" << i.address
+                  << " src=" << memory_space_name(i.source) << " dst=" << memory_space_name(i.destination);
                 break;
             default: break;
         }
@@ -295,6 +298,7 @@ TpuProgram TpuProgram::from_asm(const std::string& text) {
             i.bytes = static_cast<uint64_t>(get("bytes", 0));
             i.address = static_cast<uint64_t>(get("addr", 0));
             if (f.count("src")) i.source = static_cast<MemorySpace>(index_of(kSpaces, f.at("src"), "memory space"));
+            if (f.count("dst")) i.destination = static_cast<MemorySpace>(index_of(kSpaces, f.at("dst"), "memory space"));
             i.after = parse_ints(f.count("after") ? f.at("after") : "-");
             p.instructions.push_back(i);
         } catch (const sim::Error&) {

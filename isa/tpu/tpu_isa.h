@@ -10,7 +10,7 @@
 //   ACT  Activate           accumulators rows [m0, m1), columns [n0, n1) -> UB, with the fused
 //                           function and requantization
 //   VEC  vector unit        element-wise, pooling, normalization, softmax, data movement
-//   DMA  (v4i)              DRAM <-> UB transfers
+//   DMA                     DRAM <-> UB transfers: activations spilled when the UB is too small
 //   HOST                    a layer computed by the host, with its transfers over the link
 //   SYNC                    waits for the instructions it names (TPU v1's explicit sync)
 // Every instruction lists the earlier instructions it must wait for (`after`); units run their
@@ -118,6 +118,7 @@ struct Instruction {
     uint64_t bytes = 0;
     uint64_t address = 0;
     MemorySpace source = MemorySpace::Dram;
+    MemorySpace destination = MemorySpace::UnifiedBuffer;  // DMA only
 };
 
 /// Constant weights of one MXU layer, already in the MXU's format (int8 values or bf16-rounded

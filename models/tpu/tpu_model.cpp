@@ -55,7 +55,7 @@ public:
         TpuRun run(spec, *prog, datapath.get(), r.trace);
         run.trace_pid = pid;
         {
-            const int n_units = 5 + static_cast<int>(spec.mxu_count);
+            const int n_units = 6 + static_cast<int>(spec.mxu_count);
             std::vector<InstructionQueue*> queues;
             for (int u = 0; u < n_units; ++u) queues.push_back(new InstructionQueue(("queue" + std::to_string(u)).c_str(), kQueueDepth));
             std::vector<sc_core::sc_fifo<int>*> fifos;
@@ -71,8 +71,10 @@ public:
             fetcher->dram_socket.bind(dram->socket);
             fetcher->cmem_socket.bind(cmem->socket);
             for (int m = 0; m < spec.mxu_count; ++m)
-                new MatrixUnit(("mxu" + std::to_string(m)).c_str(), run, *queues[static_cast<std::size_t>(5 + m)],
+                new MatrixUnit(("mxu" + std::to_string(m)).c_str(), run, *queues[static_cast<std::size_t>(6 + m)],
                                *fifos[static_cast<std::size_t>(m)], r.trace.add_track(run.trace_pid, "mxu" + std::to_string(m)));
+            auto* dma = new DmaEngine("dma", run, *queues[5], r.trace.add_track(run.trace_pid, "activation DMA"));
+            dma->dram_socket.bind(dram->socket);
             new SimpleUnit("host", run, *queues[0], host_track);
             new SimpleUnit("activate", run, *queues[2], r.trace.add_track(run.trace_pid, "activate"));
             new SimpleUnit("vector", run, *queues[3], r.trace.add_track(run.trace_pid, "vector"));
@@ -85,7 +87,8 @@ public:
             for (const auto& t : run.done_at) total = std::max(total, run.to_cycles(t));
             r.stats.declare("dram.row_hits", "", "row-buffer hits in weight memory").value = static_cast<double>(dram->timing().row_hits());
             r.stats.declare("dram.row_misses", "", "row-buffer misses in weight memory").value = static_cast<double>(dram->timing().row_misses());
-            r.stats.declare("dram.bytes_read", "B", "bytes read from weight memory").value = static_cast<double>(dram->timing().bytes_read());
+            r.stats.declare("dram.bytes_read", "B", "bytes read from DRAM (weights, spilled activations)").value = static_cast<double>(dram->timing().bytes_read());
+            r.stats.declare("dram.bytes_written", "B", "bytes written to DRAM (spilled activations)").value = static_cast<double>(dram->timing().bytes_written());
         }
         r.cycles = total;
         collect(spec, *prog, run, r);

@@ -19,13 +19,13 @@ int unit_of(const Instruction& i) {
     switch (i.op) {
         case Opcode::RHM:
         case Opcode::WHM:
-        case Opcode::HOST:
-        case Opcode::DMA: return 0;
+        case Opcode::HOST: return 0;
+        case Opcode::DMA: return 5;
         case Opcode::RW: return 1;
         case Opcode::ACT: return 2;
         case Opcode::VEC: return 3;
         case Opcode::SYNC: return 4;
-        case Opcode::MMC: return 5 + i.mxu;
+        case Opcode::MMC: return 6 + i.mxu;
     }
     return 4;
 }
@@ -128,6 +128,29 @@ void WeightFetcher::fetch() {
         rec.busy = m_run.now_cycles() - rec.start;
         m_fifos.at(static_cast<std::size_t>(i.mxu))->write(i.id);
         rec.end = m_run.now_cycles();
+        m_run.trace_event(m_track, i, rec.start, rec.end);
+        m_run.complete(i, sc_core::sc_time_stamp());
+    }
+}
+
+DmaEngine::DmaEngine(sc_core::sc_module_name name, TpuRun& run, InstructionQueue& queue, int track)
+    : sc_core::sc_module(name), dram_socket("dram_socket"), m_run(run), m_queue(queue), m_track(track) {
+    SC_THREAD(transfer);
+}
+
+// A DMA takes as long as the DRAM side of the transfer (the UB side is wider and faster).
+void DmaEngine::transfer() {
+    for (;;) {
+        const Instruction& i = *m_queue.read();
+        m_run.wait_for_dependencies(i);
+        InstructionRecord& rec = m_run.records[static_cast<std::size_t>(i.id)];
+        rec.unit = "dma";
+        rec.start = m_run.now_cycles();
+        sim::dram_transfer(dram_socket, i.address, i.bytes, i.destination == MemorySpace::Dram);
+        rec.end = m_run.now_cycles();
+        rec.busy = rec.end - rec.start;
+        rec.dram_bytes = i.bytes;
+        rec.ub_bytes = i.bytes;
         m_run.trace_event(m_track, i, rec.start, rec.end);
         m_run.complete(i, sc_core::sc_time_stamp());
     }

@@ -84,6 +84,22 @@ private:
     int m_track;
 };
 
+/// Moves spilled activations between the unified buffer and DRAM (DMA), sharing the DRAM's
+/// channels with the weight fetcher.
+class DmaEngine : public sc_core::sc_module {
+public:
+    SC_HAS_PROCESS(DmaEngine);
+    tlm_utils::simple_initiator_socket<DmaEngine> dram_socket;
+
+    DmaEngine(sc_core::sc_module_name name, TpuRun& run, InstructionQueue& queue, int track);
+
+private:
+    void transfer();
+    TpuRun& m_run;
+    InstructionQueue& m_queue;
+    int m_track;
+};
+
 /// One weight-stationary systolic array of R x C MACs.
 class MatrixUnit : public sc_core::sc_module {
 public:
@@ -115,8 +131,8 @@ private:
     int m_track;
 };
 
-/// @brief The queue index an opcode goes to: 0 host link, 1 weights, 2 activate, 3 vector,
-/// 4 host, 5 sync, 6 + i MXU i.
+/// @brief The queue index an instruction goes to: 0 host link and host (RHM, WHM, HOST),
+/// 1 weights (RW), 2 activate, 3 vector, 4 sync, 5 DMA, 6 + i MXU i.
 int unit_of(const Instruction& i);
 
 }  // namespace xpusim::models::tpu

@@ -78,7 +78,7 @@ Dram::Dram(sc_core::sc_module_name name, const DramSpec& spec)
     socket.register_b_transport(this, &Dram::b_transport);
 }
 
-void Dram::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {
+void Dram::b_transport(int, tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {
     const double now_ns = (sc_core::sc_time_stamp() + delay).to_seconds() * 1e9;
     const double done_ns = m_timing.access(p.get_address(), p.get_data_length(), now_ns,
                                            p.get_command() == tlm::TLM_WRITE_COMMAND);

@@ -15,7 +15,7 @@
 #include <string>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_target_socket.h>
+#include <tlm_utils/multi_passthrough_target_socket.h>
 #include <vector>
 
 #include "sim/config/config.h"
@@ -64,16 +64,17 @@ private:
 
 /// The DRAM as a loosely-timed TLM-2.0 target: b_transport adds the access time to the
 /// annotated delay. Data is not stored here (targets keep their memory images); the payload's
-/// address and length drive the timing.
+/// address and length drive the timing. Any number of initiators (DMA engines) may bind to the
+/// socket; their requests share the channels.
 class Dram : public sc_core::sc_module {
 public:
-    tlm_utils::simple_target_socket<Dram> socket;
+    tlm_utils::multi_passthrough_target_socket<Dram> socket;
 
     Dram(sc_core::sc_module_name name, const DramSpec& spec);
     const DramTimingModel& timing() const { return m_timing; }
 
 private:
-    void b_transport(tlm::tlm_generic_payload& payload, sc_core::sc_time& delay);
+    void b_transport(int initiator, tlm::tlm_generic_payload& payload, sc_core::sc_time& delay);
     DramTimingModel m_timing;
 };
 

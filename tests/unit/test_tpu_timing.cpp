@@ -232,3 +232,52 @@ TEST_CASE("tpu: a program of several instructions overlaps weight prefetch with 
         CHECK(*simulate(back, tiny_chip(16.0)).cycles == 128);
     }
 }
+
+TEST_CASE("tpu: a spilled activation pays a DMA to DRAM and back", "[tpu]") {
+    // Relu (40 elements) writes buffer 1, which lives in DRAM; a second Relu reads it.
+    //   VEC0: ALU 40 / 4 lanes = 10, UB (40 + 40 B) / 4 B per cycle = 20 -> 20 + 2 latency: 0-22
+    //   DMA to DRAM, 40 B at 1 B/cycle: 22-62;  DMA back: 62-102;  VEC1: 102-124.
+    TpuProgram p;
+    p.mxu_rows = p.mxu_cols = 4;
+    p.mxu_count = 1;
+    for (int b = 0; b < 3; ++b) p.buffers.push_back({b, "b" + std::to_string(b), {40}, StorageFormat::Int8});
+    p.buffers[1].space = MemorySpace::Dram;
+    for (int l = 0; l < 2; ++l) {
+        Layer v;
+        v.id = l;
+        v.name = "relu" + std::to_string(l);
+        v.op_type = "Relu";
+        v.kind = Layer::Kind::Vector;
+        v.inputs = {l};
+        v.outputs = {l + 1};
+        v.elements = 40;
+        p.layers.push_back(v);
+    }
+    Instruction vec0;
+    vec0.op = Opcode::VEC;
+    vec0.id = 0;
+    vec0.layer = 0;
+    Instruction out;
+    out.op = Opcode::DMA;
+    out.id = 1;
+    out.buffer = 1;
+    out.bytes = 40;
+    out.source = MemorySpace::UnifiedBuffer;
+    out.destination = MemorySpace::Dram;
+    out.after = {0};
+    Instruction in = out;
+    in.id = 2;
+    in.source = MemorySpace::Dram;
+    in.destination = MemorySpace::UnifiedBuffer;
+    in.after = {1};
+    Instruction vec1 = vec0;
+    vec1.id = 3;
+    vec1.layer = 1;
+    vec1.after = {2};
+    p.instructions = {vec0, out, in, vec1};
+    const sim::Results r = simulate(p, tiny_chip(1.0));
+    CHECK(*r.cycles == 124);
+    CHECK(r.ops[1].start_cycle == 102);
+    CHECK(r.stats.get("dram.bytes_written") == 40);
+    CHECK(r.stats.get("dram.bytes_read") == 40);
+}

@@ -8,6 +8,7 @@
 #include "frontends/lower/tpu/tpu_lowering.h"
 
 #include <algorithm>
+#include <set>
 
 #include "frontends/onnx/executor.h"
 
@@ -167,16 +168,16 @@ public:
                 throw sim::UnsupportedError("tpu: graph output '" + out + "' is a constant");
             program->graph_outputs[out] = L.buffer(out);
         }
+        LoweredModel result;
         assign_addresses(spec, *program);
+        plan_spills(spec, *program, result.capacity_problems);
         schedule_instructions(spec, *program);
 
-        LoweredModel result;
         result.placements = std::move(L.placements);
         // Fused nodes report under the layer that absorbed them.
         for (const Layer& l : program->layers)
             for (const auto& f : l.fused)
                 result.placements.push_back({f.name, f.op_type, sim::Placement::Lowered, l.kind == Layer::Kind::Mxu ? "mxu" : "vector", f.reason});
-        check_capacity(spec, *program, result.capacity_problems);
         result.program = std::move(program);
         return result;
     }
@@ -237,8 +238,8 @@ private:
     }
 
     // Activations live in the unified buffer, weights in weight memory (or CMEM); addresses are
-    // assigned in order of first use (no reuse: they name buffers for traces, capacity is
-    // checked by liveness in check_capacity).
+    // assigned in order of first use (no reuse: they name buffers for traces; capacity is
+    // checked by liveness in plan_spills).
     static void assign_addresses(const TpuSpec& spec, TpuProgram& p) {
         uint64_t ub = 0;
         for (Buffer& b : p.buffers) {
@@ -259,31 +260,59 @@ private:
                 l.gemm.weight_source = in_cmem ? MemorySpace::Cmem : MemorySpace::Dram;
     }
 
-    // Peak bytes of activations alive at once (a buffer lives from the layer that writes it to
-    // the last layer that reads it) against the unified buffer's size.
-    static void check_capacity(const TpuSpec& spec, const TpuProgram& p, std::vector<std::string>& problems) {
+    // Activations live in the unified buffer from the layer that writes them to the last layer
+    // that reads them. When the live bytes exceed ub.kib, the largest buffers not used by the
+    // layer at the peak are spilled to DRAM: written back after their producer and read in
+    // before each consumer by DMA (scheduled in tpu_schedule.cpp). If a layer's own inputs and
+    // outputs do not fit, that is a capacity problem.
+    static void plan_spills(const TpuSpec& spec, TpuProgram& p, std::vector<std::string>& problems) {
         const std::size_t nb = p.buffers.size();
-        std::vector<int> first(nb, static_cast<int>(p.layers.size()) + 1), last(nb, -1);
+        const int end = static_cast<int>(p.layers.size());
+        std::vector<int> first(nb, end + 1), last(nb, -1);
+        std::vector<std::set<int>> users(nb);
         auto root = [&](int b) { return p.buffers[b].alias_of >= 0 ? p.buffers[b].alias_of : b; };
-        for (const auto& [name, b] : p.graph_inputs) first[root(b)] = 0;
+        for (const auto& [name, b] : p.graph_inputs) first[root(b)] = -1;
         for (const Layer& l : p.layers) {
-            for (int b : l.outputs) first[root(b)] = std::min(first[root(b)], l.id), last[root(b)] = std::max(last[root(b)], l.id);
-            for (int b : l.inputs) last[root(b)] = std::max(last[root(b)], l.id);
-            if (l.gemm.weight_buffer >= 0) last[root(l.gemm.weight_buffer)] = std::max(last[root(l.gemm.weight_buffer)], l.id);
+            for (int b : l.outputs) first[root(b)] = std::min(first[root(b)], l.id);
+            std::vector<int> reads = l.inputs;
+            if (l.gemm.weight_buffer >= 0) reads.push_back(l.gemm.weight_buffer);
+            for (int b : reads) last[root(b)] = std::max(last[root(b)], l.id), users[root(b)].insert(l.id);
         }
-        for (const auto& [name, b] : p.graph_outputs) last[root(b)] = static_cast<int>(p.layers.size());
-        uint64_t peak = 0;
-        int peak_layer = 0;
-        for (int t = 0; t <= static_cast<int>(p.layers.size()); ++t) {
-            uint64_t live = 0;
-            for (std::size_t b = 0; b < nb; ++b)
-                if (p.buffers[b].alias_of < 0 && first[b] <= t && last[b] >= t) live += p.buffers[b].bytes();
-            if (live > peak) peak = live, peak_layer = t;
-        }
+        for (const auto& [name, b] : p.graph_outputs) last[root(b)] = end, users[root(b)].insert(end);
+        std::vector<bool> spilled(nb, false);
+        auto resident = [&](std::size_t b, int t) {
+            if (p.buffers[b].alias_of >= 0 || first[b] > t || last[b] < t) return false;
+            return !spilled[b] || first[b] == t || users[b].count(t) > 0;
+        };
         const uint64_t cap = static_cast<uint64_t>(spec.ub_kib) * 1024;
-        if (peak > cap)
-            problems.push_back("activations need " + std::to_string(peak / 1024) + " KiB of unified buffer at layer " +
-                               std::to_string(peak_layer) + ", ub.kib is " + std::to_string(spec.ub_kib));
+        for (int t = -1; t <= end; ++t) {
+            for (;;) {
+                uint64_t live = 0;
+                for (std::size_t b = 0; b < nb; ++b)
+                    if (resident(b, t)) live += p.buffers[b].bytes();
+                if (live <= cap) break;
+                // The largest buffer alive here that this layer neither reads nor writes.
+                int victim = -1;
+                for (std::size_t b = 0; b < nb; ++b)
+                    if (resident(b, t) && !spilled[b] && first[b] != t && !users[b].count(t) &&
+                        (victim < 0 || p.buffers[b].bytes() > p.buffers[static_cast<std::size_t>(victim)].bytes()))
+                        victim = static_cast<int>(b);
+                if (victim < 0) {
+                    const std::string where = t < 0 ? "the inputs" : t == end ? "the outputs" : "layer '" + p.layers[static_cast<std::size_t>(t)].name + "'";
+                    problems.push_back(where + " needs " + std::to_string(live / 1024) + " KiB of unified buffer for its own inputs and outputs; ub.kib is " +
+                                       std::to_string(spec.ub_kib));
+                    break;
+                }
+                spilled[static_cast<std::size_t>(victim)] = true;
+            }
+        }
+        uint64_t dram_address = uint64_t{1} << 36;  // above the weights
+        for (std::size_t b = 0; b < nb; ++b)
+            if (spilled[b]) {
+                p.buffers[b].space = MemorySpace::Dram;
+                p.buffers[b].address = dram_address;
+                dram_address += (p.buffers[b].bytes() + 4095) / 4096 * 4096;
+            }
     }
 };
 

@@ -35,14 +35,33 @@ void schedule_instructions(const TpuSpec& spec, TpuProgram& p) {
     Emitter emit(p);
     auto root = [&](int b) { return p.buffers[b].alias_of >= 0 ? p.buffers[b].alias_of : b; };
     std::map<int, int> ready;  // root buffer -> instruction after which its data is valid
+    auto spilled = [&](int b) { return p.buffers[root(b)].space == MemorySpace::Dram; };
+    auto dma = [&](int b, bool to_dram, int after) {
+        const Buffer& buf = p.buffers[root(b)];
+        Instruction i;
+        i.op = Opcode::DMA;
+        i.buffer = buf.id;
+        i.bytes = buf.bytes();
+        i.address = buf.address;
+        i.source = to_dram ? MemorySpace::UnifiedBuffer : MemorySpace::Dram;
+        i.destination = to_dram ? MemorySpace::Dram : MemorySpace::UnifiedBuffer;
+        if (after >= 0) i.after = {after};
+        return emit.emit(i);
+    };
+    // The instructions a reader of `buffers` waits for; a spilled buffer is first read back
+    // from DRAM into the unified buffer.
     auto deps_of = [&](const std::vector<int>& buffers) {
         std::vector<int> d;
         for (int b : buffers) {
             auto it = ready.find(root(b));
-            if (it != ready.end() && std::find(d.begin(), d.end(), it->second) == d.end()) d.push_back(it->second);
+            if (it == ready.end()) continue;
+            const int dep = spilled(b) ? dma(b, false, it->second) : it->second;
+            if (std::find(d.begin(), d.end(), dep) == d.end()) d.push_back(dep);
         }
         return d;
     };
+    // After a spilled buffer is written, it goes back to DRAM.
+    auto produced = [&](int b, int id) { ready[root(b)] = spilled(b) ? dma(b, true, id) : id; };
 
     for (const auto& [name, b] : p.graph_inputs) {
         Instruction i;
@@ -50,7 +69,7 @@ void schedule_instructions(const TpuSpec& spec, TpuProgram& p) {
         i.buffer = b;
         i.bytes = p.buffers[b].bytes();
         i.source = MemorySpace::Host;
-        ready[root(b)] = emit.emit(i);
+        produced(b, emit.emit(i));
     }
 
     int next_mxu = 0;
@@ -67,7 +86,7 @@ void schedule_instructions(const TpuSpec& spec, TpuProgram& p) {
             i.layer = l.id;
             i.after = deps;
             const int id = emit.emit(i);
-            for (int b : l.outputs) ready[root(b)] = id;
+            for (int b : l.outputs) produced(b, id);
             continue;
         }
         const GemmLayer& g = l.gemm;
@@ -159,7 +178,7 @@ void schedule_instructions(const TpuSpec& spec, TpuProgram& p) {
         done.layer = l.id;
         done.after = acts;
         const int id = emit.emit(done);
-        for (int b : l.outputs) ready[root(b)] = id;
+        for (int b : l.outputs) produced(b, id);
     }
 
     for (const auto& [name, b] : p.graph_outputs) {
