@@ -4,9 +4,10 @@ produce (Conv+BatchNormalization unfused, Shape->Gather->Unsqueeze->Concat->Resh
 Erf-based GELU, decomposed attention). Weights come from a fixed seed, so every build writes the
 same bytes.
 
-    /usr/bin/python3 examples/models/generate.py OUTDIR [--resnet50]
+    /usr/bin/python3 examples/models/generate.py OUTDIR [--resnet50] [--mlp]
 
-writes small_cnn.onnx and small_transformer.onnx (and resnet50.onnx, ~100 MB, if asked).
+writes small_cnn.onnx and small_transformer.onnx (and resnet50.onnx, ~100 MB, and mlp.onnx,
+TPU v1's MLP0 shape, ~80 MB, if asked).
 """
 import argparse
 import os
@@ -183,15 +184,32 @@ def resnet50(num_classes=1000):
                    "resnet50")
 
 
+def mlp(batch=200, width=2000, layers=5):
+    """An MLP shaped like TPU v1's MLP0 workload (Jouppi et al. 2017: 5 FC layers, ~20M
+    weights, batch 200): Gemm + Relu layers, weight-bandwidth bound on a TPU v1."""
+    b = GraphBuilder(seed=5)
+    x = "features"
+    y = x
+    for i in range(layers):
+        y = b.linear(y, width, width, std=np.sqrt(2.0 / width))
+        if i + 1 < layers:
+            y = b.op("Relu", [y])
+    return b.model([helper.make_tensor_value_info(x, TensorProto.FLOAT, [batch, width])],
+                   [helper.make_tensor_value_info(y, TensorProto.FLOAT, [batch, width])], "mlp")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("outdir")
     p.add_argument("--resnet50", action="store_true", help="also write resnet50.onnx (~100 MB)")
+    p.add_argument("--mlp", action="store_true", help="also write mlp.onnx (TPU v1's MLP0 shape, ~80 MB)")
     args = p.parse_args()
     os.makedirs(args.outdir, exist_ok=True)
     models = {"small_cnn": small_cnn, "small_transformer": small_transformer}
     if args.resnet50:
         models["resnet50"] = resnet50
+    if args.mlp:
+        models["mlp"] = mlp
     for name, build in models.items():
         path = os.path.join(args.outdir, name + ".onnx")
         if os.path.exists(path):

@@ -10,6 +10,7 @@ CASE:
                  on the host; int8 and bf16 runs deviate from the reference by < 5e-2 rel-L2
   timing_only    --timing-only gives the same cycles, per-op timing and energy as a full run
   deterministic  two runs give bit-identical outputs and identical stats
+  mlp0           TPU v1's MLP0 shape is weight-bandwidth bound, as its paper reports
 """
 import json
 import os
@@ -111,13 +112,34 @@ def case_deterministic(xpusim, models):
         return check(a == b, "identical stats") & check(same_files, "bit-identical outputs")
 
 
+def case_mlp0(xpusim, models):
+    # 5 Gemm layers of 2000 x 2000 int8 weights = 20e6 bytes from a 34 GB/s weight memory at
+    # 700 MHz (48.57 B/cycle): at least 20e6 / 48.57 = 411,765 cycles of weight fetch. The
+    # 200 x 2000 int8 input and output cross a 12 GB/s link with 2 us latency each:
+    # 400,000 B / 12e9 + 2e-6 = 35.3 us = 24,734 cycles, twice. Lower bound: 461,233 cycles.
+    # Weight-stationary: each 64 KiB tile serves only 200 rows, so the MXU mostly waits for
+    # weights (Jouppi et al. 2017 report weight stalls of 44-62% of cycles for their MLPs, with
+    # weight shifting and non-matrix work counted apart).
+    model = os.path.join(models, "mlp.onnx")
+    with tempfile.TemporaryDirectory() as d:
+        s = run(xpusim, model, "tpu_v1", d, "--timing-only")
+    bound = 461233
+    stall = s["stats"]["mxu"]["weight_stall_fraction"]
+    util = s["stats"]["mxu"]["mac_utilization"]
+    print(f"mlp0 on tpu_v1: {s['cycles']} cycles (bound {bound}), weight stall {stall:.3f}, MAC utilization {util:.3f}")
+    ok = check(bound <= s["cycles"] <= 1.15 * bound, "within 15% above the weight-bandwidth bound")
+    ok &= check(stall >= 0.44, "weight stalls are at least 44% of cycles")
+    return ok
+
+
 def main():
     xpusim, models, case = sys.argv[1:4]
     ok = {"resnet50_v4i": lambda: case_resnet50(xpusim, models, "tpu_v4i"),
           "resnet50_v1": lambda: case_resnet50(xpusim, models, "tpu_v1"),
           "transformer": lambda: case_transformer(xpusim, models),
           "timing_only": lambda: case_timing_only(xpusim, models),
-          "deterministic": lambda: case_deterministic(xpusim, models)}[case]()
+          "deterministic": lambda: case_deterministic(xpusim, models),
+          "mlp0": lambda: case_mlp0(xpusim, models)}[case]()
     return 0 if ok else 1
 
 
