@@ -1,102 +1,18 @@
-// Data-movement operators of the reference executor (shape_ops.cpp, index_ops.cpp). Expected
-// values are derived by hand in the comments, mostly from the examples of the ONNX operator
-// documentation.
+// Data-movement operators of the reference executor (reshape_ops.cpp, tensor_creation_ops.cpp,
+// axis_ops.cpp, gather_scatter_ops.cpp). Expected values are derived by hand in the comments,
+// mostly from the examples of the ONNX operator documentation.
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <limits>
-#include <map>
-#include <string>
 #include <vector>
 
-#include "frontends/onnx/op_registry.h"
+#include "tests/unit/op_test_util.h"
 
 using namespace xpusim;
-using frontend::Attribute;
-using frontend::InferContext;
-using frontend::InferInput;
-using frontend::KernelContext;
-using frontend::Node;
-using frontend::OpRegistry;
-using sim::DType;
-using sim::Shape;
-using sim::Tensor;
+using namespace xpusim::op_test;
 
 namespace {
 
-Attribute int_attr(int64_t v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Int;
-    a.i = v;
-    return a;
-}
-Attribute ints_attr(std::vector<int64_t> v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Ints;
-    a.ints = std::move(v);
-    return a;
-}
-Attribute string_attr(std::string v) {
-    Attribute a;
-    a.kind = Attribute::Kind::String;
-    a.s = std::move(v);
-    return a;
-}
-Attribute tensor_attr(Tensor t) {
-    Attribute a;
-    a.kind = Attribute::Kind::Tensor;
-    a.t = std::move(t);
-    return a;
-}
-
-// A node with inputs "i0".. ("" where `present` says omitted) and outputs "o0"...
-Node make_node(const std::string& op, std::size_t n_in, std::size_t n_out,
-               std::map<std::string, Attribute> attrs = {}) {
-    Node n;
-    n.name = op + "_0";
-    n.op_type = op;
-    for (std::size_t i = 0; i < n_in; ++i) n.inputs.push_back("i" + std::to_string(i));
-    for (std::size_t i = 0; i < n_out; ++i) n.outputs.push_back("o" + std::to_string(i));
-    n.attrs = std::move(attrs);
-    return n;
-}
-
-std::vector<Tensor> run(const Node& n, int64_t opset, std::vector<const Tensor*> in) {
-    const frontend::OpKernel* k = OpRegistry::instance().find(n.op_type);
-    REQUIRE(k != nullptr);
-    return k->compute(KernelContext{n, opset, std::move(in)});
-}
-
-// Runs infer() with the given inputs; `constant` marks those known at load time.
-InferContext infer(const Node& n, int64_t opset, const std::vector<const Tensor*>& in,
-                   const std::vector<bool>& constant) {
-    const frontend::OpKernel* k = OpRegistry::instance().find(n.op_type);
-    REQUIRE(k != nullptr);
-    InferContext ctx{n, opset, {}, {}, {}};
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        InferInput x;
-        if (in[i]) {
-            x.present = true;
-            x.dtype = in[i]->dtype();
-            x.shape = in[i]->shape();
-            x.constant = constant[i] ? in[i] : nullptr;
-        }
-        ctx.inputs.push_back(x);
-    }
-    k->infer(ctx);
-    return ctx;
-}
-
-template <class T>
-std::vector<T> values(const Tensor& t) {
-    return std::vector<T>(t.data<T>(), t.data<T>() + t.numel());
-}
-
-Tensor f32(const Shape& s, std::vector<float> v) {
-    return Tensor::from_vector<float>(s, v);
-}
-Tensor i64(const Shape& s, std::vector<int64_t> v) {
-    return Tensor::from_vector<int64_t>(s, v);
-}
 Tensor iota_f32(const Shape& s) {
     std::vector<float> v(static_cast<std::size_t>(sim::shape_numel(s)));
     for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(i);

@@ -3,82 +3,10 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "frontends/onnx/op_registry.h"
+#include "tests/unit/op_test_util.h"
 
 using namespace xpusim;
-using namespace xpusim::frontend;
-
-namespace {
-
-Attribute ints(std::vector<int64_t> v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Ints;
-    a.ints = std::move(v);
-    return a;
-}
-Attribute integer(int64_t v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Int;
-    a.i = v;
-    return a;
-}
-Attribute real(double v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Float;
-    a.f = v;
-    return a;
-}
-Attribute text(std::string v) {
-    Attribute a;
-    a.kind = Attribute::Kind::String;
-    a.s = std::move(v);
-    return a;
-}
-
-Node make_node(const std::string& op, std::size_t n_in, std::size_t n_out,
-               std::map<std::string, Attribute> attrs = {}) {
-    Node n;
-    n.name = op + "_0";
-    n.op_type = op;
-    for (std::size_t i = 0; i < n_in; ++i) n.inputs.push_back("in" + std::to_string(i));
-    for (std::size_t i = 0; i < n_out; ++i) n.outputs.push_back("out" + std::to_string(i));
-    n.attrs = std::move(attrs);
-    return n;
-}
-
-// Runs infer and compute and checks that they agree on every output's type and shape.
-std::vector<Tensor> run(const Node& node, const std::vector<const Tensor*>& inputs,
-                        int64_t opset = 17) {
-    const OpKernel* k = OpRegistry::instance().find(node.op_type);
-    REQUIRE(k != nullptr);
-    InferContext ictx{node, opset, {}, {}, {}};
-    for (const Tensor* t : inputs)
-        ictx.inputs.push_back(t ? InferInput{true, t->dtype(), t->shape(), nullptr} : InferInput{});
-    k->infer(ictx);
-    std::vector<Tensor> out = k->compute(KernelContext{node, opset, inputs});
-    for (std::size_t i = 0; i < ictx.output_shapes.size(); ++i) {
-        REQUIRE(i < out.size());
-        CHECK(ictx.output_dtypes[i] == out[i].dtype());
-        CHECK(ictx.output_shapes[i] == out[i].shape());
-    }
-    return out;
-}
-
-Tensor f32(const Shape& s, std::vector<float> v) {
-    return Tensor::from_vector<float>(s, v);
-}
-
-template <class T = float>
-void check_values(const Tensor& t, const Shape& shape, const std::vector<double>& expected) {
-    REQUIRE(t.shape() == shape);
-    REQUIRE(t.numel() == static_cast<int64_t>(expected.size()));
-    for (std::size_t i = 0; i < expected.size(); ++i) {
-        INFO("element " << i);
-        CHECK(t.get_as_double(static_cast<int64_t>(i)) == Approx(expected[i]).margin(1e-6));
-    }
-}
-
-}  // namespace
+using namespace xpusim::op_test;
 
 // ---- Conv
 // ----------------------------------------------------------------------------------------
@@ -89,7 +17,7 @@ TEST_CASE("Conv 2-D with bias sums each window", "[ops-nn]") {
     const Tensor x = f32({1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
     const Tensor w = f32({1, 1, 2, 2}, {1, 1, 1, 1});
     const Tensor b = f32({1}, {1});
-    const auto y = run(make_node("Conv", 3, 1), {&x, &w, &b});
+    const auto y = run_checked(make_node("Conv", 3, 1), {&x, &w, &b});
     check_values(y[0], {1, 1, 2, 2}, {13, 17, 25, 29});
 }
 
@@ -97,7 +25,7 @@ TEST_CASE("Conv groups apply each filter to its own channels", "[ops-nn]") {
     // group = 2: channel 0 [1, 2] * 2, channel 1 [3, 4] * 10.
     const Tensor x = f32({1, 2, 1, 2}, {1, 2, 3, 4});
     const Tensor w = f32({2, 1, 1, 1}, {2, 10});
-    const auto y = run(make_node("Conv", 2, 1, {{"group", integer(2)}}), {&x, &w});
+    const auto y = run_checked(make_node("Conv", 2, 1, {{"group", int_attr(2)}}), {&x, &w});
     check_values(y[0], {1, 2, 1, 2}, {2, 4, 30, 40});
 }
 
@@ -106,10 +34,11 @@ TEST_CASE("Conv auto_pad puts the odd padding at the end or the beginning", "[op
     const Tensor x = f32({1, 1, 4}, {1, 2, 3, 4});
     const Tensor w = f32({1, 1, 2}, {1, 10});
     // SAME_UPPER pads the end: windows (1,2) (2,3) (3,4) (4,0) -> 21, 32, 43, 4.
-    auto y = run(make_node("Conv", 2, 1, {{"auto_pad", text("SAME_UPPER")}}), {&x, &w});
+    auto y =
+        run_checked(make_node("Conv", 2, 1, {{"auto_pad", string_attr("SAME_UPPER")}}), {&x, &w});
     check_values(y[0], {1, 1, 4}, {21, 32, 43, 4});
     // SAME_LOWER pads the beginning: windows (0,1) (1,2) (2,3) (3,4) -> 10, 21, 32, 43.
-    y = run(make_node("Conv", 2, 1, {{"auto_pad", text("SAME_LOWER")}}), {&x, &w});
+    y = run_checked(make_node("Conv", 2, 1, {{"auto_pad", string_attr("SAME_LOWER")}}), {&x, &w});
     check_values(y[0], {1, 1, 4}, {10, 21, 32, 43});
 }
 
@@ -117,18 +46,20 @@ TEST_CASE("Conv dilations, strides and asymmetric pads", "[ops-nn]") {
     // X = [1..5], W = [1, 1] dilated by 2 reads x[i] + x[i + 2]: 1+3, 2+4, 3+5.
     const Tensor x = f32({1, 1, 5}, {1, 2, 3, 4, 5});
     const Tensor w = f32({1, 1, 2}, {1, 1});
-    auto y = run(make_node("Conv", 2, 1, {{"dilations", ints({2})}}), {&x, &w});
+    auto y = run_checked(make_node("Conv", 2, 1, {{"dilations", ints_attr({2})}}), {&x, &w});
     check_values(y[0], {1, 1, 3}, {4, 6, 8});
     // pads [1, 0], stride 2 over [0, 1, 2, 3, 4, 5]: windows (0,1) (2,3) (4,5) -> 1, 5, 9;
     // out = floor((5 + 1 - 2) / 2) + 1 = 3.
-    y = run(make_node("Conv", 2, 1, {{"pads", ints({1, 0})}, {"strides", ints({2})}}), {&x, &w});
+    y = run_checked(
+        make_node("Conv", 2, 1, {{"pads", ints_attr({1, 0})}, {"strides", ints_attr({2})}}),
+        {&x, &w});
     check_values(y[0], {1, 1, 3}, {1, 5, 9});
 }
 
 TEST_CASE("Conv rejects a kernel_shape that contradicts the weight", "[ops-nn]") {
     const Tensor x = f32({1, 1, 3, 3}, std::vector<float>(9, 1));
     const Tensor w = f32({1, 1, 2, 2}, {1, 1, 1, 1});
-    const Node n = make_node("Conv", 2, 1, {{"kernel_shape", ints({3, 3})}});
+    const Node n = make_node("Conv", 2, 1, {{"kernel_shape", ints_attr({3, 3})}});
     CHECK_THROWS_AS(OpRegistry::instance().find("Conv")->compute(KernelContext{n, 13, {&x, &w}}),
                     sim::ModelError);
 }
@@ -140,16 +71,17 @@ TEST_CASE("ConvTranspose scatters each input through the kernel", "[ops-nn]") {
     // x0 adds 1 at 0..2, x1 adds 2 at 2..4 -> [1, 1, 3, 2, 2].
     const Tensor x = f32({1, 1, 2}, {1, 2});
     const Tensor w = f32({1, 1, 3}, {1, 1, 1});
-    auto y = run(make_node("ConvTranspose", 2, 1, {{"strides", ints({2})}}), {&x, &w});
+    auto y = run_checked(make_node("ConvTranspose", 2, 1, {{"strides", ints_attr({2})}}), {&x, &w});
     check_values(y[0], {1, 1, 5}, {1, 1, 3, 2, 2});
     // pads [1, 1] crop one at each end -> [1, 3, 2].
-    y = run(make_node("ConvTranspose", 2, 1, {{"strides", ints({2})}, {"pads", ints({1, 1})}}),
-            {&x, &w});
+    y = run_checked(make_node("ConvTranspose", 2, 1,
+                              {{"strides", ints_attr({2})}, {"pads", ints_attr({1, 1})}}),
+                    {&x, &w});
     check_values(y[0], {1, 1, 3}, {1, 3, 2});
     // output_padding 1 appends one position no tap reaches -> [1, 1, 3, 2, 2, 0].
-    y = run(
-        make_node("ConvTranspose", 2, 1, {{"strides", ints({2})}, {"output_padding", ints({1})}}),
-        {&x, &w});
+    y = run_checked(make_node("ConvTranspose", 2, 1,
+                              {{"strides", ints_attr({2})}, {"output_padding", ints_attr({1})}}),
+                    {&x, &w});
     check_values(y[0], {1, 1, 6}, {1, 1, 3, 2, 2, 0});
 }
 
@@ -158,15 +90,15 @@ TEST_CASE("ConvTranspose output_shape splits the padding by auto_pad", "[ops-nn]
     // -> [1, 3, 2, 2]; SAME_UPPER at the end -> [1, 1, 3, 2].
     const Tensor x = f32({1, 1, 2}, {1, 2});
     const Tensor w = f32({1, 1, 3}, {1, 1, 1});
-    auto y =
-        run(make_node("ConvTranspose", 2, 1, {{"strides", ints({2})}, {"output_shape", ints({4})}}),
-            {&x, &w});
+    auto y = run_checked(make_node("ConvTranspose", 2, 1,
+                                   {{"strides", ints_attr({2})}, {"output_shape", ints_attr({4})}}),
+                         {&x, &w});
     check_values(y[0], {1, 1, 4}, {1, 3, 2, 2});
-    y = run(make_node("ConvTranspose", 2, 1,
-                      {{"strides", ints({2})},
-                       {"output_shape", ints({4})},
-                       {"auto_pad", text("SAME_UPPER")}}),
-            {&x, &w});
+    y = run_checked(make_node("ConvTranspose", 2, 1,
+                              {{"strides", ints_attr({2})},
+                               {"output_shape", ints_attr({4})},
+                               {"auto_pad", string_attr("SAME_UPPER")}}),
+                    {&x, &w});
     check_values(y[0], {1, 1, 4}, {1, 1, 3, 2});
 }
 
@@ -175,7 +107,8 @@ TEST_CASE("ConvTranspose with groups and bias", "[ops-nn]") {
     const Tensor x = f32({1, 2, 1}, {1, 2});
     const Tensor w = f32({2, 1, 1}, {3, 5});
     const Tensor b = f32({2}, {10, 20});
-    const auto y = run(make_node("ConvTranspose", 3, 1, {{"group", integer(2)}}), {&x, &w, &b});
+    const auto y =
+        run_checked(make_node("ConvTranspose", 3, 1, {{"group", int_attr(2)}}), {&x, &w, &b});
     check_values(y[0], {1, 2, 1}, {13, 30});
 }
 
@@ -187,34 +120,35 @@ TEST_CASE("Gemm with transA, alpha, beta and a broadcast row of C", "[ops-nn]") 
     const Tensor a = f32({2, 2}, {1, 2, 3, 4});
     const Tensor b = f32({2, 2}, {5, 6, 7, 8});
     const Tensor c = f32({2}, {1, 2});
-    const Node n = make_node("Gemm", 3, 1,
-                             {{"transA", integer(1)}, {"alpha", real(0.5)}, {"beta", real(2.0)}});
-    check_values(run(n, {&a, &b, &c})[0], {2, 2}, {15, 19, 21, 26});
+    const Node n =
+        make_node("Gemm", 3, 1,
+                  {{"transA", int_attr(1)}, {"alpha", float_attr(0.5)}, {"beta", float_attr(2.0)}});
+    check_values(run_checked(n, {&a, &b, &c})[0], {2, 2}, {15, 19, 21, 26});
     // transB on the same data: A B^T = [[1*5+2*6, 1*7+2*8], [3*5+4*6, 3*7+4*8]], C omitted.
-    check_values(run(make_node("Gemm", 2, 1, {{"transB", integer(1)}}), {&a, &b}, 13)[0], {2, 2},
-                 {17, 23, 39, 53});
+    check_values(run_checked(make_node("Gemm", 2, 1, {{"transB", int_attr(1)}}), {&a, &b}, 13)[0],
+                 {2, 2}, {17, 23, 39, 53});
 }
 
 TEST_CASE("MatMul follows numpy: 1-D promotion and batch broadcast", "[ops-nn]") {
     // [1, 2, 3] . [4, 5, 6] = 32, a scalar.
     const Tensor v1 = f32({3}, {1, 2, 3});
     const Tensor v2 = f32({3}, {4, 5, 6});
-    check_values(run(make_node("MatMul", 2, 1), {&v1, &v2})[0], {}, {32});
+    check_values(run_checked(make_node("MatMul", 2, 1), {&v1, &v2})[0], {}, {32});
     // A (2 x 1 x 2) = [[1, 2]], [[3, 4]] times B (2 x 1) = [[1], [1]]: 3 and 7, shape 2x1x1.
     const Tensor a = f32({2, 1, 2}, {1, 2, 3, 4});
     const Tensor b = f32({2, 1}, {1, 1});
-    check_values(run(make_node("MatMul", 2, 1), {&a, &b})[0], {2, 1, 1}, {3, 7});
+    check_values(run_checked(make_node("MatMul", 2, 1), {&a, &b})[0], {2, 1, 1}, {3, 7});
     // B (2 x 2 x 1) broadcast against A (1 x 2): [1, 2] . [1, 0] = 1, [1, 2] . [0, 1] = 2.
     const Tensor a1 = f32({1, 2}, {1, 2});
     const Tensor b2 = f32({2, 2, 1}, {1, 0, 0, 1});
-    check_values(run(make_node("MatMul", 2, 1), {&a1, &b2})[0], {2, 1, 1}, {1, 2});
+    check_values(run_checked(make_node("MatMul", 2, 1), {&a1, &b2})[0], {2, 1, 1}, {1, 2});
 }
 
 TEST_CASE("MatMul on int32", "[ops-nn]") {
     // [[1, 2], [3, 4]] x [[1], [-1]] = [[-1], [-1]].
     const Tensor a = Tensor::from_vector<int32_t>({2, 2}, {1, 2, 3, 4});
     const Tensor b = Tensor::from_vector<int32_t>({2, 1}, {1, -1});
-    const auto y = run(make_node("MatMul", 2, 1), {&a, &b});
+    const auto y = run_checked(make_node("MatMul", 2, 1), {&a, &b});
     CHECK(y[0].dtype() == sim::DType::Int32);
     check_values(y[0], {2, 1}, {-1, -1});
 }
@@ -222,31 +156,31 @@ TEST_CASE("MatMul on int32", "[ops-nn]") {
 // ---- Einsum ------------------------------------------------------------------------------------
 
 Node einsum(const std::string& eq, std::size_t n_in) {
-    return make_node("Einsum", n_in, 1, {{"equation", text(eq)}});
+    return make_node("Einsum", n_in, 1, {{"equation", string_attr(eq)}});
 }
 
 TEST_CASE("Einsum diagonals, traces and implicit outputs", "[ops-nn]") {
     const Tensor m = f32({2, 2}, {1, 2, 3, 4});
-    check_values(run(einsum("ii->i", 1), {&m})[0], {2}, {1, 4});  // the diagonal
-    check_values(run(einsum("ii", 1), {&m})[0], {}, {5});         // implicit: trace 1 + 4
+    check_values(run_checked(einsum("ii->i", 1), {&m})[0], {2}, {1, 4});  // the diagonal
+    check_values(run_checked(einsum("ii", 1), {&m})[0], {}, {5});         // implicit: trace 1 + 4
     // Implicit output sorts the labels: "ba" -> "ab", the transpose.
-    check_values(run(einsum("ba", 1), {&m})[0], {2, 2}, {1, 3, 2, 4});
+    check_values(run_checked(einsum("ba", 1), {&m})[0], {2, 2}, {1, 3, 2, 4});
     // ... in ASCII order, upper case first (numpy): "bA" -> "Ab", the transpose again.
-    check_values(run(einsum("bA", 1), {&m})[0], {2, 2}, {1, 3, 2, 4});
+    check_values(run_checked(einsum("bA", 1), {&m})[0], {2, 2}, {1, 3, 2, 4});
     // Implicit "ij,jk" drops the repeated j: a matrix product [[7, 10], [15, 22]].
-    check_values(run(einsum("ij,jk", 2), {&m, &m})[0], {2, 2}, {7, 10, 15, 22});
+    check_values(run_checked(einsum("ij,jk", 2), {&m, &m})[0], {2, 2}, {7, 10, 15, 22});
 }
 
 TEST_CASE("Einsum contractions with ellipsis broadcast and three operands", "[ops-nn]") {
     // A (2 x 2) rows [1, 2], [3, 4]; B = [10, 1] has no '...' axes: [12, 34].
     const Tensor a = f32({2, 2}, {1, 2, 3, 4});
     const Tensor b = f32({2}, {10, 1});
-    check_values(run(einsum("...i,...i->...", 2), {&a, &b})[0], {2}, {12, 34});
+    check_values(run_checked(einsum("...i,...i->...", 2), {&a, &b})[0], {2}, {12, 34});
     // i,ij,j-> = b^T A b = [10, 1] [[1, 2], [3, 4]] [10, 1]^T = 10*(10+2) + 1*(30+4) = 154.
-    check_values(run(einsum("i,ij,j->", 3), {&b, &a, &b})[0], {}, {154});
+    check_values(run_checked(einsum("i,ij,j->", 3), {&b, &a, &b})[0], {}, {154});
     // Batched matmul with the batch label last in the output: bij,bjk->ikb with b = 1.
     const Tensor a3 = f32({1, 2, 2}, {1, 2, 3, 4});
-    check_values(run(einsum("bij,bjk->ikb", 2), {&a3, &a3})[0], {2, 2, 1}, {7, 10, 15, 22});
+    check_values(run_checked(einsum("bij,bjk->ikb", 2), {&a3, &a3})[0], {2, 2, 1}, {7, 10, 15, 22});
 }
 
 TEST_CASE("Einsum rejects mismatched subscripts", "[ops-nn]") {
@@ -268,13 +202,13 @@ TEST_CASE("MaxPool with Indices in both storage orders", "[ops-nn]") {
     std::vector<float> v(16);
     for (int i = 0; i < 16; ++i) v[i] = static_cast<float>(i + 1);
     const Tensor x = f32({1, 1, 4, 4}, v);
-    std::map<std::string, Attribute> attrs{{"kernel_shape", ints({2, 2})},
-                                           {"strides", ints({2, 2})}};
-    auto y = run(make_node("MaxPool", 1, 2, attrs), {&x});
+    std::map<std::string, Attribute> attrs{{"kernel_shape", ints_attr({2, 2})},
+                                           {"strides", ints_attr({2, 2})}};
+    auto y = run_checked(make_node("MaxPool", 1, 2, attrs), {&x});
     check_values(y[0], {1, 1, 2, 2}, {6, 8, 14, 16});
     check_values(y[1], {1, 1, 2, 2}, {5, 7, 13, 15});  // row-major h * 4 + w
-    attrs["storage_order"] = integer(1);
-    y = run(make_node("MaxPool", 1, 2, attrs), {&x});
+    attrs["storage_order"] = int_attr(1);
+    y = run_checked(make_node("MaxPool", 1, 2, attrs), {&x});
     check_values(y[1], {1, 1, 2, 2}, {5, 13, 7, 15});  // column-major h + w * 4
 }
 
@@ -282,18 +216,19 @@ TEST_CASE("MaxPool ceil_mode adds the partial last window", "[ops-nn]") {
     // X = [1..5], k 2, stride 2: floor((5 - 2) / 2) + 1 = 2 windows -> [2, 4];
     // ceil((5 - 2) / 2) + 1 = 3 -> the last window holds only 5.
     const Tensor x = f32({1, 1, 5}, {1, 2, 3, 4, 5});
-    std::map<std::string, Attribute> attrs{{"kernel_shape", ints({2})}, {"strides", ints({2})}};
-    check_values(run(make_node("MaxPool", 1, 1, attrs), {&x})[0], {1, 1, 2}, {2, 4});
-    attrs["ceil_mode"] = integer(1);
-    check_values(run(make_node("MaxPool", 1, 1, attrs), {&x})[0], {1, 1, 3}, {2, 4, 5});
+    std::map<std::string, Attribute> attrs{{"kernel_shape", ints_attr({2})},
+                                           {"strides", ints_attr({2})}};
+    check_values(run_checked(make_node("MaxPool", 1, 1, attrs), {&x})[0], {1, 1, 2}, {2, 4});
+    attrs["ceil_mode"] = int_attr(1);
+    check_values(run_checked(make_node("MaxPool", 1, 1, attrs), {&x})[0], {1, 1, 3}, {2, 4, 5});
 }
 
 TEST_CASE("MaxPool on int8 never takes the padding", "[ops-nn]") {
     // Windows (pad, -5) and (-5, -3): -5 and -3 (padding is not a zero).
     const Tensor x = Tensor::from_vector<int8_t>({1, 1, 2}, {-5, -3});
     const Node n =
-        make_node("MaxPool", 1, 1, {{"kernel_shape", ints({2})}, {"pads", ints({1, 0})}});
-    const auto y = run(n, {&x});
+        make_node("MaxPool", 1, 1, {{"kernel_shape", ints_attr({2})}, {"pads", ints_attr({1, 0})}});
+    const auto y = run_checked(n, {&x});
     CHECK(y[0].dtype() == sim::DType::Int8);
     check_values(y[0], {1, 1, 2}, {-5, -3});
 }
@@ -301,35 +236,38 @@ TEST_CASE("MaxPool on int8 never takes the padding", "[ops-nn]") {
 TEST_CASE("AveragePool count_include_pad and ceil_mode divisors", "[ops-nn]") {
     // X = [1, 2, 3], k 2, pads [1, 1]: windows (p,1) (1,2) (2,3) (3,p).
     const Tensor x = f32({1, 1, 3}, {1, 2, 3});
-    std::map<std::string, Attribute> attrs{{"kernel_shape", ints({2})}, {"pads", ints({1, 1})}};
+    std::map<std::string, Attribute> attrs{{"kernel_shape", ints_attr({2})},
+                                           {"pads", ints_attr({1, 1})}};
     // Padding excluded: 1, 1.5, 2.5, 3. Included: 0.5, 1.5, 2.5, 1.5.
-    check_values(run(make_node("AveragePool", 1, 1, attrs), {&x})[0], {1, 1, 4}, {1, 1.5, 2.5, 3});
-    attrs["count_include_pad"] = integer(1);
-    check_values(run(make_node("AveragePool", 1, 1, attrs), {&x})[0], {1, 1, 4},
+    check_values(run_checked(make_node("AveragePool", 1, 1, attrs), {&x})[0], {1, 1, 4},
+                 {1, 1.5, 2.5, 3});
+    attrs["count_include_pad"] = int_attr(1);
+    check_values(run_checked(make_node("AveragePool", 1, 1, attrs), {&x})[0], {1, 1, 4},
                  {0.5, 1.5, 2.5, 1.5});
     // X = [1..5], k 2, stride 2, ceil: the last window (5, past the end) is no padding, so
     // it divides by 1 even with count_include_pad -> [1.5, 3.5, 5].
     const Tensor x5 = f32({1, 1, 5}, {1, 2, 3, 4, 5});
     const Node n = make_node("AveragePool", 1, 1,
-                             {{"kernel_shape", ints({2})},
-                              {"strides", ints({2})},
-                              {"ceil_mode", integer(1)},
-                              {"count_include_pad", integer(1)}});
-    check_values(run(n, {&x5})[0], {1, 1, 3}, {1.5, 3.5, 5});
+                             {{"kernel_shape", ints_attr({2})},
+                              {"strides", ints_attr({2})},
+                              {"ceil_mode", int_attr(1)},
+                              {"count_include_pad", int_attr(1)}});
+    check_values(run_checked(n, {&x5})[0], {1, 1, 3}, {1.5, 3.5, 5});
 }
 
 TEST_CASE("LpPool and the global pools", "[ops-nn]") {
     // LpPool p = 2, k 2 over [1, -2, 3]: sqrt(1 + 4), sqrt(4 + 9).
     const Tensor x = f32({1, 1, 3}, {1, -2, 3});
-    const Node lp = make_node("LpPool", 1, 1, {{"kernel_shape", ints({2})}, {"p", integer(2)}});
-    check_values(run(lp, {&x})[0], {1, 1, 2}, {std::sqrt(5.0), std::sqrt(13.0)});
+    const Node lp =
+        make_node("LpPool", 1, 1, {{"kernel_shape", ints_attr({2})}, {"p", int_attr(2)}});
+    check_values(run_checked(lp, {&x})[0], {1, 1, 2}, {std::sqrt(5.0), std::sqrt(13.0)});
     // Channels [1, 3] and [2, 6]: means 2 and 4, maxima 3 and 6.
     const Tensor g = f32({1, 2, 2, 1}, {1, 3, 2, 6});
-    check_values(run(make_node("GlobalAveragePool", 1, 1), {&g})[0], {1, 2, 1, 1}, {2, 4});
-    check_values(run(make_node("GlobalMaxPool", 1, 1), {&g})[0], {1, 2, 1, 1}, {3, 6});
+    check_values(run_checked(make_node("GlobalAveragePool", 1, 1), {&g})[0], {1, 2, 1, 1}, {2, 4});
+    check_values(run_checked(make_node("GlobalMaxPool", 1, 1), {&g})[0], {1, 2, 1, 1}, {3, 6});
     // GlobalLpPool p = 2 over [3, 4]: 5.
     const Tensor t = f32({1, 1, 2}, {3, 4});
-    check_values(run(make_node("GlobalLpPool", 1, 1), {&t})[0], {1, 1, 1}, {5});
+    check_values(run_checked(make_node("GlobalLpPool", 1, 1), {&t})[0], {1, 1, 1}, {5});
 }
 
 // ---- normalization -----------------------------------------------------------------------------
@@ -340,9 +278,10 @@ TEST_CASE("BatchNormalization in inference mode", "[ops-nn]") {
     const Tensor x = f32({1, 2, 1, 2}, {1, 2, 3, 4});
     const Tensor scale = f32({2}, {1, 2}), bias = f32({2}, {0, 1});
     const Tensor mean = f32({2}, {1, 3}), var = f32({2}, {4, 1});
-    const Node n = make_node("BatchNormalization", 5, 1, {{"epsilon", real(0.0)}});
-    check_values(run(n, {&x, &scale, &bias, &mean, &var}, 15)[0], {1, 2, 1, 2}, {0, 0.5, 1, 3});
-    const Node train = make_node("BatchNormalization", 5, 3, {{"training_mode", integer(1)}});
+    const Node n = make_node("BatchNormalization", 5, 1, {{"epsilon", float_attr(0.0)}});
+    check_values(run_checked(n, {&x, &scale, &bias, &mean, &var}, 15)[0], {1, 2, 1, 2},
+                 {0, 0.5, 1, 3});
+    const Node train = make_node("BatchNormalization", 5, 3, {{"training_mode", int_attr(1)}});
     CHECK_THROWS_AS(OpRegistry::instance()
                         .find("BatchNormalization")
                         ->compute(KernelContext{train, 15, {&x, &scale, &bias, &mean, &var}}),
@@ -353,18 +292,18 @@ TEST_CASE("InstanceNormalization and GroupNormalization", "[ops-nn]") {
     // Instance: [1, 3] has mean 2, variance 1 -> [-1, 1] * 2 + 1 = [-1, 3].
     const Tensor x = f32({1, 1, 2}, {1, 3});
     const Tensor s = f32({1}, {2}), b = f32({1}, {1});
-    const Node inst = make_node("InstanceNormalization", 3, 1, {{"epsilon", real(0.0)}});
-    check_values(run(inst, {&x, &s, &b})[0], {1, 1, 2}, {-1, 3});
+    const Node inst = make_node("InstanceNormalization", 3, 1, {{"epsilon", float_attr(0.0)}});
+    check_values(run_checked(inst, {&x, &s, &b})[0], {1, 1, 2}, {-1, 3});
     // Groups [1, 3] (mean 2, var 1) and [5, 9] (mean 7, var 4) both normalize to [-1, 1];
     // opset 18 scale/bias per group: [-1, 1] * 1 + 0 and [-1, 1] * 2 + 1 = [-1, 3].
     const Tensor x4 = f32({1, 4, 1}, {1, 3, 5, 9});
     const Tensor gs = f32({2}, {1, 2}), gb = f32({2}, {0, 1});
-    const Node gn =
-        make_node("GroupNormalization", 3, 1, {{"num_groups", integer(2)}, {"epsilon", real(0.0)}});
-    check_values(run(gn, {&x4, &gs, &gb}, 18)[0], {1, 4, 1}, {-1, 1, -1, 3});
+    const Node gn = make_node("GroupNormalization", 3, 1,
+                              {{"num_groups", int_attr(2)}, {"epsilon", float_attr(0.0)}});
+    check_values(run_checked(gn, {&x4, &gs, &gb}, 18)[0], {1, 4, 1}, {-1, 1, -1, 3});
     // Opset 21 scale/bias per channel [1, 2, 3, 4] / [0, 0, 0, 1]: [-1, 2, -3, 5].
     const Tensor cs = f32({4}, {1, 2, 3, 4}), cb = f32({4}, {0, 0, 0, 1});
-    check_values(run(gn, {&x4, &cs, &cb}, 21)[0], {1, 4, 1}, {-1, 2, -3, 5});
+    check_values(run_checked(gn, {&x4, &cs, &cb}, 21)[0], {1, 4, 1}, {-1, 2, -3, 5});
 }
 
 TEST_CASE("LayerNormalization with Mean and InvStdDev outputs", "[ops-nn]") {
@@ -372,17 +311,17 @@ TEST_CASE("LayerNormalization with Mean and InvStdDev outputs", "[ops-nn]") {
     // * [1, 2] + [0, 1] -> [-1, 3] per row. InvStdDev = 1 / sqrt(var) = 1 and 0.5.
     const Tensor x = f32({2, 2}, {1, 3, 0, 4});
     const Tensor s = f32({2}, {1, 2}), b = f32({2}, {0, 1});
-    const Node n = make_node("LayerNormalization", 3, 3, {{"epsilon", real(0.0)}});
-    const auto y = run(n, {&x, &s, &b});
+    const Node n = make_node("LayerNormalization", 3, 3, {{"epsilon", float_attr(0.0)}});
+    const auto y = run_checked(n, {&x, &s, &b});
     check_values(y[0], {2, 2}, {-1, 3, -1, 3});
     check_values(y[1], {2, 1}, {2, 2});
     check_values(y[2], {2, 1}, {1, 0.5});
     // axis 0 normalizes all four values: mean 2, var (1 + 1 + 4 + 4) / 4 = 2.5.
-    const Node all =
-        make_node("LayerNormalization", 2, 1, {{"axis", integer(0)}, {"epsilon", real(0.0)}});
+    const Node all = make_node("LayerNormalization", 2, 1,
+                               {{"axis", int_attr(0)}, {"epsilon", float_attr(0.0)}});
     const Tensor s4 = f32({2, 2}, {1, 1, 1, 1});
     const double r = 1.0 / std::sqrt(2.5);
-    check_values(run(all, {&x, &s4})[0], {2, 2}, {-r, r, -2 * r, 2 * r});
+    check_values(run_checked(all, {&x, &s4})[0], {2, 2}, {-r, r, -2 * r, 2 * r});
 }
 
 TEST_CASE("LRN and MeanVarianceNormalization", "[ops-nn]") {
@@ -390,10 +329,11 @@ TEST_CASE("LRN and MeanVarianceNormalization", "[ops-nn]") {
     // c1: only 4 -> 2 / (1 + 4) = 0.4 (beta 1).
     const Tensor x = f32({1, 2, 1, 1}, {1, 2});
     const Node lrn =
-        make_node("LRN", 1, 1, {{"size", integer(2)}, {"alpha", real(2.0)}, {"beta", real(1.0)}});
-    check_values(run(lrn, {&x})[0], {1, 2, 1, 1}, {1.0 / 6.0, 0.4});
+        make_node("LRN", 1, 1,
+                  {{"size", int_attr(2)}, {"alpha", float_attr(2.0)}, {"beta", float_attr(1.0)}});
+    check_values(run_checked(lrn, {&x})[0], {1, 2, 1, 1}, {1.0 / 6.0, 0.4});
     // MVN over axes [0, 2, 3] of [1, 3]: mean 2, std 1 -> [-1, 1].
     const Tensor m = f32({1, 1, 1, 2}, {1, 3});
-    check_values(run(make_node("MeanVarianceNormalization", 1, 1), {&m}, 13)[0], {1, 1, 1, 2},
-                 {-1, 1});
+    check_values(run_checked(make_node("MeanVarianceNormalization", 1, 1), {&m}, 13)[0],
+                 {1, 1, 1, 2}, {-1, 1});
 }

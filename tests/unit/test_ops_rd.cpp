@@ -5,112 +5,26 @@
 #include <cmath>
 #include <limits>
 
-#include "frontends/onnx/op_registry.h"
+#include "tests/unit/op_test_util.h"
 
 using namespace xpusim;
-using frontend::Attribute;
-using frontend::KernelContext;
-using frontend::Node;
-using frontend::OpRegistry;
-using sim::DType;
-using sim::Tensor;
+using namespace xpusim::op_test;
 
 namespace {
 
-Attribute int_attr(int64_t v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Int;
-    a.i = v;
-    return a;
-}
-Attribute float_attr(double v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Float;
-    a.f = v;
-    return a;
-}
-Attribute string_attr(const std::string& v) {
-    Attribute a;
-    a.kind = Attribute::Kind::String;
-    a.s = v;
-    return a;
-}
-Attribute ints_attr(std::vector<int64_t> v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Ints;
-    a.ints = std::move(v);
-    return a;
-}
-Attribute floats_attr(std::vector<double> v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Floats;
-    a.floats = std::move(v);
-    return a;
-}
-
-// A node whose inputs are named in0, in1, ... (nullptr entries of `inputs` become "").
-Node make_node(const std::string& op, const std::vector<const Tensor*>& inputs,
-               std::map<std::string, Attribute> attrs = {}) {
-    Node n;
-    n.name = op + "_test";
-    n.op_type = op;
-    for (std::size_t i = 0; i < inputs.size(); ++i)
-        n.inputs.push_back(inputs[i] ? "in" + std::to_string(i) : "");
-    n.outputs = {"out"};
-    n.attrs = std::move(attrs);
-    return n;
-}
-
+// Runs compute() of a node made for `inputs`; the one output.
 Tensor run(const std::string& op, int64_t opset, const std::vector<const Tensor*>& inputs,
            std::map<std::string, Attribute> attrs = {}) {
-    const Node node = make_node(op, inputs, std::move(attrs));
-    const frontend::OpKernel* k = OpRegistry::instance().find(op);
-    REQUIRE(k != nullptr);
-    const auto out = k->compute(KernelContext{node, opset, inputs});
+    const auto out = op_test::run(make_node(op, inputs, std::move(attrs)), opset, inputs);
     REQUIRE(out.size() == 1);
     return out[0];
 }
 
 // Output shape from shape inference, with every given input known as a constant.
-sim::Shape infer_shape(const std::string& op, int64_t opset,
-                       const std::vector<const Tensor*>& inputs,
-                       std::map<std::string, Attribute> attrs = {}) {
+Shape infer_shape(const std::string& op, int64_t opset, const std::vector<const Tensor*>& inputs,
+                  std::map<std::string, Attribute> attrs = {}) {
     const Node node = make_node(op, inputs, std::move(attrs));
-    std::vector<frontend::InferInput> in;
-    for (const Tensor* t : inputs) {
-        frontend::InferInput ii;
-        if (t) {
-            ii.present = true;
-            ii.dtype = t->dtype();
-            ii.shape = t->shape();
-            ii.constant = t;
-        }
-        in.push_back(ii);
-    }
-    frontend::InferContext ctx{node, opset, in, {}, {}};
-    OpRegistry::instance().find(op)->infer(ctx);
-    return ctx.output_shapes.at(0);
-}
-
-template <class T>
-std::vector<T> values(const Tensor& t) {
-    const T* p = t.data<T>();
-    return std::vector<T>(p, p + t.numel());
-}
-
-void check_close(const Tensor& t, const std::vector<double>& expected, double tol = 1e-6) {
-    REQUIRE(t.numel() == static_cast<int64_t>(expected.size()));
-    for (std::size_t i = 0; i < expected.size(); ++i) {
-        INFO("element " << i);
-        CHECK(t.get_as_double(static_cast<int64_t>(i)) == Approx(expected[i]).margin(tol));
-    }
-}
-
-Tensor f32(const sim::Shape& shape, const std::vector<float>& v) {
-    return Tensor::from_vector<float>(shape, v);
-}
-Tensor i64(const sim::Shape& shape, const std::vector<int64_t>& v) {
-    return Tensor::from_vector<int64_t>(shape, v);
+    return infer(node, opset, inputs, std::vector<bool>(inputs.size(), true)).output_shapes.at(0);
 }
 
 }  // namespace

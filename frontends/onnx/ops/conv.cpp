@@ -8,10 +8,6 @@
 namespace xpusim::frontend::ops {
 namespace {
 
-[[noreturn]] void fail(const Node& node, const std::string& why) {
-    throw sim::ModelError(node.describe() + ": " + why);
-}
-
 // Sizes of one convolution, spatial vectors indexed by spatial axis.
 struct ConvGeometry {
     int64_t batch = 0;
@@ -25,28 +21,6 @@ struct ConvGeometry {
 
     std::size_t rank() const { return in.size(); }
 };
-
-// A per-axis attribute: `def` repeated when absent, else exactly `count` values.
-std::vector<int64_t> spatial_attr(const Node& node, const char* name, std::size_t count,
-                                  int64_t def) {
-    std::vector<int64_t> v = node.attr_ints(name, {});
-    if (v.empty()) return std::vector<int64_t>(count, def);
-    if (v.size() != count)
-        fail(node, std::string("attribute '") + name + "' has " + std::to_string(v.size()) +
-                       " values, expected " + std::to_string(count));
-    return v;
-}
-
-enum class AutoPad { NotSet, SameUpper, SameLower, Valid };
-
-AutoPad auto_pad_of(const Node& node) {
-    const std::string s = node.attr_string("auto_pad", "NOTSET");
-    if (s == "NOTSET" || s.empty()) return AutoPad::NotSet;
-    if (s == "SAME_UPPER") return AutoPad::SameUpper;
-    if (s == "SAME_LOWER") return AutoPad::SameLower;
-    if (s == "VALID") return AutoPad::Valid;
-    fail(node, "unknown auto_pad '" + s + "'");
-}
 
 // Fields both ops read the same way: kernel (from W, checked against kernel_shape), strides,
 // dilations, explicit pads, group.
@@ -84,8 +58,7 @@ ConvGeometry common_geometry(const Node& node, const Shape& x, const Shape& w) {
 // Conv output size per axis:
 //   NOTSET: out = floor((in + pad_begin + pad_end - dk) / stride) + 1, dk = (k - 1) * d + 1
 //   VALID:  as NOTSET with zero pads
-//   SAME_*: out = ceil(in / stride), total pad = max(0, (out - 1) * stride + dk - in), the odd
-//           pixel at the end (SAME_UPPER) or at the beginning (SAME_LOWER).
+//   SAME_*: pads from same_padding(), with which the NOTSET rule gives out = ceil(in / stride)
 ConvGeometry conv_geometry(const Node& node, const Shape& x, const Shape& w) {
     ConvGeometry g = common_geometry(node, x, w);
     if (w[1] * g.group != g.in_channels)
@@ -102,10 +75,9 @@ ConvGeometry conv_geometry(const Node& node, const Shape& x, const Shape& w) {
         const int64_t dk = (g.kernel[i] - 1) * g.dilations[i] + 1;
         const int64_t s = g.strides[i];
         if (ap == AutoPad::SameUpper || ap == AutoPad::SameLower) {
-            const int64_t out = (g.in[i] + s - 1) / s;
-            const int64_t total = std::max<int64_t>(0, (out - 1) * s + dk - g.in[i]);
-            g.pad_begin[i] = ap == AutoPad::SameUpper ? total / 2 : total - total / 2;
-            g.pad_end[i] = total - g.pad_begin[i];
+            const SamePadding p = same_padding(g.in[i], s, dk, ap);
+            g.pad_begin[i] = p.begin;
+            g.pad_end[i] = p.end;
         } else if (ap == AutoPad::Valid) {
             g.pad_begin[i] = g.pad_end[i] = 0;
         }

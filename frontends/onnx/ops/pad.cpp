@@ -111,46 +111,6 @@ int64_t source_index(PadMode mode, int64_t p, int64_t n) {
     return -1;
 }
 
-// Copies out[idx] = in[src(idx)] (or the constant) with per-axis source tables: table[d][j]
-// is the input index along axis d for output index j, or -1.
-template <std::size_t ES>
-void gather_padded(const uint8_t* in, uint8_t* out, const Shape& in_shape, const Shape& out_shape,
-                   const std::vector<std::vector<int64_t>>& table, const uint8_t* constant) {
-    const std::size_t rank = out_shape.size();
-    const auto in_strides = sim::shape_strides(in_shape);
-    const int64_t n = sim::shape_numel(out_shape);
-    if (n == 0) return;
-    if (rank == 0) {
-        std::memcpy(out, in, ES);
-        return;
-    }
-    const int64_t inner = out_shape[rank - 1];
-    const std::vector<int64_t>& last = table[rank - 1];
-    std::vector<int64_t> idx(rank, 0);
-    for (int64_t row = 0; row < n / std::max<int64_t>(inner, 1); ++row) {
-        // Source offset of this row, or -1 if any outer axis reads the constant.
-        int64_t base = 0;
-        for (std::size_t d = 0; d + 1 < rank; ++d) {
-            const int64_t s = table[d][idx[d]];
-            if (s < 0) {
-                base = -1;
-                break;
-            }
-            base += s * in_strides[d];
-        }
-        uint8_t* o = out + row * inner * ES;
-        for (int64_t j = 0; j < inner; ++j) {
-            const int64_t s = last[j];
-            const uint8_t* src = (base < 0 || s < 0) ? constant : in + (base + s) * ES;
-            std::memcpy(o + j * ES, src, ES);
-        }
-        for (int64_t d = static_cast<int64_t>(rank) - 2; d >= 0; --d) {
-            if (++idx[d] < out_shape[d]) break;
-            idx[d] = 0;
-        }
-    }
-}
-
 std::vector<Tensor> compute_pad(const KernelContext& ctx) {
     const Tensor& x = ctx.in(0);
     const Node& node = ctx.node;
@@ -170,6 +130,7 @@ std::vector<Tensor> compute_pad(const KernelContext& ctx) {
             std::memcpy(value.raw(), ctx.in(2).raw(), sim::dtype_size(x.dtype()));
         }
     }
+    // table[d][j]: the input index along axis d for output index j, or -1 for the value.
     const std::size_t rank = x.shape().size();
     std::vector<std::vector<int64_t>> table(rank);
     for (std::size_t d = 0; d < rank; ++d) {
@@ -184,25 +145,10 @@ std::vector<Tensor> compute_pad(const KernelContext& ctx) {
         }
     }
     Tensor y(x.dtype(), spec.out_shape);
-    const auto* in = static_cast<const uint8_t*>(x.raw());
-    auto* out = static_cast<uint8_t*>(y.raw());
-    const auto* c = static_cast<const uint8_t*>(value.raw());
-    switch (sim::dtype_size(x.dtype())) {
-        case 1:
-            gather_padded<1>(in, out, x.shape(), spec.out_shape, table, c);
-            break;
-        case 2:
-            gather_padded<2>(in, out, x.shape(), spec.out_shape, table, c);
-            break;
-        case 4:
-            gather_padded<4>(in, out, x.shape(), spec.out_shape, table, c);
-            break;
-        case 8:
-            gather_padded<8>(in, out, x.shape(), spec.out_shape, table, c);
-            break;
-        default:
-            ctx.fail("unexpected element size");
-    }
+    dispatch_element_size(sim::dtype_size(x.dtype()), node, [&](auto es) {
+        gather_by_axis_tables<decltype(es)::value>(bytes(x), bytes(y), x.shape(), spec.out_shape,
+                                                   table, bytes(value));
+    });
     return {y};
 }
 

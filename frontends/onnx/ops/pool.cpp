@@ -10,10 +10,6 @@
 namespace xpusim::frontend::ops {
 namespace {
 
-[[noreturn]] void fail(const Node& node, const std::string& why) {
-    throw sim::ModelError(node.describe() + ": " + why);
-}
-
 struct PoolGeometry {
     int64_t batch = 0, channels = 0;
     Shape in, kernel, out;
@@ -22,22 +18,11 @@ struct PoolGeometry {
     std::size_t rank() const { return in.size(); }
 };
 
-std::vector<int64_t> spatial_attr(const Node& node, const char* name, std::size_t count,
-                                  int64_t def) {
-    std::vector<int64_t> v = node.attr_ints(name, {});
-    if (v.empty()) return std::vector<int64_t>(count, def);
-    if (v.size() != count)
-        fail(node, std::string("attribute '") + name + "' has " + std::to_string(v.size()) +
-                       " values, expected " + std::to_string(count));
-    return v;
-}
-
 // Output size per axis, with dk = (k - 1) * dilation + 1:
 //   NOTSET: out = floor or ceil((in + pad_begin + pad_end - dk) / stride) + 1; in ceil mode a
 //           last window that would start in the end padding is dropped (PyTorch, ONNX >= 1.16)
 //   VALID:  as NOTSET with zero pads
-//   SAME_*: out = ceil(in / stride), total pad = max(0, (out - 1) * stride + dk - in), the odd
-//           pixel at the end (SAME_UPPER) or at the beginning (SAME_LOWER)
+//   SAME_*: out = ceil(in / stride), pads from same_padding()
 PoolGeometry pool_geometry(const Node& node, const Shape& x) {
     if (x.size() < 3) fail(node, "input must have rank >= 3, got " + sim::shape_str(x));
     PoolGeometry g;
@@ -55,12 +40,8 @@ PoolGeometry pool_geometry(const Node& node, const Shape& x) {
     g.pad_begin.assign(pads.begin(), pads.begin() + r);
     g.pad_end.assign(pads.begin() + r, pads.end());
     const bool ceil_mode = node.attr_int("ceil_mode", 0) != 0;
-    std::string auto_pad = node.attr_string("auto_pad", "NOTSET");
-    if (auto_pad.empty()) auto_pad = "NOTSET";
-    if (auto_pad != "NOTSET" && auto_pad != "VALID" && auto_pad != "SAME_UPPER" &&
-        auto_pad != "SAME_LOWER")
-        fail(node, "unknown auto_pad '" + auto_pad + "'");
-    if (node.has_attr("pads") && auto_pad != "NOTSET")
+    const AutoPad auto_pad = auto_pad_of(node);
+    if (node.has_attr("pads") && auto_pad != AutoPad::NotSet)
         fail(node, "pads cannot be given together with auto_pad");
     g.out.resize(r);
     for (std::size_t i = 0; i < r; ++i) {
@@ -69,14 +50,14 @@ PoolGeometry pool_geometry(const Node& node, const Shape& x) {
         if (g.pad_begin[i] < 0 || g.pad_end[i] < 0) fail(node, "pads must not be negative");
         const int64_t dk = (g.kernel[i] - 1) * g.dilations[i] + 1;
         const int64_t s = g.strides[i];
-        if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-            g.out[i] = (g.in[i] + s - 1) / s;
-            const int64_t total = std::max<int64_t>(0, (g.out[i] - 1) * s + dk - g.in[i]);
-            g.pad_begin[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-            g.pad_end[i] = total - g.pad_begin[i];
+        if (auto_pad == AutoPad::SameUpper || auto_pad == AutoPad::SameLower) {
+            const SamePadding p = same_padding(g.in[i], s, dk, auto_pad);
+            g.out[i] = p.out;
+            g.pad_begin[i] = p.begin;
+            g.pad_end[i] = p.end;
             continue;
         }
-        if (auto_pad == "VALID") g.pad_begin[i] = g.pad_end[i] = 0;
+        if (auto_pad == AutoPad::Valid) g.pad_begin[i] = g.pad_end[i] = 0;
         const int64_t span = g.in[i] + g.pad_begin[i] + g.pad_end[i] - dk;
         if (span < 0)
             fail(node, "kernel extent " + std::to_string(dk) + " exceeds the padded input " +

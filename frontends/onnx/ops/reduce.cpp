@@ -120,21 +120,6 @@ ReduceLoops make_loops(const Shape& shape, const std::vector<bool>& reduced) {
     return loops;
 }
 
-// Element-wise conversion of a double result to T: saturating for integers (NaN -> 0).
-template <class T>
-T from_double(double v) {
-    if constexpr (std::is_floating_point_v<T>) {
-        return static_cast<T>(v);
-    } else {
-        if (std::isnan(v)) return T(0);
-        if (v <= static_cast<double>(std::numeric_limits<T>::lowest()))
-            return std::numeric_limits<T>::lowest();
-        if (v >= static_cast<double>(std::numeric_limits<T>::max()))
-            return std::numeric_limits<T>::max();
-        return static_cast<T>(v);
-    }
-}
-
 // acc[o] = step(acc[o], x, o) over the reduced elements of output o; then out[o] = finish(acc[o]).
 template <class T, class Acc, class Step, class Finish>
 void reduce_with(const T* x, T* out, const ReduceLoops& loops, int64_t out_numel, Acc init,

@@ -14,7 +14,6 @@
 // x_original falls outside [0, length - 1].
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 
 #include "frontends/onnx/ops/op_utils.h"
@@ -47,10 +46,6 @@ struct ResizeSpec {
     std::vector<double> scales;  // per axis: the scale the coordinate transform divides by
     std::vector<double> roi_start, roi_end;  // per axis, normalised
 };
-
-[[noreturn]] void fail(const Node& node, const std::string& why) {
-    throw sim::ModelError(node.describe() + ": " + why);
-}
 
 Interp parse_interp(const Node& node, bool cubic_allowed) {
     const std::string m = node.attr_string("mode", "nearest");
@@ -353,44 +348,6 @@ bool is_identity(const AxisWeights& aw, int64_t len_in, int64_t len_out) {
     return true;
 }
 
-// Copies out[idx] = in[table(idx)] element by element (ES bytes), the fill value where any
-// axis's table holds -1.
-template <std::size_t ES>
-void gather_nearest(const uint8_t* in, uint8_t* out, const Shape& in_shape, const Shape& out_shape,
-                    const std::vector<std::vector<int64_t>>& table, const uint8_t* fill) {
-    const std::size_t rank = out_shape.size();
-    const int64_t n = sim::shape_numel(out_shape);
-    if (n == 0) return;
-    if (rank == 0) {
-        std::memcpy(out, in, ES);
-        return;
-    }
-    const auto in_strides = sim::shape_strides(in_shape);
-    const int64_t inner = out_shape[rank - 1];
-    const std::vector<int64_t>& last = table[rank - 1];
-    std::vector<int64_t> idx(rank, 0);
-    for (int64_t row = 0; row < n / inner; ++row) {
-        int64_t base = 0;
-        for (std::size_t d = 0; d + 1 < rank; ++d) {
-            const int64_t s = table[d][idx[d]];
-            if (s < 0) {
-                base = -1;
-                break;
-            }
-            base += s * in_strides[d];
-        }
-        uint8_t* o = out + row * inner * ES;
-        for (int64_t j = 0; j < inner; ++j) {
-            const uint8_t* src = (base < 0 || last[j] < 0) ? fill : in + (base + last[j]) * ES;
-            std::memcpy(o + j * ES, src, ES);
-        }
-        for (int64_t d = static_cast<int64_t>(rank) - 2; d >= 0; --d) {
-            if (++idx[d] < out_shape[d]) break;
-            idx[d] = 0;
-        }
-    }
-}
-
 Tensor resize_nearest(const Tensor& x, const ResizeSpec& spec, const Node& node) {
     const std::size_t rank = x.shape().size();
     std::vector<std::vector<int64_t>> table(rank);
@@ -398,41 +355,11 @@ Tensor resize_nearest(const Tensor& x, const ResizeSpec& spec, const Node& node)
         table[d] = nearest_table(spec, d, x.shape()[d], spec.out_shape[d]);
     Tensor y(x.dtype(), spec.out_shape);
     const Tensor fill = Tensor::scalar<double>(spec.extrapolation).cast(x.dtype());
-    const auto* in = static_cast<const uint8_t*>(x.raw());
-    auto* out = static_cast<uint8_t*>(y.raw());
-    const auto* f = static_cast<const uint8_t*>(fill.raw());
-    switch (sim::dtype_size(x.dtype())) {
-        case 1:
-            gather_nearest<1>(in, out, x.shape(), spec.out_shape, table, f);
-            break;
-        case 2:
-            gather_nearest<2>(in, out, x.shape(), spec.out_shape, table, f);
-            break;
-        case 4:
-            gather_nearest<4>(in, out, x.shape(), spec.out_shape, table, f);
-            break;
-        case 8:
-            gather_nearest<8>(in, out, x.shape(), spec.out_shape, table, f);
-            break;
-        default:
-            throw sim::UnsupportedError(node.describe() + ": unexpected element size");
-    }
+    dispatch_element_size(sim::dtype_size(x.dtype()), node, [&](auto es) {
+        gather_by_axis_tables<decltype(es)::value>(bytes(x), bytes(y), x.shape(), spec.out_shape,
+                                                   table, bytes(fill));
+    });
     return y;
-}
-
-// Saturating conversion of an interpolated value (integers truncate toward zero).
-template <class T>
-T from_double(double v) {
-    if constexpr (std::is_floating_point_v<T>) {
-        return static_cast<T>(v);
-    } else {
-        if (std::isnan(v)) return T(0);
-        if (v <= static_cast<double>(std::numeric_limits<T>::lowest()))
-            return std::numeric_limits<T>::lowest();
-        if (v >= static_cast<double>(std::numeric_limits<T>::max()))
-            return std::numeric_limits<T>::max();
-        return static_cast<T>(v);
-    }
 }
 
 // Linear/cubic: one axis at a time (last to first, as the reference nests them) in double.
