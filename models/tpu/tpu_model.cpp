@@ -120,9 +120,16 @@ private:
                                    {"groups", l.gemm.groups}, {"pack", l.gemm.pack}};
             }
         }
+        // Traffic totals over every instruction (host transfers and spill DMAs belong to no layer).
+        uint64_t host_link_bytes = 0, dram_bytes = 0, cmem_bytes = 0, ub_bytes = 0, acc_bytes = 0;
         for (const Instruction& i : p.instructions) {
             const InstructionRecord& rec = run.records[static_cast<std::size_t>(i.id)];
             unit_busy[rec.unit] += rec.busy;
+            dram_bytes += rec.dram_bytes;
+            cmem_bytes += rec.cmem_bytes;
+            ub_bytes += rec.ub_bytes;
+            acc_bytes += rec.acc_bytes;
+            host_link_bytes += rec.link_bytes;
             if (i.layer < 0) continue;
             sim::OpStats& o = ops[static_cast<std::size_t>(i.layer)];
             o.start_cycle = std::min(o.start_cycle, i.op == Opcode::RW ? UINT64_MAX : rec.start);
@@ -144,20 +151,10 @@ private:
             add_bytes("host_link", rec.link_bytes);
             o.bytes += rec.dram_bytes + rec.link_bytes;
         }
-        uint64_t host_link_bytes = 0, dram_bytes = 0, cmem_bytes = 0, ub_bytes = 0, acc_bytes = 0;
         double vector_ops = 0;
         for (std::size_t k = 0; k < ops.size(); ++k) {
             sim::OpStats& o = ops[k];
             if (o.start_cycle == UINT64_MAX) o.start_cycle = o.end_cycle;
-            auto get = [&](const char* level) {
-                auto it = o.bytes_by_level.find(level);
-                return it == o.bytes_by_level.end() ? uint64_t{0} : it->second;
-            };
-            dram_bytes += get("dram");
-            cmem_bytes += get("cmem");
-            ub_bytes += get("ub");
-            acc_bytes += get("accumulators");
-            host_link_bytes += get("host_link");
             const Layer& l = p.layers[k];
             if (l.kind == Layer::Kind::Vector) vector_ops += static_cast<double>(l.elements * l.ops_per_element);
             if (l.kind == Layer::Kind::Mxu && o.compute_cycles)
