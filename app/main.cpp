@@ -180,11 +180,14 @@ double parse_double(const std::string& s, const std::string& opt) {
 const std::vector<std::string> kRunValueOptions = {"-c", "--config", "--input", "--shape", "--seed",
                                                    "--set", "-o", "--out", "--json", "--max-rel-err"};
 
-RunRequest make_request(const Args& args, const std::string& model) {
+// `compare` takes -c several times; every other command exactly once.
+RunRequest make_request(const Args& args, const std::string& model, bool several_configs = false) {
     RunRequest r;
     r.model_path = model;
-    r.config = args.one("-c", "--config", "");
-    if (r.config.empty()) throw UsageError("missing -c CONFIG (a preset name or a YAML file)");
+    const auto configs = args.all("-c", "--config");
+    if (configs.empty()) throw UsageError("missing -c CONFIG (a preset name or a YAML file)");
+    if (configs.size() > 1 && !several_configs) throw UsageError("option -c given more than once");
+    r.config = configs[0];
     r.overrides = args.all("--set");
     for (const auto& s : args.all("--input")) {
         auto [name, file] = split_assignment(s, "--input");
@@ -228,7 +231,7 @@ int cmd_check(const Args& args) {
 }
 
 int cmd_compare(const Args& args) {
-    RunRequest base = make_request(args, one_model(args, "compare"));
+    RunRequest base = make_request(args, one_model(args, "compare"), /*several_configs=*/true);
     std::vector<RunOutcome> outcomes;
     for (const auto& config : args.all("-c", "--config")) {
         RunRequest r = base;

@@ -1,0 +1,58 @@
+// The convolution pipeline as four SystemC processes, one per NVDLA stage:
+//   cdma_dat  fetches the input rows a strip needs into the CBUF data banks
+//   cdma_wt   fetches kernel groups into the CBUF weight banks
+//   csc       sequences the atomic ops of each work item on the MAC array (CSC + CMAC) and
+//             waits the item's closed-form cycle count (conv_plan.h)
+//   cacc      accumulates and streams each item's outputs to the SDP
+// CBUF capacity is modelled as byte credits for the banks the compiler gave data and weights:
+// a load waits until its bytes are free; the CSC frees a strip's data after its last kernel
+// group, and a kernel group's weights after its strip (streamed) or after its chunk (resident).
+// The CBUF passes from one conv layer to the next only when the CSC has finished the earlier
+// one, so the next layer's loads overlap only the earlier layer's CACC/SDP drain.
+#pragma once
+
+#include <map>
+#include <systemc>
+
+#include "models/npu/dma.h"
+#include "models/npu/npu_context.h"
+
+namespace xpusim::models::npu {
+
+class ConvCore : public sc_core::sc_module {
+  public:
+    SC_HAS_PROCESS(ConvCore);
+    ConvCore(sc_core::sc_module_name name, NpuContext& ctx, DmaEngine& dat_dma, DmaEngine& wt_dma,
+             sc_core::sc_fifo<PipeItem>& to_sdp);
+
+    IdQueue dat_queue, wt_queue, csc_queue;
+    sc_core::sc_semaphore slots;  // ping-pong register groups
+
+  private:
+    struct Tickets {
+        std::vector<double> data_ready_ns, weight_ready_ns;
+        std::size_t data_issued = 0, weight_issued = 0;
+        uint64_t data_free = 0, weight_free = 0;
+        bool granted = false;
+    };
+
+    void cdma_dat();
+    void cdma_wt();
+    void csc();
+    void cacc();
+    /// Waits until the CBUF belongs to conv `id` (every earlier conv's CSC is done).
+    Tickets& wait_cbuf(int32_t id);
+    void acquire(uint64_t& pool, uint64_t bytes);
+
+    NpuContext& m_ctx;
+    DmaEngine& m_dat_dma;
+    DmaEngine& m_wt_dma;
+    sc_core::sc_fifo<PipeItem> m_csc_to_cacc;
+    sc_core::sc_fifo<PipeItem>& m_to_sdp;
+    std::map<int32_t, Tickets> m_tickets;
+    std::map<int32_t, int64_t> m_ordinal;  // conv descriptor -> its position among convs
+    int64_t m_cbuf_released = 0;           // convs whose CSC has finished
+    sc_core::sc_event m_cbuf_event, m_ticket_event, m_credit_event;
+};
+
+}  // namespace xpusim::models::npu

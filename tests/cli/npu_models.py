@@ -1,0 +1,256 @@
+#!/usr/bin/env python3
+"""End-to-end checks of the NPU target through the `xpusim` command line.
+
+    npu_models.py XPUSIM MODELS_DIR CASE        (CASE: see CASES; --list prints them)
+
+MODELS_DIR holds the models examples/models/generate.py writes (small_cnn.onnx, resnet50.onnx);
+the MobileNetV2-style model is built here. Numerics cases run the model on nvdla_full and on the
+fp32 reference and require the same top-1 class and a logit cosine similarity >= 0.98. The primer
+cases run ResNet-50 int8 timing-only at the NVDLA primer's design points (ResNet-50 frames/s at
+1 GHz) and require frames/s within +-25% of the published figure. timing_only requires identical
+cycles with and without --timing-only.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+COSINE_MIN = 0.98
+FPS_TOLERANCE = 0.25
+# NVDLA primer, "Example Area and Performance with NVDLA" (int8 ResNet-50 frames/s). The primer
+# gives MAC counts, not atomic shapes: 2048 = 64x32 (nv_full), 64 = 8x8 (nv_small's shape).
+PRIMER_POINTS = {
+    "primer_2048": (["conv.atomic_c=64", "conv.atomic_k=32", "cbuf.kib=512", "dram.bandwidth_gbps=20"], 269.0),
+    "primer_64": (["conv.atomic_c=8", "conv.atomic_k=8", "cbuf.kib=128", "dram.bandwidth_gbps=1"], 7.3),
+}
+
+
+def run(exe, model, config, outdir, extra=()):
+    cmd = [exe, "run", model, "-c", config, "-o", outdir, *extra]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"FAIL: {' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()}")
+    with open(os.path.join(outdir, "stats.json")) as f:
+        return json.load(f)
+
+
+def outputs(outdir):
+    d = os.path.join(outdir, "outputs")
+    return {name[:-4]: np.load(os.path.join(d, name)) for name in sorted(os.listdir(d))}
+
+
+def check_numerics(exe, model, extra=()):
+    with tempfile.TemporaryDirectory() as tmp:
+        npu_dir, ref_dir = os.path.join(tmp, "npu"), os.path.join(tmp, "ref")
+        stats = run(exe, model, "nvdla_full", npu_dir, extra)
+        run(exe, model, "reference", ref_dir, extra)
+        got, ref = outputs(npu_dir), outputs(ref_dir)
+        for name, r in ref.items():
+            g = got[name]
+            cos = stats["numerics"][name]["cosine"] if name in stats["numerics"] else None
+            r2, g2 = r.reshape(r.shape[0], -1), g.reshape(g.shape[0], -1)
+            top_ref, top_got = r2.argmax(axis=1), g2.argmax(axis=1)
+            cosine = float((r2 * g2).sum() / np.sqrt((r2 * r2).sum() * (g2 * g2).sum()))
+            print(f"{os.path.basename(model)} output {name}: top-1 ref {top_ref.tolist()} npu {top_got.tolist()}, "
+                  f"cosine {cosine:.6f} (stats.json {cos})")
+            if not np.array_equal(top_ref, top_got):
+                raise SystemExit(f"FAIL: top-1 differs for {name}")
+            if cosine < COSINE_MIN:
+                raise SystemExit(f"FAIL: cosine {cosine:.4f} < {COSINE_MIN} for {name}")
+        host = [op["name"] for op in stats["ops"] if op["placement"] == "host"]
+        print(f"  {stats['cycles']} cycles; ops on the host: {host or 'none'}")
+
+
+def mobilenet_like(path):
+    """A MobileNetV2-style classifier (inverted residuals with depthwise 3x3, ReLU6 as Clip,
+    residual adds), one squeeze-excite block (global pool, 1x1 convs, Sigmoid, per-channel Mul)
+    and a HardSwish head, at 1x3x96x96, BatchNormalization unfused, seeded weights."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(7)
+    nodes, inits, count = [], [], {}
+
+    def name(base):
+        count[base] = count.get(base, 0) + 1
+        return f"{base}_{count[base]}"
+
+    def const(base, arr):
+        n = name(base)
+        inits.append(numpy_helper.from_array(np.asarray(arr), n))
+        return n
+
+    def op(t, inputs, **attrs):
+        out = name(t.lower())
+        nodes.append(helper.make_node(t, inputs, [out], name=name(t), **attrs))
+        return out
+
+    def conv(x, cin, cout, k, stride=1, group=1, bias=False):
+        fan_in = cin // group * k * k
+        w = rng.normal(0, np.sqrt(2.0 / fan_in), (cout, cin // group, k, k)).astype(np.float32)
+        ins = [x, const("w", w)]
+        if bias:
+            ins.append(const("b", rng.normal(0, 0.01, cout).astype(np.float32)))
+        return op("Conv", ins, kernel_shape=[k, k], strides=[stride, stride], pads=[k // 2] * 4, group=group)
+
+    def bn(x, c):
+        return op("BatchNormalization", [x, const("g", rng.uniform(0.5, 1.5, c).astype(np.float32)),
+                                         const("beta", rng.normal(0, 0.1, c).astype(np.float32)),
+                                         const("mean", rng.normal(0, 0.1, c).astype(np.float32)),
+                                         const("var", rng.uniform(0.5, 1.5, c).astype(np.float32))], epsilon=1e-5)
+
+    six = const("six", np.array(6.0, np.float32))
+    zero = const("zero", np.array(0.0, np.float32))
+
+    def relu6(x):
+        return op("Clip", [x, zero, six])
+
+    x = "image"
+    y = relu6(bn(conv(x, 3, 16, 3, stride=2), 16))
+    cin = 16
+    for t, c, s in [(1, 16, 1), (4, 24, 2), (4, 24, 1), (4, 32, 2), (4, 32, 1), (4, 64, 2)]:
+        h = y
+        hidden = cin * t
+        if t != 1:
+            h = relu6(bn(conv(h, cin, hidden, 1), hidden))
+        h = relu6(bn(conv(h, hidden, hidden, 3, stride=s, group=hidden), hidden))
+        h = bn(conv(h, hidden, c, 1), c)
+        y = op("Add", [h, y]) if s == 1 and cin == c else h
+        cin = c
+    # squeeze-excite on the last stage
+    se = op("GlobalAveragePool", [y])
+    se = op("Relu", [conv(se, cin, cin // 4, 1, bias=True)])
+    se = op("Sigmoid", [conv(se, cin // 4, cin, 1, bias=True)])
+    y = op("Mul", [y, se])
+    y = op("HardSwish", [bn(conv(y, cin, 128, 1), 128)])
+    y = op("Flatten", [op("GlobalAveragePool", [y])], axis=1)
+    w = rng.normal(0, 0.2, (10, 128)).astype(np.float32)
+    logits = op("Gemm", [y, const("fc_w", w), const("fc_b", np.zeros(10, np.float32))], transB=1)
+    graph = helper.make_graph(nodes, "mobilenet_like",
+                              [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, 3, 96, 96])],
+                              [helper.make_tensor_value_info(logits, TensorProto.FLOAT, [1, 10])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+def op_zoo(path):
+    """Less common ops in one graph: strided and dilated convs, LeakyRelu, PRelu, LRN (CDP),
+    3x3 average pooling, a channel concat whose second part is not atom-aligned (copied by SDP),
+    per-channel constant Mul and scalar Add (SDP ALU), Sigmoid (SDP LUT), a nearest Resize in the
+    middle (host, with transfers both ways), a MatMul with a constant matrix and a Softmax."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(5)
+    nodes, inits = [], []
+
+    def const(n, a):
+        inits.append(numpy_helper.from_array(np.asarray(a, np.float32), n))
+        return n
+
+    def op(t, ins, out, **kw):
+        nodes.append(helper.make_node(t, ins, [out], name=t + "_" + out, **kw))
+        return out
+
+    def conv(x, cin, cout, k, name, stride=1, dil=1):
+        w = const(name + "_w", rng.normal(0, np.sqrt(2.0 / (cin * k * k)), (cout, cin, k, k)))
+        b = const(name + "_b", rng.normal(0, 0.05, cout))
+        pad = dil * (k // 2)
+        return op("Conv", [x, w, b], name, kernel_shape=[k, k], strides=[stride] * 2, dilations=[dil] * 2, pads=[pad] * 4)
+
+    y = op("LeakyRelu", [conv("image", 3, 32, 3, "c1", stride=2)], "lr", alpha=0.1)
+    y = op("PRelu", [conv(y, 32, 32, 3, "c2", dil=2), const("slope", rng.uniform(0.05, 0.3, (32, 1, 1)))], "pr")
+    y = op("LRN", [y], "lrn", size=5, alpha=1e-3, beta=0.75, bias=1.0)
+    y = op("AveragePool", [y], "ap", kernel_shape=[3, 3], strides=[1, 1], pads=[1, 1, 1, 1])
+    a = op("Relu", [conv(y, 32, 24, 1, "ca")], "ra")
+    b = op("Relu", [conv(y, 32, 8, 3, "cb")], "rb")
+    y = op("Concat", [a, b], "cat", axis=1)
+    y = op("Mul", [y, const("chscale", rng.uniform(0.5, 1.5, (1, 32, 1, 1)))], "ms")
+    y = op("Add", [y, const("shift", np.array(0.25))], "as")
+    y = op("Sigmoid", [conv(y, 32, 32, 1, "cs")], "sg")
+    y = op("Resize", [y, "", const("scales", [1, 1, 2, 2])], "up", mode="nearest")
+    y = op("MaxPool", [conv(y, 32, 32, 3, "cu")], "mp", kernel_shape=[2, 2], strides=[2, 2])
+    y = op("Flatten", [op("GlobalAveragePool", [y], "gap")], "flat", axis=1)
+    y = op("MatMul", [y, const("proj", rng.normal(0, 0.5, (32, 10)))], "mm")
+    y = op("Softmax", [y], "probs", axis=-1)
+    graph = helper.make_graph(nodes, "op_zoo", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 32, 32])],
+                              [helper.make_tensor_value_info(y, TensorProto.FLOAT, [1, 10])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+def check_primer(exe, models, case):
+    sets, published = PRIMER_POINTS[case]
+    with tempfile.TemporaryDirectory() as tmp:
+        extra = ["--timing-only"] + [a for s in sets for a in ("--set", s)]
+        stats = run(exe, os.path.join(models, "resnet50.onnx"), "nvdla_full", tmp, extra)
+    fps = stats["clock_hz"] / stats["cycles"]
+    util = [u["utilization"] for u in stats["units"] if u["name"] == "cmac"][0]
+    print(f"ResNet-50 int8 on nvdla_full {' '.join(sets)}: {fps:.1f} frames/s "
+          f"(primer {published}), MAC utilization {util:.2f}")
+    if abs(fps / published - 1) > FPS_TOLERANCE:
+        raise SystemExit(f"FAIL: {fps:.1f} frames/s is not within {FPS_TOLERANCE:.0%} of {published}")
+
+
+def check_timing_only(exe, models):
+    model = os.path.join(models, "resnet50.onnx")
+    with tempfile.TemporaryDirectory() as tmp:
+        a = run(exe, model, "nvdla_full", os.path.join(tmp, "a"))
+        b = run(exe, model, "nvdla_full", os.path.join(tmp, "b"), ["--timing-only"])
+    rows_a = [(o["name"], o["start_cycle"], o["end_cycle"], o["bytes"]) for o in a["ops"]]
+    rows_b = [(o["name"], o["start_cycle"], o["end_cycle"], o["bytes"]) for o in b["ops"]]
+    print(f"cycles with numerics {a['cycles']}, timing-only {b['cycles']}")
+    if a["cycles"] != b["cycles"] or rows_a != rows_b:
+        raise SystemExit("FAIL: --timing-only changed the timing")
+
+
+CASES = ["small_cnn", "mobilenet", "op_zoo", "resnet50", "primer_2048", "primer_64", "timing_only", "check_exit"]
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[-1] == "--list":
+        print("\n".join(CASES))
+        return
+    if len(sys.argv) != 4 or sys.argv[3] not in CASES:
+        raise SystemExit(f"usage: {sys.argv[0]} XPUSIM MODELS_DIR CASE  ({', '.join(CASES)})")
+    exe, models, case = sys.argv[1:]
+    if case == "small_cnn":
+        check_numerics(exe, os.path.join(models, "small_cnn.onnx"), ["--shape", "image=2x3x32x32"])
+    elif case == "resnet50":
+        check_numerics(exe, os.path.join(models, "resnet50.onnx"))
+    elif case == "mobilenet":
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "mobilenet_like.onnx")
+            mobilenet_like(path)
+            check_numerics(exe, path)
+    elif case == "op_zoo":
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "op_zoo.onnx")
+            op_zoo(path)
+            check_numerics(exe, path)
+    elif case.startswith("primer"):
+        check_primer(exe, models, case)
+    elif case == "timing_only":
+        check_timing_only(exe, models)
+    elif case == "check_exit":
+        # `check` fails (exit 1) when the int8 deviation exceeds --max-rel-err
+        model = os.path.join(models, "small_cnn.onnx")
+        ok = subprocess.run([exe, "check", model, "-c", "nvdla_full", "--shape", "image=1x3x32x32"],
+                            capture_output=True, text=True)
+        strict = subprocess.run([exe, "check", model, "-c", "nvdla_full", "--shape", "image=1x3x32x32",
+                                 "--max-rel-err", "1e-9"], capture_output=True, text=True)
+        print(ok.stdout.splitlines()[-1], "| strict:", strict.stdout.splitlines()[-1])
+        if ok.returncode != 0 or strict.returncode != 1 or "host" not in ok.stdout:
+            raise SystemExit(f"FAIL: check exited {ok.returncode} and {strict.returncode}")
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
