@@ -1,6 +1,10 @@
 // The `xpusim` command line: a thin layer over app/driver. Exit codes (DESIGN.md): 0 success,
 // 1 a check failed, 2 bad input or usage, with one line on stderr saying what and where.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -35,6 +39,7 @@ commands:
   lower MODEL -c CONFIG        print the target program as assembly
   conformance DIR... -c CONFIG run ONNX backend-test folders
   config list|show|describe    presets and their parameters
+  sweep FILE                   run a sweep file (configs/sweeps/) on a process pool or Dask
 
 CONFIG is a preset name (`xpusim config list`) or a YAML file.
 `xpusim COMMAND --help` gives each command's options.
@@ -323,12 +328,29 @@ int cmd_config(const Args& args) {
     throw UsageError("config needs list, show CONFIG or describe TARGET");
 }
 
+// `xpusim sweep` is Python (process pools, Dask): hand the arguments to `python3 -m xpusim`
+// with this build's python/ folder on PYTHONPATH. The C++ binary itself never needs Python.
+int exec_python_sweep(int argc, char** argv) {
+    const auto dir = std::filesystem::read_symlink("/proc/self/exe").parent_path() / "python";
+    const char* old = std::getenv("PYTHONPATH");
+    const std::string path = dir.string() + (old && *old ? ":" + std::string(old) : "");
+    setenv("PYTHONPATH", path.c_str(), 1);
+    std::vector<char*> args = {const_cast<char*>("/usr/bin/python3"), const_cast<char*>("-m"),
+                               const_cast<char*>("xpusim")};
+    args.insert(args.end(), argv + 1, argv + argc);
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    throw sim::IoError("cannot run /usr/bin/python3 for `xpusim sweep`: " +
+                       std::string(std::strerror(errno)));
+}
+
 int dispatch(int argc, char** argv) {
     if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
         std::cout << kMainHelp;
         return argc < 2 ? kExitBadInput : kExitOk;
     }
     const std::string cmd = argv[1];
+    if (cmd == "sweep") return exec_python_sweep(argc, argv);
     Args args(argc, argv, 2);
     struct Command {
         const char* help;

@@ -8,7 +8,7 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev libbenchmark-dev
   libonnx-testdata
   python3-dev python3-numpy python3-onnx python3-pandas python3-matplotlib
-  python3-distributed python3-nbclient python3-ipykernel python3-pytest python3-tqdm
+  python3-distributed python3-yaml python3-nbclient python3-ipykernel python3-pytest python3-tqdm
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -17,7 +17,9 @@ except ImportError:  # not on PYTHONPATH: the default build folder
     sys.path.insert(0, os.path.join(ROOT, "build", "python"))
     import xpusim  # noqa: F401
 
-# The target the tests run on. TODO(tpu_v1): switch to "tpu_v1" once its preset lands.
+# The target most API tests run on: the reference is the fastest and has a numeric parameter
+# (host.threads) to override; test_run.py covers every preset, and the sweep tests also sweep
+# tpu_v1's mxu.rows and clock_mhz.
 TARGET = "reference"
 
 
@@ -27,7 +29,7 @@ def models(tmp_path_factory):
     given = os.environ.get("XPUSIM_TEST_MODELS")
     if given and all(os.path.isfile(os.path.join(given, m + ".onnx"))
                      for m in ("small_cnn", "small_transformer")):
-        return given
+        return os.path.abspath(given)  # notebooks and workers run in other folders
     out = str(tmp_path_factory.mktemp("models"))
     subprocess.run([sys.executable, os.path.join(ROOT, "examples", "models", "generate.py"), out],
                    check=True, capture_output=True)
@@ -63,3 +65,9 @@ def python_env():
     env["PYTHONPATH"] = parent + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env["MPLBACKEND"] = "Agg"
     return env
+
+
+def pytest_configure(config):
+    # Debian's tornado warns inside distributed's LocalCluster; not ours to fix.
+    config.addinivalue_line("filterwarnings",
+                            "ignore:make_current is deprecated:DeprecationWarning")

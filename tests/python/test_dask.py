@@ -16,9 +16,9 @@ from conftest import TARGET
 
 distributed = pytest.importorskip("distributed")
 
-# TODO(tpu_v1): {"mxu.rows": [64, 128, 256], "clock_mhz": [700.0, 940.0]} on tpu_v1, and assert
-# that latency_s is filled in.
-GRID6 = {"host.threads": [1, 2, 3], "shape:image": ["1x3x32x32", "2x3x32x32"]}
+# Two config parameters of the reference preset (its only numeric one, and its name, which
+# each row's `config` column echoes back from the worker).
+GRID6 = {"host.threads": [1, 2, 3], "name": ["ref_a", "ref_b"]}
 SLOW6 = {"seed": [0, 1, 2, 3, 4, 5], "shape:input_ids": ["16x384"]}
 
 
@@ -33,14 +33,26 @@ def client():
 
 
 def test_six_points_on_a_local_cluster(client, small_cnn):
-    df = xpusim.sweep(small_cnn, TARGET, GRID6, executor=client, progress=False)
+    df = xpusim.sweep(small_cnn, TARGET, GRID6, executor=client, shapes={"image": "1x3x32x32"},
+                      progress=False)
     assert len(df) == 6 and "latency_s" in df.columns
     assert df["error"].isna().all(), df["error"].tolist()
-    assert df[["host.threads", "shape:image"]].values.tolist() == [
-        [p["host.threads"], p["shape:image"]] for p in sweep_points(GRID6)]
+    assert df[["host.threads", "name"]].values.tolist() == [
+        [p["host.threads"], p["name"]] for p in sweep_points(GRID6)]
+    assert df["config"].tolist() == df["name"].tolist()
     worker_pids = set(client.run(os.getpid).values())
     assert {int(w.split(":")[1]) for w in df["worker"]} <= worker_pids
     assert os.getpid() not in worker_pids
+
+
+def test_six_tpu_points_on_a_local_cluster_have_latency(client, small_cnn):
+    grid = {"mxu.rows": [64, 128, 256], "clock_mhz": [700.0, 940.0]}
+    df = xpusim.sweep(small_cnn, "tpu_v1", grid, executor=client, shapes={"image": "1x3x32x32"},
+                      progress=False)
+    assert len(df) == 6 and df["error"].isna().all(), df["error"].tolist()
+    assert df["latency_s"].notna().all() and (df["latency_s"] > 0).all()
+    assert (df["throughput"] * df["latency_s"]).round(12).eq(1.0).all()
+    assert [c for c in df.columns if c.startswith("util.")]
 
 
 def test_a_killed_worker_loses_no_row(client, small_transformer, tmp_path):

@@ -1,6 +1,5 @@
 """Sweeps on a local process pool: rows, errors, the out file, resuming, and killed workers."""
 import concurrent.futures as cf
-import json
 import multiprocessing
 import os
 import signal
@@ -15,7 +14,6 @@ from xpusim.rowstore import read_rows
 from xpusim.sweep import point_key, sweep_points
 from conftest import TARGET
 
-# TODO(tpu_v1): sweep {"mxu.rows": [...], "clock_mhz": [...]} on tpu_v1 and assert latency_s.
 GRID = {"host.threads": [1, 2], "shape:image": ["1x3x32x32", "2x3x32x32"]}
 # Points that each take most of a second on the reference executor, so a kill lands mid-point.
 SLOW = {"seed": [0, 1, 2, 3], "shape:input_ids": ["16x384"]}
@@ -43,6 +41,17 @@ def test_sweep_on_the_default_process_pool(small_cnn):
     assert (df["fits"] == True).all() and (df["host_ops"] == 0).all()  # noqa: E712
     pids = {w.split(":")[1] for w in df["worker"]}
     assert str(os.getpid()) not in pids  # every point ran in a worker process
+
+
+def test_tpu_sweep_on_the_default_process_pool_reports_latency(small_cnn):
+    grid = {"mxu.rows": [64, 256], "clock_mhz": [700.0, 940.0]}
+    df = xpusim.sweep(small_cnn, "tpu_v1", grid, workers=2, progress=False, shapes={"image": "1x3x32x32"})
+    assert len(df) == 4 and df["error"].isna().all(), df["error"].tolist()
+    assert (df["latency_s"] > 0).all() and (df["energy_j"] > 0).all()
+    # A faster clock with the same array never takes more cycles' worth of time.
+    for rows in grid["mxu.rows"]:
+        sub = df[df["mxu.rows"] == rows].sort_values("clock_mhz")
+        assert sub["latency_s"].iloc[1] <= sub["latency_s"].iloc[0]
 
 
 def test_a_failing_point_records_its_error_and_the_sweep_goes_on(small_cnn):
@@ -148,3 +157,18 @@ def test_a_killed_worker_of_a_given_pool_is_redone_on_resume(small_transformer, 
     df = xpusim.sweep(small_transformer, TARGET, SLOW, workers=2, out=out, progress=False)
     assert df["error"].isna().all()  # ... so the rerun does them
     assert sorted(keys_in(out)) == sorted(point_key(p) for p in sweep_points(SLOW))
+
+
+def test_an_out_file_of_another_sweep_is_refused(small_cnn, tmp_path):
+    out = str(tmp_path / "rows.csv")
+    xpusim.sweep(small_cnn, TARGET, {"host.threads": [1]}, shapes={"image": "1x3x32x32"},
+                 out=out, workers=1, progress=False)
+    with pytest.raises(ValueError, match="use another out file"):
+        xpusim.sweep(small_cnn, TARGET, {"seed": [1]}, shapes={"image": "1x3x32x32"}, out=out,
+                     progress=False)
+
+
+def test_a_thread_pool_still_runs_one_simulation_at_a_time(small_cnn):
+    with cf.ThreadPoolExecutor(4) as pool, pytest.warns(UserWarning, match="one at a time"):
+        df = xpusim.sweep(small_cnn, TARGET, GRID, executor=pool, progress=False)
+    assert df["error"].isna().all() and len(df) == 4
