@@ -44,6 +44,9 @@ void validate(const NpuProgram& p) {
         if (d.source >= 0 && !up)
             throw sim::ModelError("NPU program: " + where + " is fused to a later descriptor");
         if (const auto* c = std::get_if<isa::npu::ConvDesc>(&d.payload)) {
+            if (c->mode != "direct" && c->mode != "image" && c->mode != "winograd")
+                throw sim::ModelError("NPU program: " + where + " has mode '" + c->mode +
+                                      "' (expected direct, image or winograd)");
             check_surface(c->src, where + " src", false);
             check_surface(c->weight, where + " weight", false);
             if (d.source >= 0)

@@ -13,6 +13,9 @@ namespace {
 using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using Strided = Eigen::Map<const RowMajor, 0, Eigen::OuterStride<>>;
 
+// int8 codes multiply to at most 127^2 = 16129; 1040 such products sum below 2^24.
+constexpr int64_t kMaxExactFloatRows = 1040;
+
 float apply_activation(const GemmLayer& g, float v) {
     switch (g.act) {
         case ActivationFn::Relu: return v < 0 ? 0.0f : v;
@@ -146,8 +149,8 @@ float TpuDatapath::right_scale(const Layer& l, int64_t g, int64_t n) const {
 
 // One fold: acc[m0:m1, n0:n1] (+)= A[m0:m1, k0:k1] * W[k0:k1, n0:n1], where with packed groups
 // the fold's rows and columns are `pack` groups' K and N ranges on the block diagonal. int8
-// codes multiply exactly in fp32 (|partial sum| <= 127^2 * rows < 2^24 for rows <= 1024) and
-// accumulate as 32-bit integers; bf16 products accumulate in fp32.
+// codes multiply exactly in fp32 (|partial sum| <= 127^2 * rows < 2^24 for rows <= 1040; larger
+// arrays sum in double) and accumulate as 32-bit integers; bf16 products accumulate in fp32.
 void TpuDatapath::matrix_multiply(const Instruction& i) {
     const Layer& l = m_program.layers[static_cast<std::size_t>(i.layer)];
     const GemmLayer& gm = l.gemm;
@@ -167,7 +170,11 @@ void TpuDatapath::matrix_multiply(const Instruction& i) {
         const Strided A(a.data() + i.m0 * gm.K + (k_lo - j * gm.K), m, k_hi - k_lo, Eigen::OuterStride<>(gm.K));
         const Strided W(w.data() + (k_lo - j * gm.K) * gm.N + (n_lo - j * gm.N), k_hi - k_lo, n_hi - n_lo,
                         Eigen::OuterStride<>(gm.N));
-        const RowMajor partial = A * W;
+        // Past 1040 rows an int8 partial sum can exceed fp32's 24-bit integers: sum in double.
+        const bool exact_in_float = !int8 || k_hi - k_lo <= kMaxExactFloatRows;
+        Eigen::MatrixXd partial;
+        if (exact_in_float) partial = RowMajor(A * W).cast<double>();
+        else partial = A.cast<double>() * W.cast<double>();
         for (int64_t r = 0; r < m; ++r)
             for (int64_t c = 0; c < n_hi - n_lo; ++c) {
                 double& s = acc[static_cast<std::size_t>(r * cols + (n_lo - i.n0) + c)];

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "sim/runtime/simulation_context.h"
+
 namespace xpusim::models::tpu {
 
 using sc_core::sc_time;
@@ -84,6 +86,10 @@ Sequencer::Sequencer(sc_core::sc_module_name name, TpuRun& run, std::vector<Inst
 }
 
 void Sequencer::issue() {
+    sim::SimulationContext::guard([this] { issue_loop(); });
+}
+
+void Sequencer::issue_loop() {
     const sc_time issue_time = m_run.cycle * static_cast<double>(m_run.spec.instruction_issue_cycles);
     for (const Instruction& i : m_run.program.instructions) {
         if (issue_time > SC_ZERO_TIME) sc_core::wait(issue_time);
@@ -106,6 +112,10 @@ WeightFetcher::WeightFetcher(sc_core::sc_module_name name, TpuRun& run, Instruct
 // An RW completes when its tile is in the MXU's FIFO: the read from weight memory (timed by the
 // DRAM/CMEM model, so it stalls when bandwidth runs out), then a wait for room in the FIFO.
 void WeightFetcher::fetch() {
+    sim::SimulationContext::guard([this] { fetch_loop(); });
+}
+
+void WeightFetcher::fetch_loop() {
     for (;;) {
         const Instruction& i = *m_queue.read();
         m_run.wait_for_dependencies(i);
@@ -140,6 +150,10 @@ DmaEngine::DmaEngine(sc_core::sc_module_name name, TpuRun& run, InstructionQueue
 
 // A DMA takes as long as the DRAM side of the transfer (the UB side is wider and faster).
 void DmaEngine::transfer() {
+    sim::SimulationContext::guard([this] { transfer_loop(); });
+}
+
+void DmaEngine::transfer_loop() {
     for (;;) {
         const Instruction& i = *m_queue.read();
         m_run.wait_for_dependencies(i);
@@ -175,6 +189,10 @@ MatrixUnit::MatrixUnit(sc_core::sc_module_name name, TpuRun& run, InstructionQue
 // fold streams right behind this one; without it, the next shift waits for this fold to drain.
 // A partial tile costs the full array, as in SCALE-Sim.
 void MatrixUnit::compute() {
+    sim::SimulationContext::guard([this] { compute_loop(); });
+}
+
+void MatrixUnit::compute_loop() {
     const uint64_t R = static_cast<uint64_t>(m_run.spec.mxu_rows);
     const uint64_t C = static_cast<uint64_t>(m_run.spec.mxu_cols);
     uint64_t stream_free = 0, shadow_free = 0;
@@ -284,6 +302,10 @@ uint64_t SimpleUnit::duration(const Instruction& i, InstructionRecord& rec) {
 }
 
 void SimpleUnit::execute() {
+    sim::SimulationContext::guard([this] { execute_loop(); });
+}
+
+void SimpleUnit::execute_loop() {
     for (;;) {
         const Instruction& i = *m_queue.read();
         m_run.wait_for_dependencies(i);

@@ -61,6 +61,7 @@ public:
 
 private:
     void issue();
+    void issue_loop();
     TpuRun& m_run;
     std::vector<InstructionQueue*> m_queues;  // indexed by unit_of()
 };
@@ -78,6 +79,7 @@ public:
 
 private:
     void fetch();
+    void fetch_loop();
     TpuRun& m_run;
     InstructionQueue& m_queue;
     std::vector<sc_core::sc_fifo<int>*> m_fifos;
@@ -95,6 +97,7 @@ public:
 
 private:
     void transfer();
+    void transfer_loop();
     TpuRun& m_run;
     InstructionQueue& m_queue;
     int m_track;
@@ -109,6 +112,7 @@ public:
 
 private:
     void compute();
+    void compute_loop();
     TpuRun& m_run;
     InstructionQueue& m_queue;
     sc_core::sc_fifo<int>& m_weights;
@@ -124,6 +128,7 @@ public:
 
 private:
     void execute();
+    void execute_loop();
     /// @brief Cycles the instruction occupies this unit, with the bytes it moves recorded.
     uint64_t duration(const Instruction& i, InstructionRecord& rec);
     TpuRun& m_run;

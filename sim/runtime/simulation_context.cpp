@@ -7,6 +7,12 @@
 
 namespace xpusim::sim {
 
+namespace {
+// The context whose sc_start() is running on this thread. SystemC's kernel is itself one per
+// thread at a time, so this is the same scope as sc_curr_simcontext.
+thread_local SimulationContext* t_running = nullptr;
+}  // namespace
+
 SimulationContext::SimulationContext() {
     // The banner would land on stdout, which belongs to our tables and JSON.
     setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
@@ -24,10 +30,25 @@ SimulationContext::~SimulationContext() {
 }
 
 void SimulationContext::run() {
+    t_running = this;
     try {
         sc_core::sc_start();
     } catch (const sc_core::sc_report& r) {
+        t_running = nullptr;
+        if (m_error) std::rethrow_exception(m_error);
         throw Error(std::string("SystemC: ") + r.what());
+    }
+    t_running = nullptr;
+    if (m_error) std::rethrow_exception(m_error);
+}
+
+void SimulationContext::guard(const std::function<void()>& body) {
+    try {
+        body();
+    } catch (...) {
+        if (!t_running) throw;
+        if (!t_running->m_error) t_running->m_error = std::current_exception();
+        sc_core::sc_stop();
     }
 }
 

@@ -4,6 +4,9 @@
 // with it every module it owns) when the run is over. Never run two in two threads at once.
 #pragma once
 
+#include <exception>
+#include <functional>
+
 namespace sc_core {
 class sc_simcontext;
 }
@@ -17,12 +20,18 @@ public:
     SimulationContext(const SimulationContext&) = delete;
     SimulationContext& operator=(const SimulationContext&) = delete;
 
-    /// @brief Runs the elaborated modules until no event is left (sc_start()).
+    /// @brief Runs the elaborated modules until no event is left (sc_start()). An exception a
+    /// process raised inside guard() is rethrown here with its type (ModelError stays a
+    /// ModelError), not flattened into a SystemC report.
     void run();
+
+    /// @brief Runs a process body; an exception stops the simulation and is kept for run().
+    static void guard(const std::function<void()>& body);
 
 private:
     sc_core::sc_simcontext* m_context;
     sc_core::sc_simcontext* m_previous;
+    std::exception_ptr m_error;
 };
 
 }  // namespace xpusim::sim

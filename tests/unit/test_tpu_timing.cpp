@@ -281,3 +281,39 @@ TEST_CASE("tpu: a spilled activation pays a DMA to DRAM and back", "[tpu]") {
     CHECK(r.stats.get("dram.bytes_written") == 40);
     CHECK(r.stats.get("dram.bytes_read") == 40);
 }
+
+TEST_CASE("tpu: an error inside a unit keeps its type through the SystemC kernel", "[tpu]") {
+    // A host layer whose function raises UnsupportedError, as a host fallback can: the run
+    // must end with that error, not a generic SystemC report.
+    TpuProgram p;
+    p.mxu_rows = p.mxu_cols = 4;
+    p.mxu_count = 1;
+    p.buffers.push_back({0, "x", {4}, StorageFormat::Float32});
+    p.buffers.push_back({1, "y", {4}, StorageFormat::Float32});
+    Layer h;
+    h.id = 0;
+    h.name = "odd_op";
+    h.op_type = "OddOp";
+    h.kind = Layer::Kind::Host;
+    h.inputs = {0};
+    h.outputs = {1};
+    p.layers.push_back(h);
+    p.functions[0] = [](const std::vector<sim::Tensor>&) -> std::vector<sim::Tensor> {
+        throw sim::UnsupportedError("odd_op: not supported here");
+    };
+    p.graph_inputs["x"] = 0;
+    Instruction rhm;
+    rhm.op = Opcode::RHM;
+    rhm.id = 0;
+    rhm.buffer = 0;
+    rhm.bytes = 16;
+    Instruction host;
+    host.op = Opcode::HOST;
+    host.id = 1;
+    host.layer = 0;
+    host.after = {0};
+    p.instructions = {rhm, host};
+    const auto x = sim::Tensor::from_vector<float>({4}, {1, 2, 3, 4});
+    REQUIRE_THROWS_AS(sim::TargetModelRegistry::instance().create("tpu")->simulate(p, tiny_chip(1.0), {{"x", x}}, {}),
+                      sim::UnsupportedError);
+}

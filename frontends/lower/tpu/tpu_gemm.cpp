@@ -309,6 +309,11 @@ bool lower_matmul(TpuLowering& L, const Node& n, std::string& why) {
 }  // namespace
 
 bool lower_gemm_node(TpuLowering& L, const Node& node, std::string& why) {
+    // The MXUs multiply int8 or bf16 operands quantized from floating point; an integer GEMM
+    // (legal ONNX) is the host's.
+    for (std::size_t i = 0; i < 2 && i < node.inputs.size(); ++i)
+        if (!node.inputs[i].empty() && !sim::is_float(L.graph.value(node.inputs[i]).dtype))
+            return why = "integer operands (the MXU takes quantized floating-point data)", false;
     if (node.op_type == "Conv") return lower_conv(L, node, why);
     if (node.op_type == "Gemm") return lower_gemm(L, node, why);
     if (node.op_type == "MatMul") return lower_matmul(L, node, why);

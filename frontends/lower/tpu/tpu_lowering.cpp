@@ -151,7 +151,9 @@ public:
                 if (!in.empty()) L.consumers[in].push_back(&n);
         // int8 scales come from the fp32 reference on the run's inputs; timing never depends on
         // them, so a timing-only run skips the calibration.
-        if (spec.precision == MxuPrecision::Int8 && !options.timing_only && options.calibration_inputs) {
+        if (spec.precision == MxuPrecision::Int8 && !options.timing_only) {
+            if (!options.calibration_inputs)
+                throw sim::Error("tpu: an int8 lowering with numerics needs the run's inputs to calibrate on");
             L.ranges = calibrate(graph, *options.calibration_inputs,
                                  spec.calibration == "percentile" ? CalibrationMethod::Percentile : CalibrationMethod::MinMax,
                                  spec.calibration_percentile);
@@ -237,6 +239,14 @@ private:
         L.program.functions[id] = bind_function(L.graph, n);
     }
 
+    static uint64_t constant_weight_bytes(const TpuSpec& spec, const TpuProgram& p) {
+        uint64_t bytes = 0;
+        for (const Layer& l : p.layers)
+            if (l.kind == Layer::Kind::Mxu && l.gemm.weight_buffer < 0)
+                bytes += static_cast<uint64_t>(l.gemm.groups * l.gemm.K * l.gemm.N * spec.element_bytes());
+        return bytes;
+    }
+
     // Activations live in the unified buffer, weights in weight memory (or CMEM); addresses are
     // assigned in order of first use (no reuse: they name buffers for traces; capacity is
     // checked by liveness in plan_spills).
@@ -251,9 +261,9 @@ private:
             b.address = ub;
             ub += (b.bytes() + 255) / 256 * 256;
         }
-        uint64_t total_weights = 0;
-        for (const auto& [id, img] : p.weights)
-            for (const auto& w : img.per_group) total_weights += w.size() * static_cast<uint64_t>(spec.element_bytes());
+        // From the layer shapes, not the weight image: a timing-only lowering builds no image and
+        // must still place the weights exactly as a full run does.
+        const uint64_t total_weights = constant_weight_bytes(spec, p);
         const bool in_cmem = spec.cmem_kib > 0 && total_weights <= static_cast<uint64_t>(spec.cmem_kib) * 1024;
         for (Layer& l : p.layers)
             if (l.kind == Layer::Kind::Mxu && l.gemm.weight_buffer < 0)
@@ -306,13 +316,19 @@ private:
                 spilled[static_cast<std::size_t>(victim)] = true;
             }
         }
-        uint64_t dram_address = uint64_t{1} << 36;  // above the weights
+        // Spilled activations sit in DRAM above the weights, which must all fit its capacity.
+        const uint64_t weights = constant_weight_bytes(spec, p);
+        uint64_t dram_address = (weights + 4095) / 4096 * 4096;
         for (std::size_t b = 0; b < nb; ++b)
             if (spilled[b]) {
                 p.buffers[b].space = MemorySpace::Dram;
                 p.buffers[b].address = dram_address;
                 dram_address += (p.buffers[b].bytes() + 4095) / 4096 * 4096;
             }
+        const uint64_t dram_cap = static_cast<uint64_t>(spec.dram.capacity_mib) << 20;
+        if (dram_address > dram_cap)
+            problems.push_back("weights and spilled activations need " + std::to_string(dram_address >> 20) +
+                               " MiB of DRAM; dram.capacity_mib is " + std::to_string(spec.dram.capacity_mib));
     }
 };
 

@@ -78,8 +78,8 @@ void schedule_instructions(const TpuSpec& spec, TpuProgram& p) {
     std::vector<std::vector<int>> mxu_acts(static_cast<std::size_t>(spec.mxu_count));
     uint64_t weight_offset = 0;  // address of each tile in weight memory
     for (const Layer& l : p.layers) {
+        if (l.kind == Layer::Kind::View) continue;  // no data moves: its readers wait on the root
         const std::vector<int> deps = deps_of(l.inputs);
-        if (l.kind == Layer::Kind::View) continue;
         if (l.kind == Layer::Kind::Vector || l.kind == Layer::Kind::Host) {
             Instruction i;
             i.op = l.kind == Layer::Kind::Vector ? Opcode::VEC : Opcode::HOST;
