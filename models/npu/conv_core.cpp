@@ -1,4 +1,5 @@
 #include "models/npu/conv_core.h"
+#include "sim/runtime/simulation_context.h"
 
 #include "models/npu/numerics.h"
 #include "sim/error.h"
@@ -59,6 +60,10 @@ void ConvCore::acquire(uint64_t& pool, uint64_t bytes) {
 }
 
 void ConvCore::cdma_dat() {
+    sim::SimulationContext::guard([this] { cdma_dat_loop(); });
+}
+
+void ConvCore::cdma_dat_loop() {
     while (true) {
         const int32_t id = dat_queue.pop();
         const auto& conv = std::get<ConvDesc>(m_ctx.desc(id).payload);
@@ -82,6 +87,10 @@ void ConvCore::cdma_dat() {
 }
 
 void ConvCore::cdma_wt() {
+    sim::SimulationContext::guard([this] { cdma_wt_loop(); });
+}
+
+void ConvCore::cdma_wt_loop() {
     while (true) {
         const int32_t id = wt_queue.pop();
         const auto& conv = std::get<ConvDesc>(m_ctx.desc(id).payload);
@@ -104,6 +113,10 @@ void ConvCore::cdma_wt() {
 }
 
 void ConvCore::csc() {
+    sim::SimulationContext::guard([this] { csc_loop(); });
+}
+
+void ConvCore::csc_loop() {
     while (true) {
         const int32_t id = csc_queue.pop();
         const auto& conv = std::get<ConvDesc>(m_ctx.desc(id).payload);
@@ -174,6 +187,10 @@ void ConvCore::csc() {
 }
 
 void ConvCore::cacc() {
+    sim::SimulationContext::guard([this] { cacc_loop(); });
+}
+
+void ConvCore::cacc_loop() {
     double start = -1;
     while (true) {
         const PipeItem item = m_csc_to_cacc.read();

@@ -37,9 +37,14 @@ class ConvCore : public sc_core::sc_module {
     };
 
     void cdma_dat();
+
+    void cdma_dat_loop();
     void cdma_wt();
+    void cdma_wt_loop();
     void csc();
+    void csc_loop();
     void cacc();
+    void cacc_loop();
     /// Waits until the CBUF belongs to conv `id` (every earlier conv's CSC is done).
     Tickets& wait_cbuf(int32_t id);
     void acquire(uint64_t& pool, uint64_t bytes);

@@ -1,4 +1,5 @@
 #include "models/npu/npu_top.h"
+#include "sim/runtime/simulation_context.h"
 
 namespace xpusim::models::npu {
 
@@ -35,6 +36,10 @@ DmaEngine* NpuTop::make_dma(const std::string& name) {
 }
 
 void NpuTop::sequencer() {
+    sim::SimulationContext::guard([this] { sequencer_loop(); });
+}
+
+void NpuTop::sequencer_loop() {
     for (const auto& d : m_ctx.program.descriptors) {
         switch (d.unit()) {
             case Unit::Conv:

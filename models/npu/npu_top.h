@@ -36,6 +36,7 @@ class NpuTop : public sc_core::sc_module {
 
   private:
     void sequencer();
+    void sequencer_loop();
     DmaEngine* make_dma(const std::string& name);
 
     NpuContext& m_ctx;

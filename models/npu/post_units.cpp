@@ -1,4 +1,5 @@
 #include "models/npu/post_units.h"
+#include "sim/runtime/simulation_context.h"
 
 #include <algorithm>
 
@@ -109,6 +110,10 @@ bool StreamUnit::needs_read(int32_t id, std::size_t index, const UnitItem& item)
 }
 
 void StreamUnit::rdma() {
+    sim::SimulationContext::guard([this] { rdma_loop(); });
+}
+
+void StreamUnit::rdma_loop() {
     while (true) {
         const int32_t id = rdma_queue.pop();
         for (int32_t s : reads(id)) m_ctx.wait_ready(s, id);
@@ -143,6 +148,10 @@ void StreamUnit::rdma() {
 }
 
 void StreamUnit::core() {
+    sim::SimulationContext::guard([this] { core_loop(); });
+}
+
+void StreamUnit::core_loop() {
     while (true) {
         const int32_t id = core_queue.pop();
         const bool fused = m_ctx.desc(id).source >= 0;
@@ -192,6 +201,10 @@ void StreamUnit::core() {
 }
 
 void StreamUnit::wdma() {
+    sim::SimulationContext::guard([this] { wdma_loop(); });
+}
+
+void StreamUnit::wdma_loop() {
     int32_t current = -1;
     uint64_t offset = 0, base = 0;
     sc_time done;
@@ -366,6 +379,10 @@ BdmaUnit::BdmaUnit(sc_core::sc_module_name name, NpuContext& ctx, DmaEngine& dma
 }
 
 void BdmaUnit::run() {
+    sim::SimulationContext::guard([this] { run_loop(); });
+}
+
+void BdmaUnit::run_loop() {
     while (true) {
         const int32_t id = queue.pop();
         const auto& d = std::get<BdmaDesc>(m_ctx.desc(id).payload);
@@ -402,6 +419,10 @@ HostUnit::HostUnit(sc_core::sc_module_name name, NpuContext& ctx)
 }
 
 void HostUnit::run() {
+    sim::SimulationContext::guard([this] { run_loop(); });
+}
+
+void HostUnit::run_loop() {
     while (true) {
         const int32_t id = queue.pop();
         const auto& h = std::get<HostDesc>(m_ctx.desc(id).payload);

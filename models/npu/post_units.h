@@ -55,8 +55,11 @@ class StreamUnit : public sc_core::sc_module {
 
   private:
     void rdma();
+    void rdma_loop();
     void core();
+    void core_loop();
     void wdma();
+    void wdma_loop();
     bool needs_read(int32_t id, std::size_t index, const UnitItem& item);
 
     DmaEngine& m_rdma;
@@ -116,6 +119,7 @@ class BdmaUnit : public sc_core::sc_module {
 
   private:
     void run();
+    void run_loop();
     NpuContext& m_ctx;
     DmaEngine& m_dma;
 };
@@ -131,6 +135,7 @@ class HostUnit : public sc_core::sc_module {
 
   private:
     void run();
+    void run_loop();
     NpuContext& m_ctx;
 };
 
