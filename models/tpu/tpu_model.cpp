@@ -132,7 +132,14 @@ private:
             host_link_bytes += rec.link_bytes;
             if (i.layer < 0) continue;
             sim::OpStats& o = ops[static_cast<std::size_t>(i.layer)];
-            o.start_cycle = std::min(o.start_cycle, i.op == Opcode::RW ? UINT64_MAX : rec.start);
+            // An op spans all its instructions, its weight fetches included: a layer whose weights
+            // were prefetched under the previous layer still moved them (and a per-op roofline
+            // stays under the bandwidth roof).
+            o.start_cycle = std::min(o.start_cycle, rec.start);
+            if (i.op == Opcode::MMC) {
+                const uint64_t first = o.extra.value("mxu_start_cycle", UINT64_MAX);
+                o.extra["mxu_start_cycle"] = std::min(first, rec.start);
+            }
             o.end_cycle = std::max(o.end_cycle, rec.end);
             if (i.op == Opcode::MMC || i.op == Opcode::VEC || i.op == Opcode::HOST) o.compute_cycles += rec.busy;
             auto add_stall = [&](const char* cause, uint64_t v) {

@@ -220,7 +220,8 @@ TEST_CASE("tpu: a program of several instructions overlaps weight prefetch with 
     p.instructions = {rhm, w, m, a, sync, vec, whm};
     const sim::Results r = simulate(p, tiny_chip(16.0));
     CHECK(*r.cycles == 128);
-    CHECK(r.ops[0].start_cycle == 40);
+    CHECK(r.ops[0].start_cycle == 0);  // the layer begins with its weight fetch
+    CHECK(r.ops[0].extra.at("mxu_start_cycle") == 40);
     CHECK(r.ops[0].stall_cycles.count("weight_fetch") == 0);
     CHECK(r.ops[0].stall_cycles.at("input") == 40);
     CHECK(r.ops[1].start_cycle == 66);
