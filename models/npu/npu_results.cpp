@@ -293,6 +293,11 @@ void collect_results(const NpuContext& ctx, const NpuTop& top, const std::string
         static_cast<double>(tot.cbuf_write);
     S.declare("npu.host.link_bytes", "B", "bytes over the host link").value =
         static_cast<double>(top.host->link_bytes);
+    // What a roofline needs, under the names every target uses.
+    S.declare("peak_macs_per_cycle", "MAC/cycle", "MAC array peak at the program's precision").value =
+        static_cast<double>(spec.macs_per_cycle(prog.precision));
+    S.declare("dram_bandwidth_bytes_per_cycle", "B/cycle", "DRAM peak bandwidth per cycle").value =
+        spec.dram.bandwidth_gbps * 1e9 / spec.clock_hz();
     S.declare("npu.descriptors", "", "register groups executed").value =
         static_cast<double>(prog.descriptors.size());
     for (const auto& [name, eng] : top.dmas)
