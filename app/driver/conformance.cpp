@@ -112,7 +112,11 @@ const std::map<std::string, std::string>& known_bad_test_data() {
 
 }  // namespace
 
-ConformanceCase run_conformance_case(const std::string& dir, const ConformanceOptions& options) {
+namespace {
+
+// One test folder on an already loaded config (a run loads the config once, not per test).
+ConformanceCase run_case(const std::string& dir, const ConformanceOptions& options,
+                         const sim::config::Config& config) {
     ConformanceCase c;
     c.path = dir;
     c.name = fs::path(dir).filename().string();
@@ -130,7 +134,6 @@ ConformanceCase run_conformance_case(const std::string& dir, const ConformanceOp
                 c.detail = "unsupported op " + (n.domain.empty() ? "" : n.domain + ".") + n.op_type;
                 return c;
             }
-        const auto config = config_loader().load(options.config, options.overrides);
         std::vector<fs::path> sets;
         for (const auto& e : fs::directory_iterator(dir))
             if (e.is_directory() && e.path().filename().string().rfind("test_data_set_", 0) == 0)
@@ -185,14 +188,21 @@ ConformanceCase run_conformance_case(const std::string& dir, const ConformanceOp
     return c;
 }
 
+}  // namespace
+
+ConformanceCase run_conformance_case(const std::string& dir, const ConformanceOptions& options) {
+    return run_case(dir, options, config_loader().load(options.config, options.overrides));
+}
+
 std::vector<ConformanceCase> run_conformance(const std::vector<std::string>& dirs,
                                              const ConformanceOptions& options,
                                              const std::function<void(const ConformanceCase&)>& report) {
     std::vector<ConformanceCase> out;
+    const sim::config::Config config = config_loader().load(options.config, options.overrides);
     for (const auto& dir : find_conformance_tests(dirs)) {
         if (!options.filter.empty() && fs::path(dir).filename().string().find(options.filter) == std::string::npos)
             continue;
-        out.push_back(run_conformance_case(dir, options));
+        out.push_back(run_case(dir, options, config));
         if (report) report(out.back());
     }
     return out;
