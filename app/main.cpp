@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -51,21 +52,28 @@ const char* kRunHelp = R"(usage: xpusim run MODEL.onnx -c CONFIG [options]
   --input NAME=FILE.npy   an input tensor (repeatable); inputs not given are drawn from --seed
   --shape NAME=1x3x224x224  the shape of an input with dynamic dimensions (repeatable)
   --seed N                seed for drawn inputs (default 0)
+  --calibration DIR       int8 calibration samples: .npy files named after the inputs (one
+                          sample), or one sub-folder of them per sample (default: quant.samples
+                          samples drawn from seed N + 1000, never the run's inputs)
   --set PATH=VALUE        override a config value (repeatable)
   -o, --out DIR           write outputs/, inputs/, stats.json, trace.json there (default: out)
   --timing-only           skip the numeric work; timing is unchanged
+
+A design that cannot hold the model (a buffer or memory too small) is not timed: stats.json
+says `feasible: false` with the problems and `latency_s: null`, and the exit code is 1.
 )";
 
 const char* kCheckHelp = R"(usage: xpusim check MODEL.onnx -c CONFIG [options]
 
 Lists each op as native, lowered or host and why; compares the target's numerics with the
-fp32 reference. Exit 0 deployable, 1 not (a capacity limit exceeded or a deviation over
---max-rel-err), 2 bad input.
+fp32 reference. Exit 0 deployable, 1 not (a capacity limit exceeded, an output missing or a
+deviation over --max-rel-err), 2 bad input.
 
   -c, --config CONFIG     preset name or YAML file
-  --max-rel-err X         largest rel-L2 deviation of any output accepted (default 0.05)
+  --max-rel-err X         largest rel-L2 deviation of any output accepted (default: the
+                          preset's numerics.max_rel_l2)
   --json FILE             also write the report as JSON
-  --input/--shape/--seed/--set as for `run`
+  --input/--shape/--seed/--calibration/--set as for `run`
 )";
 
 const char* kCompareHelp = R"(usage: xpusim compare MODEL.onnx -c CONFIG -c CONFIG ... [options]
@@ -74,15 +82,17 @@ Runs the model on each config and prints one table: cycles, latency, energy, dev
 
   --timing-only           skip numerics
   --json FILE             also write the table as JSON
-  --input/--shape/--seed/--set as for `run` (--set applies to every config)
+  --input/--shape/--seed/--calibration/--set as for `run` (--set applies to every config)
 )";
 
-const char* kLowerHelp = R"(usage: xpusim lower MODEL.onnx -c CONFIG [--asm] [-o FILE] [--shape/--set ...]
+const char* kLowerHelp =
+    R"(usage: xpusim lower MODEL.onnx -c CONFIG [--asm] [-o FILE] [--shape/--set ...]
 
 Prints the target program as text assembly (the form the target's assembler reads back).
 )";
 
-const char* kConformanceHelp = R"(usage: xpusim conformance DIR... -c CONFIG [--filter TEXT] [--json FILE]
+const char* kConformanceHelp =
+    R"(usage: xpusim conformance DIR... -c CONFIG [--filter TEXT] [--json FILE]
 
 Runs ONNX backend-test folders (model.onnx + test_data_set_N/) and compares each output with
 the expected one (rtol 1e-3, atol 1e-7, as ONNX's runner). DIR is a test folder or a folder of
@@ -100,7 +110,7 @@ describe: every parameter of a target with its unit, default, range and descript
 
 // A small argv walker: options may come before or after positionals.
 class Args {
-public:
+  public:
     Args(int argc, char** argv, int first) {
         for (int i = first; i < argc; ++i) m_args.emplace_back(argv[i]);
     }
@@ -123,9 +133,11 @@ public:
                 }
                 if (std::find(flags.begin(), flags.end(), key) != flags.end()) {
                     m_options[key].push_back("1");
-                } else if (std::find(with_value.begin(), with_value.end(), key) != with_value.end()) {
+                } else if (std::find(with_value.begin(), with_value.end(), key) !=
+                           with_value.end()) {
                     if (eq == std::string::npos || a.rfind("--", 0) != 0) {
-                        if (i + 1 >= m_args.size()) throw UsageError("option " + key + " needs a value");
+                        if (i + 1 >= m_args.size())
+                            throw UsageError("option " + key + " needs a value");
                         value = m_args[++i];
                     }
                     m_options[key].push_back(value);
@@ -153,7 +165,7 @@ public:
     }
     bool flag(const std::string& a) const { return m_options.count(a) != 0; }
 
-private:
+  private:
     std::vector<std::string> m_args;
     std::vector<std::string> m_positional;
     std::map<std::string, std::vector<std::string>> m_options;
@@ -161,7 +173,8 @@ private:
 
 std::pair<std::string, std::string> split_assignment(const std::string& s, const std::string& opt) {
     const auto eq = s.find('=');
-    if (eq == std::string::npos || eq == 0) throw UsageError(opt + " expects NAME=VALUE, got '" + s + "'");
+    if (eq == std::string::npos || eq == 0)
+        throw UsageError(opt + " expects NAME=VALUE, got '" + s + "'");
     return {s.substr(0, eq), s.substr(eq + 1)};
 }
 
@@ -182,8 +195,9 @@ double parse_double(const std::string& s, const std::string& opt) {
     }
 }
 
-const std::vector<std::string> kRunValueOptions = {"-c", "--config", "--input", "--shape", "--seed",
-                                                   "--set", "-o", "--out", "--json", "--max-rel-err"};
+const std::vector<std::string> kRunValueOptions = {
+    "-c", "--config", "--input", "--shape",       "--seed",       "--set",
+    "-o", "--out",    "--json",  "--max-rel-err", "--calibration"};
 
 // `compare` takes -c several times; every other command exactly once.
 RunRequest make_request(const Args& args, const std::string& model, bool several_configs = false) {
@@ -204,6 +218,7 @@ RunRequest make_request(const Args& args, const std::string& model, bool several
     }
     r.seed = parse_seed(args.one("--seed", "", "0"));
     r.timing_only = args.flag("--timing-only");
+    r.calibration_dir = args.one("--calibration", "", "");
     return r;
 }
 
@@ -217,12 +232,23 @@ int cmd_run(const Args& args) {
     const RunOutcome out = run(make_request(args, one_model(args, "run")));
     const std::string dir = args.one("-o", "--out", "out");
     write_outcome(out, dir);
-    std::cout << format_run_summary(out) << "wrote " << dir << "/{outputs,inputs,stats.json,trace.json}\n";
+    std::cout << format_run_summary(out) << "wrote " << dir
+              << "/{outputs,inputs,stats.json,trace.json}\n";
+    if (!out.feasible()) {
+        std::cerr << "xpusim: " << out.infeasible_message() << '\n';
+        return kExitCheckFailed;
+    }
     return kExitOk;
 }
 
 int cmd_check(const Args& args) {
-    const double max_rel_err = parse_double(args.one("--max-rel-err", "", "0.05"), "--max-rel-err");
+    std::optional<double> max_rel_err;
+    const std::string given = args.one("--max-rel-err", "", "");
+    if (!given.empty()) {
+        max_rel_err = parse_double(given, "--max-rel-err");
+        if (!std::isfinite(*max_rel_err) || *max_rel_err < 0)
+            throw UsageError("--max-rel-err expects a finite number >= 0, got '" + given + "'");
+    }
     const RunOutcome out = run(make_request(args, one_model(args, "check")));
     const CheckReport report = make_check_report(out, max_rel_err);
     std::cout << report.text;
@@ -259,11 +285,11 @@ int cmd_lower(const Args& args) {
     const auto config = config_loader().load(request.config, request.overrides);
     TensorMap given;
     const frontend::Graph graph = load_graph(request, given);
-    const TensorMap inputs = frontend::make_random_inputs(graph, request.seed, given);
-    auto lowering = lower::LoweringRegistry::instance().create(config.target());
+    auto lowering = lower::lowerings().get(config.target())();
+    const lower::CalibrationSet calibration = calibration_set(request);
     lower::LowerOptions opts;
     opts.seed = request.seed;
-    opts.calibration_inputs = &inputs;
+    opts.calibration = &calibration;
     const auto lowered = lowering->lower(graph, config, opts);
     const std::string text = lowered.program->to_asm();
     const std::string path = args.one("-o", "--out", "");
@@ -290,8 +316,9 @@ int cmd_conformance(const Args& args) {
         const char* verdict = c.verdict == ConformanceCase::Verdict::Pass   ? "PASS"
                               : c.verdict == ConformanceCase::Verdict::Fail ? "FAIL"
                                                                             : "SKIP";
-        (c.verdict == ConformanceCase::Verdict::Pass ? passed
-         : c.verdict == ConformanceCase::Verdict::Fail ? failed : skipped)++;
+        (c.verdict == ConformanceCase::Verdict::Pass   ? passed
+         : c.verdict == ConformanceCase::Verdict::Fail ? failed
+                                                       : skipped)++;
         std::cout << verdict << ' ' << c.name << (c.detail.empty() ? "" : ": " + c.detail) << '\n'
                   << std::flush;
         rows.push_back({{"name", c.name}, {"verdict", verdict}, {"detail", c.detail}});
@@ -301,7 +328,11 @@ int cmd_conformance(const Args& args) {
     if (!json_path.empty()) {
         std::ofstream f(json_path);
         if (!f) throw sim::IoError("cannot write '" + json_path + "'");
-        f << nlohmann::json{{"passed", passed}, {"failed", failed}, {"skipped", skipped}, {"tests", rows}}.dump(2)
+        f << nlohmann::json{{"passed", passed},
+                            {"failed", failed},
+                            {"skipped", skipped},
+                            {"tests", rows}}
+                 .dump(2)
           << '\n';
     }
     return failed ? kExitCheckFailed : kExitOk;
@@ -312,9 +343,11 @@ int cmd_config(const Args& args) {
     if (pos.empty()) throw UsageError("config needs list, show CONFIG or describe TARGET");
     const auto loader = config_loader();
     if (pos[0] == "list" && pos.size() == 1) {
-        std::cout << std::left << std::setw(20) << "preset" << std::setw(12) << "target" << "description\n";
+        std::cout << std::left << std::setw(20) << "preset" << std::setw(12) << "target"
+                  << "description\n";
         for (const auto& p : loader.list_presets())
-            std::cout << std::setw(20) << p.name << std::setw(12) << p.target << p.description << '\n';
+            std::cout << std::setw(20) << p.name << std::setw(12) << p.target << p.description
+                      << '\n';
         return kExitOk;
     }
     if (pos[0] == "show" && pos.size() == 2) {
@@ -362,7 +395,11 @@ int dispatch(int argc, char** argv) {
         {"check", {kCheckHelp, kRunValueOptions, {"--timing-only"}, cmd_check}},
         {"compare", {kCompareHelp, kRunValueOptions, {"--timing-only"}, cmd_compare}},
         {"lower", {kLowerHelp, kRunValueOptions, {"--asm"}, cmd_lower}},
-        {"conformance", {kConformanceHelp, {"-c", "--config", "--set", "--filter", "--json"}, {}, cmd_conformance}},
+        {"conformance",
+         {kConformanceHelp,
+          {"-c", "--config", "--set", "--filter", "--json"},
+          {},
+          cmd_conformance}},
         {"config", {kConfigHelp, {"--set"}, {}, cmd_config}},
     };
     auto it = commands.find(cmd);
@@ -381,6 +418,7 @@ int dispatch(int argc, char** argv) {
 int main(int argc, char** argv) {
     using namespace xpusim;
     try {
+        app::check_target_registrations();
         return app::dispatch(argc, argv);
     } catch (const app::UsageError& e) {
         std::cerr << "xpusim: " << e.what() << '\n';

@@ -9,7 +9,7 @@ namespace xpusim::sim {
 
 /// @brief Base of every error xpusim raises on purpose. `what()` is the full one-line message.
 class Error : public std::runtime_error {
-public:
+  public:
     explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 

@@ -26,7 +26,8 @@ std::vector<std::string> find_conformance_tests(const std::vector<std::string>& 
             continue;
         }
         for (const auto& e : fs::directory_iterator(d, ec))
-            if (e.is_directory() && fs::exists(e.path() / "model.onnx")) out.push_back(e.path().string());
+            if (e.is_directory() && fs::exists(e.path() / "model.onnx"))
+                out.push_back(e.path().string());
     }
     std::sort(out.begin(), out.end());
     return out;
@@ -64,18 +65,21 @@ std::string compare(const std::string& name, const sim::Tensor& got, const sim::
         if (exact) {
             ok = got.get_as_int64(i) == want.get_as_int64(i) &&
                  (want.dtype() != sim::DType::UInt64 ||
-                  static_cast<const uint64_t*>(got.raw())[i] == static_cast<const uint64_t*>(want.raw())[i]);
+                  static_cast<const uint64_t*>(got.raw())[i] ==
+                      static_cast<const uint64_t*>(want.raw())[i]);
         } else {
             const double a = got.get_as_double(i), b = want.get_as_double(i);
-            ok = (std::isnan(a) && std::isnan(b)) || a == b || std::fabs(a - b) <= atol + rtol * std::fabs(b);
+            ok = (std::isnan(a) && std::isnan(b)) || a == b ||
+                 std::fabs(a - b) <= atol + rtol * std::fabs(b);
         }
         if (!ok && bad++ == 0) first = i;
     }
     if (!bad) return "";
     std::ostringstream s;
     s.precision(9);
-    s << "output '" << name << "': " << bad << " of " << want.numel() << " elements differ (first at "
-      << first << ": got " << got.get_as_double(first) << ", expected " << want.get_as_double(first) << ")";
+    s << "output '" << name << "': " << bad << " of " << want.numel()
+      << " elements differ (first at " << first << ": got " << got.get_as_double(first)
+      << ", expected " << want.get_as_double(first) << ")";
     return s.str();
 }
 
@@ -129,7 +133,7 @@ ConformanceCase run_case(const std::string& dir, const ConformanceOptions& optio
     try {
         frontend::Graph base = frontend::import_model((fs::path(dir) / "model.onnx").string());
         for (const auto& n : base.nodes)
-            if (!frontend::OpRegistry::instance().find(n.op_type) || !n.domain.empty()) {
+            if (!frontend::operators().find(n.op_type) || !n.domain.empty()) {
                 c.verdict = Verdict::Skip;
                 c.detail = "unsupported op " + (n.domain.empty() ? "" : n.domain + ".") + n.op_type;
                 return c;
@@ -151,7 +155,8 @@ ConformanceCase run_case(const std::string& dir, const ConformanceOptions& optio
             for (std::size_t i = 0; i < input_files.size(); ++i) {
                 const std::string& name = base.inputs[i];
                 frontend::ValueInfo& declared = graph.value(name);
-                sim::Tensor t = as_declared(frontend::read_tensor_proto_file(input_files[i]), declared.dtype);
+                sim::Tensor t =
+                    as_declared(frontend::read_tensor_proto_file(input_files[i]), declared.dtype);
                 // ONNX's backend runner feeds the data without checking it against the
                 // declaration, and some test data (castlike bf16) contradicts its model's.
                 declared.shape.clear();
@@ -161,16 +166,20 @@ ConformanceCase run_case(const std::string& dir, const ConformanceOptions& optio
             frontend::bind_input_shapes(graph, shapes);
             frontend::infer_and_fold(graph);
             frontend::remove_dead_nodes(graph);
-            const RunOutcome out = run_graph(graph, config, inputs, 0, false);
+            const RunOutcome out =
+                run_graph(graph, config, inputs, 0, false, lower::CalibrationSet::drawn(0));
+            if (!out.feasible()) throw sim::CapacityError(out.infeasible_message());
             if (output_files.size() != graph.outputs.size())
                 throw sim::ModelError("expected " + std::to_string(output_files.size()) +
-                                      " outputs, the graph has " + std::to_string(graph.outputs.size()));
+                                      " outputs, the graph has " +
+                                      std::to_string(graph.outputs.size()));
             for (std::size_t i = 0; i < output_files.size(); ++i) {
                 const std::string& name = graph.outputs[i];
-                const sim::Tensor want = as_declared(frontend::read_tensor_proto_file(output_files[i]),
-                                                     out.results.outputs.at(name).dtype());
-                const std::string diff = compare(name, out.results.outputs.at(name), want,
-                                                 options.rtol, options.atol);
+                const sim::Tensor want =
+                    as_declared(frontend::read_tensor_proto_file(output_files[i]),
+                                out.results.outputs.at(name).dtype());
+                const std::string diff =
+                    compare(name, out.results.outputs.at(name), want, options.rtol, options.atol);
                 if (!diff.empty()) {
                     c.verdict = Verdict::Fail;
                     c.detail = set.filename().string() + ": " + diff;
@@ -194,13 +203,14 @@ ConformanceCase run_conformance_case(const std::string& dir, const ConformanceOp
     return run_case(dir, options, config_loader().load(options.config, options.overrides));
 }
 
-std::vector<ConformanceCase> run_conformance(const std::vector<std::string>& dirs,
-                                             const ConformanceOptions& options,
-                                             const std::function<void(const ConformanceCase&)>& report) {
+std::vector<ConformanceCase> run_conformance(
+    const std::vector<std::string>& dirs, const ConformanceOptions& options,
+    const std::function<void(const ConformanceCase&)>& report) {
     std::vector<ConformanceCase> out;
     const sim::config::Config config = config_loader().load(options.config, options.overrides);
     for (const auto& dir : find_conformance_tests(dirs)) {
-        if (!options.filter.empty() && fs::path(dir).filename().string().find(options.filter) == std::string::npos)
+        if (!options.filter.empty() &&
+            fs::path(dir).filename().string().find(options.filter) == std::string::npos)
             continue;
         out.push_back(run_case(dir, options, config));
         if (report) report(out.back());

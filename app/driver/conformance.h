@@ -32,8 +32,8 @@ std::vector<std::string> find_conformance_tests(const std::vector<std::string>& 
 ConformanceCase run_conformance_case(const std::string& dir, const ConformanceOptions& options);
 
 /// @brief Runs every test, calling `report` after each.
-std::vector<ConformanceCase> run_conformance(const std::vector<std::string>& dirs,
-                                             const ConformanceOptions& options,
-                                             const std::function<void(const ConformanceCase&)>& report);
+std::vector<ConformanceCase> run_conformance(
+    const std::vector<std::string>& dirs, const ConformanceOptions& options,
+    const std::function<void(const ConformanceCase&)>& report);
 
 }  // namespace xpusim::app

@@ -9,6 +9,7 @@
 #include "frontends/onnx/loader.h"
 #include "frontends/onnx/passes.h"
 #include "frontends/onnx/random_inputs.h"
+#include "sim/config/schema.h"
 #include "sim/runtime/target_model.h"
 #include "sim/tensor/npy.h"
 
@@ -29,7 +30,8 @@ sim::config::ConfigLoader config_loader() {
 std::string safe_file_name(const std::string& name) {
     std::string out = name;
     for (char& c : out)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) c = '_';
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'))
+            c = '_';
     return out;
 }
 
@@ -39,8 +41,10 @@ sim::Shape parse_shape(const std::string& text) {
     std::size_t start = 0;
     while (start <= text.size()) {
         const std::size_t x = text.find_first_of("x,", start);
-        const std::string tok = text.substr(start, x == std::string::npos ? std::string::npos : x - start);
-        if (tok.empty() || tok.find_first_not_of("0123456789") != std::string::npos || tok.size() > 12)
+        const std::string tok =
+            text.substr(start, x == std::string::npos ? std::string::npos : x - start);
+        if (tok.empty() || tok.find_first_not_of("0123456789") != std::string::npos ||
+            tok.size() > 12)
             throw ModelError("bad shape '" + text + "' (expected e.g. 1x3x224x224)");
         shape.push_back(std::stoll(tok));
         if (x == std::string::npos) break;
@@ -75,7 +79,9 @@ frontend::Graph load_graph(const RunRequest& request, TensorMap& inputs) {
 
 namespace {
 
-double to_double(const sim::Tensor& t, int64_t i) { return t.get_as_double(i); }
+double to_double(const sim::Tensor& t, int64_t i) {
+    return t.get_as_double(i);
+}
 
 }  // namespace
 
@@ -83,10 +89,14 @@ nlohmann::json compare_outputs(const TensorMap& got, const TensorMap& reference)
     nlohmann::json out = nlohmann::json::object();
     for (const auto& [name, ref] : reference) {
         auto it = got.find(name);
-        if (it == got.end()) continue;
+        if (it == got.end()) {
+            out[name] = {{"error", "the target produced no value for this output"}};
+            continue;
+        }
         const sim::Tensor& g = it->second;
         if (g.shape() != ref.shape()) {
-            out[name] = {{"error", "shape " + sim::shape_str(g.shape()) + " differs from the reference's " +
+            out[name] = {{"error", "shape " + sim::shape_str(g.shape()) +
+                                       " differs from the reference's " +
                                        sim::shape_str(ref.shape())}};
             continue;
         }
@@ -100,35 +110,82 @@ nlohmann::json compare_outputs(const TensorMap& got, const TensorMap& reference)
             max_abs = std::max(max_abs, std::fabs(a - b));
         }
         const double rel_l2 = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
-        const double cosine = (ref2 > 0 && got2 > 0) ? dot / std::sqrt(ref2 * got2) : (diff2 == 0 ? 1.0 : 0.0);
+        const double cosine =
+            (ref2 > 0 && got2 > 0) ? dot / std::sqrt(ref2 * got2) : (diff2 == 0 ? 1.0 : 0.0);
         out[name] = {{"rel_l2", rel_l2}, {"max_abs", max_abs}, {"cosine", cosine}};
     }
     return out;
 }
 
+void check_target_registrations() {
+    std::string problems;
+    auto need = [&](const std::vector<std::string>& names, auto&& has, const std::string& what) {
+        for (const auto& n : names)
+            if (!has(n))
+                problems += (problems.empty() ? "" : "; ") + ("target '" + n + "' has no " + what);
+    };
+    const auto schemas = sim::config::schemas().names();
+    const auto lowerings = lower::lowerings().names();
+    const auto models = sim::target_models().names();
+    need(
+        schemas, [](const std::string& n) { return lower::lowerings().contains(n); }, "lowering");
+    need(
+        schemas, [](const std::string& n) { return sim::target_models().contains(n); }, "model");
+    need(
+        lowerings, [](const std::string& n) { return sim::config::schemas().contains(n); },
+        "schema");
+    need(
+        models, [](const std::string& n) { return sim::config::schemas().contains(n); }, "schema");
+    if (!problems.empty()) throw sim::Error("the built-in targets do not line up: " + problems);
+}
+
+lower::CalibrationSet calibration_set(const RunRequest& request) {
+    if (!request.calibration_dir.empty() && !request.calibration_samples.empty())
+        throw sim::ModelError("calibration is given twice: a folder and samples");
+    if (!request.calibration_dir.empty())
+        return lower::CalibrationSet::from_folder(request.calibration_dir);
+    if (!request.calibration_samples.empty())
+        return lower::CalibrationSet::given(request.calibration_samples);
+    return lower::CalibrationSet::drawn(request.seed);
+}
+
 RunOutcome run_graph(const frontend::Graph& graph, const sim::config::Config& config,
-                     const TensorMap& inputs, uint64_t seed, bool timing_only) {
+                     const TensorMap& inputs, uint64_t seed, bool timing_only,
+                     const lower::CalibrationSet& calibration) {
     RunOutcome out;
     out.config = config;
     out.inputs = inputs;
     const std::string& target = config.target();
-    auto lowering = lower::LoweringRegistry::instance().create(target);
-    auto model = sim::TargetModelRegistry::instance().create(target);
+    auto lowering = lower::lowerings().get(target)();
+    const sim::TargetModelEntry& entry = sim::target_models().get(target);
     lower::LowerOptions lopts;
     lopts.seed = seed;
     lopts.timing_only = timing_only;
-    lopts.calibration_inputs = &inputs;
+    lopts.calibration = &calibration;
     lower::LoweredModel lowered = lowering->lower(graph, config, lopts);
-    out.placements = lowered.placements;
-    out.capacity_problems = lowered.capacity_problems;
+    out.placements = std::move(lowered.placements);
+    // Placements in graph order; nodes folded away by a pass after the node they went into.
+    std::map<std::string, std::size_t> order;
+    for (std::size_t i = 0; i < graph.nodes.size(); ++i) order[graph.nodes[i].name] = i;
+    auto position = [&](const lower::NodePlacement& p) {
+        auto it = order.find(p.into.empty() ? p.node : p.into);
+        return it == order.end() ? graph.nodes.size() : it->second;
+    };
+    std::stable_sort(out.placements.begin(), out.placements.end(),
+                     [&](const auto& a, const auto& b) { return position(a) < position(b); });
+    out.problems = std::move(lowered.problems);
+    out.calibration = lowered.calibration;
+    out.results.target = target;
+    if (!out.feasible()) return out;  // never timed as if it fit
     sim::RunOptions ropts;
     ropts.seed = seed;
     ropts.timing_only = timing_only;
+    auto model = entry.create();
     const auto t0 = std::chrono::steady_clock::now();
-    out.results = model->simulate(*lowered.program, config, inputs, ropts);
+    out.results = model->simulate(*lowered.program, inputs, ropts);
     out.results.wall_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (target != "reference" && !timing_only) {
+    if (!entry.is_reference && !timing_only) {
         const TensorMap reference = frontend::execute_graph(graph, inputs);
         out.numerics = compare_outputs(out.results.outputs, reference);
     }
@@ -141,9 +198,19 @@ RunOutcome run(const RunRequest& request) {
     const frontend::Graph graph = load_graph(request, given);
     const TensorMap inputs = frontend::make_random_inputs(graph, request.seed, given);
     frontend::check_inputs(graph, inputs);
-    RunOutcome out = run_graph(graph, config, inputs, request.seed, request.timing_only);
+    const lower::CalibrationSet calibration = calibration_set(request);
+    RunOutcome out =
+        run_graph(graph, config, inputs, request.seed, request.timing_only, calibration);
     out.model_path = request.model_path;
     return out;
+}
+
+std::string RunOutcome::infeasible_message() const {
+    if (problems.empty()) return "";
+    std::string m = "infeasible on " + config.name() + ": " + problems.front().message;
+    if (problems.size() > 1)
+        m += " (+" + std::to_string(problems.size() - 1) + " more in stats.json)";
+    return m;
 }
 
 nlohmann::json RunOutcome::stats_json() const {
@@ -153,6 +220,7 @@ nlohmann::json RunOutcome::stats_json() const {
     json ops = json::array();
     std::map<std::string, const lower::NodePlacement*> placed;
     for (const auto& p : placements) placed[p.node] = &p;
+    std::map<std::string, std::size_t> row_of;
     for (const auto& op : r.ops) {
         json row = {{"name", op.name},
                     {"op_type", op.op_type},
@@ -168,29 +236,78 @@ nlohmann::json RunOutcome::stats_json() const {
         auto it = placed.find(op.name);
         if (it != placed.end() && !it->second->reason.empty()) row["reason"] = it->second->reason;
         for (const auto& [k, v] : op.extra.items()) row[k] = v;
+        row_of[op.name] = ops.size();
         ops.push_back(std::move(row));
     }
+    // A node a graph pass folded into another has the row of the node it went into.
+    if (feasible())
+        for (const auto& p : placements) {
+            if (p.into.empty() || row_of.count(p.node) || !row_of.count(p.into)) continue;
+            const json& host = ops[row_of.at(p.into)];
+            ops.push_back({{"name", p.node},
+                           {"op_type", p.op_type},
+                           {"placement", sim::placement_name(p.placement)},
+                           {"unit", p.unit},
+                           {"start_cycle", host["start_cycle"]},
+                           {"end_cycle", host["end_cycle"]},
+                           {"compute_cycles", 0},
+                           {"macs", 0},
+                           {"bytes", 0},
+                           {"stall_cycles", json::object()},
+                           {"bytes_by_level", json::object()},
+                           {"reason", p.reason},
+                           {"fused_into", p.into}});
+        }
     json units = json::array();
     for (const auto& u : r.units)
-        units.push_back({{"name", u.name}, {"busy_cycles", u.busy_cycles}, {"utilization", u.utilization}});
+        units.push_back(
+            {{"name", u.name}, {"busy_cycles", u.busy_cycles}, {"utilization", u.utilization}});
+    json memory = json::object();
+    const auto latency = r.latency_s();
+    for (const auto& [name, m] : r.memory) {
+        json row = {{"kind", m.kind},
+                    {"bytes_read", m.bytes_read},
+                    {"bytes_written", m.bytes_written},
+                    {"row_hits", m.row_hits},
+                    {"row_misses", m.row_misses},
+                    {"busy_ns", m.busy_ns},
+                    {"peak_bytes_per_s", m.peak_bytes_per_s},
+                    {"utilization", latency && *latency > 0 && m.peak_bytes_per_s > 0
+                                        ? json(static_cast<double>(m.bytes_read + m.bytes_written) /
+                                               (m.peak_bytes_per_s * *latency))
+                                        : json(nullptr)}};
+        for (const auto& [k, v] : m.extra.items()) row[k] = v;
+        memory[name] = std::move(row);
+    }
+    json problem_rows = json::array();
+    for (const auto& p : problems)
+        problem_rows.push_back({{"kind", p.kind}, {"where", p.where}, {"message", p.message}});
     json config_values = json::object();
     for (const auto& [k, v] : config.flat()) config_values[k] = v;
-    return {{"target", config.target()},
-            {"config", config.name()},
-            {"config_source", config.source()},
-            {"config_values", config_values},
-            {"model", model_path},
-            {"clock_hz", opt(r.clock_hz)},
-            {"cycles", opt(r.cycles)},
-            {"latency_s", opt(r.latency_s())},
-            {"energy_j", opt(r.energy_j)},
-            {"energy_breakdown", r.energy_breakdown},
-            {"wall_s", r.wall_seconds},
-            {"ops", ops},
-            {"units", units},
-            {"capacity_problems", capacity_problems},
-            {"numerics", numerics},
-            {"stats", r.stats.to_json()}};
+    json roofline = r.roofline ? json{{"peak_macs_per_s", r.roofline->peak_macs_per_s},
+                                      {"peak_bytes_per_s", r.roofline->peak_bytes_per_s}}
+                               : json(nullptr);
+    json doc = {{"target", config.target()},
+                {"config", config.name()},
+                {"config_source", config.source()},
+                {"config_values", config_values},
+                {"model", model_path},
+                {"feasible", feasible()},
+                {"problems", problem_rows},
+                {"clock_hz", opt(r.clock_hz)},
+                {"cycles", opt(r.cycles)},
+                {"latency_s", opt(latency)},
+                {"energy_j", opt(r.energy_j)},
+                {"energy_breakdown", r.energy_breakdown},
+                {"roofline", roofline},
+                {"memory", memory},
+                {"wall_s", r.wall_seconds},
+                {"ops", ops},
+                {"units", units},
+                {"numerics", numerics},
+                {"stats", r.stats.to_json()}};
+    if (calibration) doc["calibration"] = calibration->to_json();
+    return doc;
 }
 
 void write_outcome(const RunOutcome& outcome, const std::string& outdir) {
@@ -199,7 +316,8 @@ void write_outcome(const RunOutcome& outcome, const std::string& outdir) {
     fs::create_directories(fs::path(outdir) / "inputs", ec);
     if (ec) throw sim::IoError("cannot create output folder '" + outdir + "': " + ec.message());
     for (const auto& [name, t] : outcome.results.outputs)
-        sim::write_npy((fs::path(outdir) / "outputs" / (safe_file_name(name) + ".npy")).string(), t);
+        sim::write_npy((fs::path(outdir) / "outputs" / (safe_file_name(name) + ".npy")).string(),
+                       t);
     for (const auto& [name, t] : outcome.inputs)
         sim::write_npy((fs::path(outdir) / "inputs" / (safe_file_name(name) + ".npy")).string(), t);
     const std::string stats_path = (fs::path(outdir) / "stats.json").string();

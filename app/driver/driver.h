@@ -7,6 +7,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,27 +22,43 @@ using TensorMap = std::map<std::string, sim::Tensor>;
 
 struct RunRequest {
     std::string model_path;
-    std::string config;  // a preset name or a YAML path
-    std::vector<std::string> overrides;  // "path=value"
+    std::string config;                              // a preset name or a YAML path
+    std::vector<std::string> overrides;              // "path=value"
     std::map<std::string, std::string> input_files;  // input name -> .npy path
-    TensorMap input_tensors;  // given directly (Python)
-    std::map<std::string, sim::Shape> shapes;  // --shape, for dynamic dimensions
+    TensorMap input_tensors;                         // given directly (Python)
+    std::map<std::string, sim::Shape> shapes;        // --shape, for dynamic dimensions
     uint64_t seed = 0;
     bool timing_only = false;
+    /// Where int8 targets calibrate: a folder (--calibration), samples given directly (Python),
+    /// or, with neither, quant.samples inputs drawn from seed + 1000 (never the run's inputs).
+    std::string calibration_dir;
+    std::vector<TensorMap> calibration_samples;
 };
 
 struct RunOutcome {
     std::string model_path;
     sim::config::Config config;
-    TensorMap inputs;  // every input the run used, given or drawn
-    sim::Results results;
+    TensorMap inputs;      // every input the run used, given or drawn
+    sim::Results results;  // untimed (no cycles) when the design is infeasible
     std::vector<lower::NodePlacement> placements;
-    std::vector<std::string> capacity_problems;
+    std::vector<sim::Problem> problems;  // why the design cannot run the model; empty: feasible
+    std::optional<lower::CalibrationUse> calibration;
     nlohmann::json numerics;  // per output vs the reference; null for reference / timing-only
 
-    /// @brief The stats.json document (see DESIGN.md, "Contracts").
+    bool feasible() const { return problems.empty(); }
+    /// @brief "infeasible on CONFIG: <first problem> (+N more)", for one line on stderr.
+    std::string infeasible_message() const;
+    /// @brief The stats.json document (see docs/DESIGN.md, "stats.json").
     nlohmann::json stats_json() const;
 };
+
+/// @brief Throws sim::Error when the built-in targets do not line up: every registered schema
+/// needs a lowering and a model of the same name, and each of those a schema. Called once at
+/// start-up by the command line and the Python module.
+void check_target_registrations();
+
+/// @brief The calibration samples a request asks for (see RunRequest).
+lower::CalibrationSet calibration_set(const RunRequest& request);
 
 /// @brief The config loader over the default preset search path.
 sim::config::ConfigLoader config_loader();
@@ -50,9 +67,11 @@ sim::config::ConfigLoader config_loader();
 frontend::Graph load_graph(const RunRequest& request, TensorMap& inputs);
 
 /// @brief Lowers and simulates a prepared graph on one config; compares with the reference
-/// executor unless the target is the reference or `timing_only`.
+/// executor unless the target is the reference or `timing_only`. An infeasible design (the
+/// lowering reports problems) is not simulated.
 RunOutcome run_graph(const frontend::Graph& graph, const sim::config::Config& config,
-                     const TensorMap& inputs, uint64_t seed, bool timing_only);
+                     const TensorMap& inputs, uint64_t seed, bool timing_only,
+                     const lower::CalibrationSet& calibration);
 
 /// @brief The whole run: load config and model, read or draw inputs, lower, simulate, compare.
 RunOutcome run(const RunRequest& request);

@@ -31,43 +31,54 @@ std::optional<double> worst_rel_l2(const nlohmann::json& numerics) {
 std::string format_run_summary(const RunOutcome& o) {
     const sim::Results& r = o.results;
     std::ostringstream s;
-    s << "target " << o.config.target() << " (" << o.config.name() << "), " << r.ops.size() << " ops\n";
-    if (r.cycles) {
+    s << "target " << o.config.target() << " (" << o.config.name() << "), " << r.ops.size()
+      << " ops\n";
+    if (!o.feasible()) {
+        s << "infeasible: not timed\n";
+    } else if (r.cycles) {
         s << "cycles " << *r.cycles << ", latency " << or_dash(r.latency_s(), 1e3, " ms")
           << ", energy " << or_dash(r.energy_j, 1e3, " mJ") << '\n';
     } else {
-        s << "no timing model (reference executor); host wall time " << fmt(r.wall_seconds * 1e3) << " ms\n";
+        s << "no timing model (reference executor); host wall time " << fmt(r.wall_seconds * 1e3)
+          << " ms\n";
     }
     if (o.numerics.is_object())
         for (const auto& [name, m] : o.numerics.items()) {
             s << "output " << name << ": ";
             if (m.contains("rel_l2"))
-                s << "rel_l2 " << fmt(m["rel_l2"].get<double>()) << ", cosine " << fmt(m["cosine"].get<double>(), 6);
+                s << "rel_l2 " << fmt(m["rel_l2"].get<double>()) << ", cosine "
+                  << fmt(m["cosine"].get<double>(), 6);
             else
                 s << m.value("error", "");
             s << '\n';
         }
-    for (const auto& p : o.capacity_problems) s << "capacity: " << p << '\n';
+    for (const auto& p : o.problems) s << p.kind << ": " << p.message << '\n';
     return s.str();
 }
 
-CheckReport make_check_report(const RunOutcome& o, double max_rel_err) {
+CheckReport make_check_report(const RunOutcome& o, std::optional<double> max_rel_err_arg) {
+    const double max_rel_err =
+        max_rel_err_arg ? *max_rel_err_arg : o.config.get_double("numerics.max_rel_l2");
     CheckReport rep;
     std::ostringstream s;
     nlohmann::json ops = nlohmann::json::array();
     int counts[3] = {0, 0, 0};
     s << std::left << std::setw(32) << "node" << std::setw(22) << "op" << std::setw(9) << "placed"
-      << std::setw(12) << "unit" << "why\n";
+      << std::setw(12) << "unit"
+      << "why\n";
     for (const auto& p : o.placements) {
         counts[static_cast<int>(p.placement)]++;
         s << std::setw(32) << p.node << std::setw(22) << p.op_type << std::setw(9)
           << sim::placement_name(p.placement) << std::setw(12) << p.unit << p.reason << '\n';
-        ops.push_back({{"node", p.node}, {"op_type", p.op_type}, {"placement", sim::placement_name(p.placement)},
-                       {"unit", p.unit}, {"reason", p.reason}});
+        ops.push_back({{"node", p.node},
+                       {"op_type", p.op_type},
+                       {"placement", sim::placement_name(p.placement)},
+                       {"unit", p.unit},
+                       {"reason", p.reason}});
     }
     s << counts[0] << " native, " << counts[1] << " lowered, " << counts[2] << " on the host\n";
     std::vector<std::string> failures;
-    for (const auto& c : o.capacity_problems) failures.push_back("capacity: " + c);
+    for (const auto& p : o.problems) failures.push_back(p.kind + ": " + p.message);
     if (o.numerics.is_object())
         for (const auto& [name, m] : o.numerics.items()) {
             if (!m.contains("rel_l2")) {
@@ -75,45 +86,61 @@ CheckReport make_check_report(const RunOutcome& o, double max_rel_err) {
                 continue;
             }
             const double rel = m["rel_l2"].get<double>();
-            s << "output " << name << ": rel_l2 " << fmt(rel) << ", max_abs " << fmt(m["max_abs"].get<double>())
-              << ", cosine " << fmt(m["cosine"].get<double>(), 6) << '\n';
+            s << "output " << name << ": rel_l2 " << fmt(rel) << ", max_abs "
+              << fmt(m["max_abs"].get<double>()) << ", cosine " << fmt(m["cosine"].get<double>(), 6)
+              << '\n';
             if (!(rel <= max_rel_err))
-                failures.push_back("output " + name + ": rel_l2 " + fmt(rel) + " exceeds --max-rel-err " + fmt(max_rel_err));
+                failures.push_back("output " + name + ": rel_l2 " + fmt(rel) +
+                                   " exceeds --max-rel-err " + fmt(max_rel_err));
         }
     rep.deployable = failures.empty();
     for (const auto& f : failures) s << "FAIL " << f << '\n';
     s << (rep.deployable ? "deployable" : "NOT deployable") << " on " << o.config.name() << " ("
       << o.config.target() << ")\n";
     rep.text = s.str();
-    rep.json = {{"target", o.config.target()}, {"config", o.config.name()}, {"deployable", rep.deployable},
-                {"ops", ops}, {"numerics", o.numerics}, {"failures", failures},
-                {"max_rel_err", max_rel_err}};
+    nlohmann::json problems = nlohmann::json::array();
+    for (const auto& p : o.problems)
+        problems.push_back({{"kind", p.kind}, {"where", p.where}, {"message", p.message}});
+    rep.json = {
+        {"target", o.config.target()}, {"config", o.config.name()}, {"deployable", rep.deployable},
+        {"feasible", o.feasible()},    {"problems", problems},      {"ops", ops},
+        {"numerics", o.numerics},      {"failures", failures},      {"max_rel_err", max_rel_err}};
     return rep;
 }
 
-std::pair<std::string, nlohmann::json> format_compare_table(const std::vector<RunOutcome>& outcomes) {
+std::pair<std::string, nlohmann::json> format_compare_table(
+    const std::vector<RunOutcome>& outcomes) {
     std::ostringstream s;
     nlohmann::json rows = nlohmann::json::array();
     s << std::left << std::setw(16) << "config" << std::setw(11) << "target" << std::right
       << std::setw(14) << "cycles" << std::setw(14) << "latency" << std::setw(14) << "energy"
-      << std::setw(12) << "host ops" << std::setw(14) << "worst rel_l2" << std::setw(12) << "wall" << '\n';
+      << std::setw(12) << "host ops" << std::setw(14) << "worst rel_l2" << std::setw(12) << "wall"
+      << '\n';
     for (const auto& o : outcomes) {
         const auto& r = o.results;
         int host = 0;
         for (const auto& p : o.placements) host += p.placement == sim::Placement::Host;
         const auto worst = worst_rel_l2(o.numerics);
-        s << std::left << std::setw(16) << o.config.name() << std::setw(11) << o.config.target() << std::right
-          << std::setw(14) << (r.cycles ? std::to_string(*r.cycles) : "-") << std::setw(14)
-          << or_dash(r.latency_s(), 1e3, " ms") << std::setw(14) << or_dash(r.energy_j, 1e3, " mJ")
-          << std::setw(12) << host << std::setw(14) << (worst ? fmt(*worst, 3) : "-") << std::setw(12)
-          << fmt(r.wall_seconds * 1e3, 3) + " ms" << '\n';
-        rows.push_back({{"config", o.config.name()}, {"target", o.config.target()},
-                        {"cycles", r.cycles ? nlohmann::json(*r.cycles) : nlohmann::json()},
-                        {"latency_s", r.latency_s() ? nlohmann::json(*r.latency_s()) : nlohmann::json()},
-                        {"energy_j", r.energy_j ? nlohmann::json(*r.energy_j) : nlohmann::json()},
-                        {"host_ops", host},
-                        {"worst_rel_l2", worst ? nlohmann::json(*worst) : nlohmann::json()},
-                        {"wall_s", r.wall_seconds}});
+        s << std::left << std::setw(16) << o.config.name() << std::setw(11) << o.config.target()
+          << std::right << std::setw(14)
+          << (!o.feasible() ? "infeasible"
+              : r.cycles    ? std::to_string(*r.cycles)
+                            : "-")
+          << std::setw(14) << or_dash(r.latency_s(), 1e3, " ms") << std::setw(14)
+          << or_dash(r.energy_j, 1e3, " mJ") << std::setw(12) << host << std::setw(14)
+          << (worst ? fmt(*worst, 3) : "-") << std::setw(12) << fmt(r.wall_seconds * 1e3, 3) + " ms"
+          << '\n';
+        rows.push_back(
+            {{"config", o.config.name()},
+             {"target", o.config.target()},
+             {"cycles", r.cycles ? nlohmann::json(*r.cycles) : nlohmann::json()},
+             {"latency_s", r.latency_s() ? nlohmann::json(*r.latency_s()) : nlohmann::json()},
+             {"energy_j", r.energy_j ? nlohmann::json(*r.energy_j) : nlohmann::json()},
+             {"host_ops", host},
+             {"feasible", o.feasible()},
+             {"problem", o.feasible() ? nlohmann::json() : nlohmann::json(o.infeasible_message())},
+             {"worst_rel_l2", worst ? nlohmann::json(*worst) : nlohmann::json()},
+             {"wall_s", r.wall_seconds}});
     }
     return {s.str(), rows};
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,11 +20,14 @@ struct CheckReport {
     nlohmann::json json;
 };
 
-/// @brief Deployable when every op has a placement, no capacity limit is exceeded and every
-/// output's rel-L2 deviation from the reference is at most `max_rel_err`.
-CheckReport make_check_report(const RunOutcome& outcome, double max_rel_err);
+/// @brief Deployable when the design is feasible (no capacity limit exceeded), every output
+/// was produced, and every output's rel-L2 deviation from the reference is at most
+/// `max_rel_err` (by default the config's numerics.max_rel_l2).
+CheckReport make_check_report(const RunOutcome& outcome,
+                              std::optional<double> max_rel_err = std::nullopt);
 
 /// @brief One row per outcome: target, config, cycles, latency, energy, worst deviation.
-std::pair<std::string, nlohmann::json> format_compare_table(const std::vector<RunOutcome>& outcomes);
+std::pair<std::string, nlohmann::json> format_compare_table(
+    const std::vector<RunOutcome>& outcomes);
 
 }  // namespace xpusim::app

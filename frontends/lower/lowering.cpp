@@ -2,31 +2,27 @@
 
 namespace xpusim::lower {
 
-LoweringRegistry& LoweringRegistry::instance() {
-    static LoweringRegistry registry;
+sim::Registry<LoweringFactory>& lowerings() {
+    static sim::Registry<LoweringFactory> registry("lowering");
     return registry;
 }
 
-void LoweringRegistry::add(const std::string& target, Factory factory) {
-    if (m_factories.count(target)) throw sim::Error("lowering '" + target + "' registered twice");
-    m_factories[target] = std::move(factory);
+void require_static_shapes(const Graph& graph, const std::string& target) {
+    for (const auto& n : graph.nodes)
+        for (const auto* names : {&n.inputs, &n.outputs})
+            for (const auto& v : *names)
+                if (!v.empty() && !graph.value(v).shape_known)
+                    throw sim::UnsupportedError(
+                        target + ": " + n.describe() + ": the shape of '" + v +
+                        "' is only known at run time; give input shapes with --shape");
 }
 
-std::unique_ptr<Lowering> LoweringRegistry::create(const std::string& target) const {
-    auto it = m_factories.find(target);
-    if (it == m_factories.end()) {
-        std::string known;
-        for (const auto& [name, f] : m_factories) known += (known.empty() ? "" : ", ") + name;
-        throw sim::UnsupportedError("no lowering is built for target '" + target + "' (built: " +
-                                    known + ")");
-    }
-    return it->second();
-}
-
-std::vector<std::string> LoweringRegistry::names() const {
-    std::vector<std::string> out;
-    for (const auto& [name, f] : m_factories) out.push_back(name);
-    return out;
+void add_folded_placements(const Graph& graph, std::vector<NodePlacement>& placements) {
+    std::map<std::string, std::string> unit_of;
+    for (const auto& p : placements) unit_of[p.node] = p.unit;
+    for (const auto& f : graph.folded)
+        placements.push_back(
+            {f.name, f.op_type, sim::Placement::Lowered, unit_of[f.into], f.reason, f.into});
 }
 
 }  // namespace xpusim::lower

@@ -1,15 +1,20 @@
-// The compiler half of a target: Graph + config -> Program, with a placement for every node.
-// Each frontends/lower/<target>/ folder registers one Lowering under the target's name.
+// The compiler half of a target: Graph + Spec -> Program, with a placement for every node.
+// Each frontends/lower/<target>/ folder registers one Lowering under the target's name. A
+// lowering derives from LoweringFor<Spec>, which parses the Spec from the config once; the
+// Program it returns carries that Spec to the model.
 #pragma once
 
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "frontends/lower/calibration.h"
 #include "frontends/onnx/graph.h"
-#include "sim/config/config.h"
+#include "sim/config/fields.h"
+#include "sim/registry.h"
 #include "sim/runtime/program.h"
 #include "sim/runtime/results.h"
 
@@ -25,46 +30,65 @@ struct NodePlacement {
     sim::Placement placement = sim::Placement::Native;
     std::string unit;
     std::string reason;  // why it is lowered or on the host; empty when native
+    std::string into;    // a node folded by a graph pass: the node that computes it
 };
+
+/// @brief UnsupportedError naming the first node with an input or output whose shape is only
+/// known at run time: a target must size every buffer before it runs.
+void require_static_shapes(const Graph& graph, const std::string& target);
+
+/// @brief Placements of the nodes graph passes folded away (graph.folded): lowered, on the unit
+/// of the node each went into (looked up in `placements`), with the pass's reason.
+void add_folded_placements(const Graph& graph, std::vector<NodePlacement>& placements);
 
 struct LoweredModel {
     std::unique_ptr<sim::Program> program;
     std::vector<NodePlacement> placements;
-    /// Capacity limits the model exceeds on this target (a buffer, a memory): each one makes
-    /// `check` fail. A lowering that cannot proceed at all throws CapacityError instead.
-    std::vector<std::string> capacity_problems;
+    /// What keeps the model from running on this design point (a buffer or a memory too
+    /// small). Any problem makes the design infeasible: the driver does not time it, and `check`
+    /// fails. A lowering that cannot proceed at all throws instead.
+    std::vector<sim::Problem> problems;
+    /// Where the int8 scales came from, when the lowering quantized.
+    std::optional<CalibrationUse> calibration;
 };
 
 struct LowerOptions {
     uint64_t seed = 0;
     bool timing_only = false;
-    /// Inputs the run will use; quantizing lowerings calibrate their scales on them.
-    const TensorMap* calibration_inputs = nullptr;
+    /// Where int8 lowerings take their calibration samples from (never the run's inputs).
+    const CalibrationSet* calibration = nullptr;
 };
 
 class Lowering {
-public:
+  public:
     virtual ~Lowering() = default;
     virtual LoweredModel lower(const Graph& graph, const sim::config::Config& config,
                                const LowerOptions& options) const = 0;
 };
 
-class LoweringRegistry {
-public:
-    using Factory = std::function<std::unique_ptr<Lowering>()>;
-    static LoweringRegistry& instance();
-    void add(const std::string& target, Factory factory);
-    /// @brief Throws UnsupportedError naming the known targets if none is registered.
-    std::unique_ptr<Lowering> create(const std::string& target) const;
-    std::vector<std::string> names() const;
+/// A lowering for one Spec type: the config is parsed once, here, and the Spec handed on.
+template <class SpecT>
+class LoweringFor : public Lowering {
+  public:
+    LoweredModel lower(const Graph& graph, const sim::config::Config& config,
+                       const LowerOptions& options) const final {
+        return lower_spec(graph, sim::config::parse_spec<SpecT>(config), options);
+    }
 
-private:
-    std::map<std::string, Factory> m_factories;
+  protected:
+    /// @brief The program must carry `spec` for the model to read.
+    virtual LoweredModel lower_spec(const Graph& graph, const SpecT& spec,
+                                    const LowerOptions& options) const = 0;
 };
 
+using LoweringFactory = std::function<std::unique_ptr<Lowering>()>;
+
+/// @brief The lowerings of every target built in.
+sim::Registry<LoweringFactory>& lowerings();
+
 struct LoweringRegistration {
-    LoweringRegistration(const std::string& target, LoweringRegistry::Factory f) {
-        LoweringRegistry::instance().add(target, std::move(f));
+    LoweringRegistration(const std::string& target, LoweringFactory f) {
+        lowerings().add(target, std::move(f));
     }
 };
 

@@ -1,7 +1,7 @@
 #include "frontends/onnx/executor.h"
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -21,7 +21,7 @@ bool is_narrow_float(DType t) {
 
 std::vector<Tensor> run_node(const Node& node, int64_t opset,
                              const std::vector<const Tensor*>& inputs) {
-    const OpKernel* kernel = OpRegistry::instance().find(node.op_type);
+    const OpKernel* kernel = operators().find(node.op_type);
     if (!kernel) throw sim::UnsupportedError(node.describe() + ": operator is not supported");
     KernelContext ctx{node, opset, inputs};
     // Kernels that compute in fp32 see fp16/bf16 inputs widened; their float outputs are
@@ -57,8 +57,8 @@ void check_inputs(const Graph& graph, const TensorMap& inputs) {
         if (it == inputs.end()) throw ModelError("input '" + name + "' is not given");
         const ValueInfo& v = graph.value(name);
         if (it->second.dtype() != v.dtype)
-            throw ModelError("input '" + name + "' must be " + sim::dtype_name(v.dtype) +
-                             ", got " + sim::dtype_name(it->second.dtype()));
+            throw ModelError("input '" + name + "' must be " + sim::dtype_name(v.dtype) + ", got " +
+                             sim::dtype_name(it->second.dtype()));
         if (v.shape_known && it->second.shape() != v.shape)
             throw ModelError("input '" + name + "' must have shape " + sim::shape_str(v.shape) +
                              ", got " + sim::shape_str(it->second.shape()));
@@ -87,13 +87,16 @@ TensorMap execute_graph(const Graph& graph, const TensorMap& inputs, const NodeO
     for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
         const Node& node = graph.nodes[i];
         std::vector<const Tensor*> ins;
-        for (const auto& name : node.inputs) ins.push_back(name.empty() ? nullptr : lookup(name, &node));
+        for (const auto& name : node.inputs)
+            ins.push_back(name.empty() ? nullptr : lookup(name, &node));
         const auto t0 = std::chrono::steady_clock::now();
         std::vector<Tensor> outs = run_node(node, graph.opset, ins);
-        const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double dt =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         if (observer) observer(node, outs, dt);
         for (std::size_t k = 0; k < node.outputs.size(); ++k)
-            if (!node.outputs[k].empty() && k < outs.size()) env[node.outputs[k]] = std::move(outs[k]);
+            if (!node.outputs[k].empty() && k < outs.size())
+                env[node.outputs[k]] = std::move(outs[k]);
         for (const auto& name : node.inputs) {
             if (name.empty() || keep.count(name)) continue;
             auto lu = last_use.find(name);

@@ -13,8 +13,8 @@ namespace xpusim::frontend {
 using TensorMap = std::map<std::string, Tensor>;
 
 /// Called after each node with its outputs (for per-op stats and debugging).
-using NodeObserver = std::function<void(const Node&, const std::vector<Tensor>& outputs,
-                                        double wall_seconds)>;
+using NodeObserver =
+    std::function<void(const Node&, const std::vector<Tensor>& outputs, double wall_seconds)>;
 
 /// @brief Runs `graph` on `inputs` (one tensor per graph input, types and shapes as bound) and
 /// returns every graph output. Intermediate tensors are freed after their last use.

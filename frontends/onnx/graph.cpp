@@ -57,17 +57,21 @@ std::size_t Node::num_outputs_given() const {
     return n;
 }
 
-std::string Node::describe() const { return "node '" + name + "' (" + op_type + ")"; }
+std::string Node::describe() const {
+    return "node '" + name + "' (" + op_type + ")";
+}
 
 const ValueInfo& Graph::value(const std::string& name) const {
     auto it = values.find(name);
-    if (it == values.end()) throw sim::ModelError("value '" + name + "' is not defined in the graph");
+    if (it == values.end())
+        throw sim::ModelError("value '" + name + "' is not defined in the graph");
     return it->second;
 }
 
 ValueInfo& Graph::value(const std::string& name) {
     auto it = values.find(name);
-    if (it == values.end()) throw sim::ModelError("value '" + name + "' is not defined in the graph");
+    if (it == values.end())
+        throw sim::ModelError("value '" + name + "' is not defined in the graph");
     return it->second;
 }
 

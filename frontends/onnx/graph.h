@@ -32,7 +32,7 @@ struct Attribute {
 struct Node {
     std::string name;  // unique; generated as "<op_type>_<index>" where the file has none
     std::string op_type;
-    std::string domain;  // "" for ai.onnx
+    std::string domain;               // "" for ai.onnx
     std::vector<std::string> inputs;  // "" marks an omitted optional input
     std::vector<std::string> outputs;
     std::map<std::string, Attribute> attrs;
@@ -68,14 +68,24 @@ struct ValueInfo {
     std::optional<Shape> declared_shape;
 };
 
+/// A node a graph pass removed by folding it into another (BatchNormalization into the Conv
+/// before it): it still has a row in stats and a placement in `check`, under the node it went into.
+struct FoldedNode {
+    std::string name;
+    std::string op_type;
+    std::string into;    // the node that now computes it
+    std::string reason;  // "folded into Conv_3's weights and bias"
+};
+
 struct Graph {
     std::string name;
-    int64_t opset = 0;     // the ai.onnx opset the model imports
+    int64_t opset = 0;  // the ai.onnx opset the model imports
     int64_t ir_version = 0;
     std::vector<Node> nodes;  // topological order after load_model()
     std::map<std::string, ValueInfo> values;
-    std::vector<std::string> inputs;   // graph inputs that are not initializers
+    std::vector<std::string> inputs;  // graph inputs that are not initializers
     std::vector<std::string> outputs;
+    std::vector<FoldedNode> folded;  // nodes passes folded away, in the order they were folded
 
     const ValueInfo& value(const std::string& name) const;
     ValueInfo& value(const std::string& name);

@@ -39,22 +39,38 @@ std::string read_file(const std::string& path) {
 DType dtype_from_onnx(int t, const std::string& what) {
     using TP = ::onnx::TensorProto;
     switch (t) {
-        case TP::FLOAT: return DType::Float32;
-        case TP::DOUBLE: return DType::Float64;
-        case TP::FLOAT16: return DType::Float16;
-        case TP::BFLOAT16: return DType::BFloat16;
-        case TP::INT8: return DType::Int8;
-        case TP::UINT8: return DType::UInt8;
-        case TP::INT16: return DType::Int16;
-        case TP::UINT16: return DType::UInt16;
-        case TP::INT32: return DType::Int32;
-        case TP::UINT32: return DType::UInt32;
-        case TP::INT64: return DType::Int64;
-        case TP::UINT64: return DType::UInt64;
-        case TP::BOOL: return DType::Bool;
-        case 17: return DType::Float8E4M3;  // FLOAT8E4M3FN (onnx >= 1.14)
-        case 19: return DType::Float8E5M2;  // FLOAT8E5M2
-        case TP::STRING: throw UnsupportedError(what + ": string tensors are not supported");
+        case TP::FLOAT:
+            return DType::Float32;
+        case TP::DOUBLE:
+            return DType::Float64;
+        case TP::FLOAT16:
+            return DType::Float16;
+        case TP::BFLOAT16:
+            return DType::BFloat16;
+        case TP::INT8:
+            return DType::Int8;
+        case TP::UINT8:
+            return DType::UInt8;
+        case TP::INT16:
+            return DType::Int16;
+        case TP::UINT16:
+            return DType::UInt16;
+        case TP::INT32:
+            return DType::Int32;
+        case TP::UINT32:
+            return DType::UInt32;
+        case TP::INT64:
+            return DType::Int64;
+        case TP::UINT64:
+            return DType::UInt64;
+        case TP::BOOL:
+            return DType::Bool;
+        case 17:
+            return DType::Float8E4M3;  // FLOAT8E4M3FN (onnx >= 1.14)
+        case 19:
+            return DType::Float8E5M2;  // FLOAT8E5M2
+        case TP::STRING:
+            throw UnsupportedError(what + ": string tensors are not supported");
         default:
             throw UnsupportedError(what + ": ONNX element type " + std::to_string(t) +
                                    " is not supported");
@@ -118,9 +134,12 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& p, const std::string& base_d
         bool has_length = false;
         for (const auto& kv : p.external_data()) {
             try {
-                if (kv.key() == "location") location = kv.value();
-                else if (kv.key() == "offset") offset = std::stoull(kv.value());
-                else if (kv.key() == "length") length = std::stoull(kv.value()), has_length = true;
+                if (kv.key() == "location")
+                    location = kv.value();
+                else if (kv.key() == "offset")
+                    offset = std::stoull(kv.value());
+                else if (kv.key() == "length")
+                    length = std::stoull(kv.value()), has_length = true;
             } catch (const std::exception&) {
                 throw ModelError(what + ": bad external data field '" + kv.key() + "'");
             }
@@ -158,12 +177,17 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& p, const std::string& base_d
     // Typed fields: check the count before allocating.
     const int64_t held = [&]() -> int64_t {
         switch (p.data_type()) {
-            case TP::FLOAT: return p.float_data_size();
-            case TP::DOUBLE: return p.double_data_size();
-            case TP::INT64: return p.int64_data_size();
+            case TP::FLOAT:
+                return p.float_data_size();
+            case TP::DOUBLE:
+                return p.double_data_size();
+            case TP::INT64:
+                return p.int64_data_size();
             case TP::UINT32:
-            case TP::UINT64: return p.uint64_data_size();
-            default: return p.int32_data_size();
+            case TP::UINT64:
+                return p.uint64_data_size();
+            default:
+                return p.int32_data_size();
         }
     }();
     if (held != numel)
@@ -173,28 +197,40 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& p, const std::string& base_d
     void* out = t.raw();
     switch (p.data_type()) {
         case TP::FLOAT:
-            copy_field(p.float_data(), numel, what, [&](int64_t i, float v) { static_cast<float*>(out)[i] = v; });
+            copy_field(p.float_data(), numel, what,
+                       [&](int64_t i, float v) { static_cast<float*>(out)[i] = v; });
             break;
         case TP::DOUBLE:
-            copy_field(p.double_data(), numel, what, [&](int64_t i, double v) { static_cast<double*>(out)[i] = v; });
+            copy_field(p.double_data(), numel, what,
+                       [&](int64_t i, double v) { static_cast<double*>(out)[i] = v; });
             break;
         case TP::INT64:
-            copy_field(p.int64_data(), numel, what, [&](int64_t i, int64_t v) { static_cast<int64_t*>(out)[i] = v; });
+            copy_field(p.int64_data(), numel, what,
+                       [&](int64_t i, int64_t v) { static_cast<int64_t*>(out)[i] = v; });
             break;
         case TP::UINT32:
-            copy_field(p.uint64_data(), numel, what, [&](int64_t i, uint64_t v) { static_cast<uint32_t*>(out)[i] = static_cast<uint32_t>(v); });
+            copy_field(p.uint64_data(), numel, what, [&](int64_t i, uint64_t v) {
+                static_cast<uint32_t*>(out)[i] = static_cast<uint32_t>(v);
+            });
             break;
         case TP::UINT64:
-            copy_field(p.uint64_data(), numel, what, [&](int64_t i, uint64_t v) { static_cast<uint64_t*>(out)[i] = v; });
+            copy_field(p.uint64_data(), numel, what,
+                       [&](int64_t i, uint64_t v) { static_cast<uint64_t*>(out)[i] = v; });
             break;
         default:
             // int32_data carries int32, int16, int8, uint16, uint8, bool, fp16/bf16 bit patterns
             // and fp8 bytes, one element per entry.
             copy_field(p.int32_data(), numel, what, [&](int64_t i, int32_t v) {
                 switch (elem) {
-                    case 4: static_cast<int32_t*>(out)[i] = v; break;
-                    case 2: static_cast<uint16_t*>(out)[i] = static_cast<uint16_t>(v); break;
-                    default: static_cast<uint8_t*>(out)[i] = static_cast<uint8_t>(v); break;
+                    case 4:
+                        static_cast<int32_t*>(out)[i] = v;
+                        break;
+                    case 2:
+                        static_cast<uint16_t*>(out)[i] = static_cast<uint16_t>(v);
+                        break;
+                    default:
+                        static_cast<uint8_t*>(out)[i] = static_cast<uint8_t>(v);
+                        break;
                 }
             });
     }
@@ -219,19 +255,36 @@ Attribute convert_attribute(const ::onnx::AttributeProto& a, const std::string& 
     // Old files leave `type` unset; infer it from the field that is present.
     AP::AttributeType type = a.type();
     if (type == AP::UNDEFINED) {
-        if (a.has_f()) type = AP::FLOAT;
-        else if (a.has_i()) type = AP::INT;
-        else if (a.has_s()) type = AP::STRING;
-        else if (a.has_t()) type = AP::TENSOR;
-        else if (a.floats_size()) type = AP::FLOATS;
-        else if (a.ints_size()) type = AP::INTS;
-        else if (a.strings_size()) type = AP::STRINGS;
-        else if (a.has_g() || a.graphs_size()) type = AP::GRAPH;
+        if (a.has_f())
+            type = AP::FLOAT;
+        else if (a.has_i())
+            type = AP::INT;
+        else if (a.has_s())
+            type = AP::STRING;
+        else if (a.has_t())
+            type = AP::TENSOR;
+        else if (a.floats_size())
+            type = AP::FLOATS;
+        else if (a.ints_size())
+            type = AP::INTS;
+        else if (a.strings_size())
+            type = AP::STRINGS;
+        else if (a.has_g() || a.graphs_size())
+            type = AP::GRAPH;
     }
     switch (type) {
-        case AP::FLOAT: out.kind = Attribute::Kind::Float; out.f = a.f(); break;
-        case AP::INT: out.kind = Attribute::Kind::Int; out.i = a.i(); break;
-        case AP::STRING: out.kind = Attribute::Kind::String; out.s = a.s(); break;
+        case AP::FLOAT:
+            out.kind = Attribute::Kind::Float;
+            out.f = a.f();
+            break;
+        case AP::INT:
+            out.kind = Attribute::Kind::Int;
+            out.i = a.i();
+            break;
+        case AP::STRING:
+            out.kind = Attribute::Kind::String;
+            out.s = a.s();
+            break;
         case AP::TENSOR:
             out.kind = Attribute::Kind::Tensor;
             out.t = tensor_from_proto(a.t(), base_dir, what);
@@ -251,7 +304,9 @@ Attribute convert_attribute(const ::onnx::AttributeProto& a, const std::string& 
         case AP::GRAPH:
         case AP::GRAPHS:
             throw UnsupportedError(what + ": subgraphs (If/Loop/Scan) are not supported");
-        default: throw UnsupportedError(what + ": attribute type " + std::to_string(type) + " is not supported");
+        default:
+            throw UnsupportedError(what + ": attribute type " + std::to_string(type) +
+                                   " is not supported");
     }
     return out;
 }
@@ -270,8 +325,10 @@ void read_value_info(const ::onnx::ValueInfoProto& vi, ValueInfo& v, bool is_gra
     const auto& tt = vi.type().tensor_type();
     if (tt.elem_type() != 0) {
         const DType t = dtype_from_onnx(tt.elem_type(), "value '" + vi.name() + "'");
-        if (is_graph_input) v.dtype = t;
-        else v.declared_dtype = t;
+        if (is_graph_input)
+            v.dtype = t;
+        else
+            v.declared_dtype = t;
     }
     if (!tt.has_shape()) return;
     Shape shape;
@@ -333,8 +390,7 @@ std::vector<Node> topological_order(std::vector<Node> nodes, const std::set<std:
     }
     if (out.size() != nodes.size()) {
         for (std::size_t i = 0; i < nodes.size(); ++i)
-            if (!done[i])
-                throw ModelError("the graph has a cycle through " + nodes[i].describe());
+            if (!done[i]) throw ModelError("the graph has a cycle through " + nodes[i].describe());
     }
     return out;
 }
@@ -349,13 +405,16 @@ Graph import_model(const std::string& path) {
         const std::string bytes = read_file(path);
         if (bytes.empty()) throw ModelError("'" + path + "' is empty");
         if (!model.ParseFromString(bytes))
-            throw ModelError("'" + path + "' is not an ONNX model (protobuf parse failed; truncated or corrupt)");
+            throw ModelError(
+                "'" + path +
+                "' is not an ONNX model (protobuf parse failed; truncated or corrupt)");
     }
     if (model.ir_version() <= 0 || !model.has_graph())
         throw ModelError("'" + path + "' is not an ONNX model (no IR version or no graph)");
     if (model.ir_version() > 11)
         throw UnsupportedError("'" + path + "': ONNX IR version " +
-                               std::to_string(model.ir_version()) + " is newer than supported (3 to 11)");
+                               std::to_string(model.ir_version()) +
+                               " is newer than supported (3 to 11)");
 
     Graph g;
     g.ir_version = model.ir_version();

@@ -3,7 +3,8 @@
 namespace xpusim::frontend {
 
 const InferInput& InferContext::in(std::size_t i) const {
-    if (i >= inputs.size() || !inputs[i].present) fail("input " + std::to_string(i) + " is missing");
+    if (i >= inputs.size() || !inputs[i].present)
+        fail("input " + std::to_string(i) + " is missing");
     return inputs[i];
 }
 
@@ -39,24 +40,9 @@ void KernelContext::fail(const std::string& why) const {
     throw sim::ModelError(node.describe() + ": " + why);
 }
 
-OpRegistry& OpRegistry::instance() {
-    static OpRegistry registry;
+sim::Registry<OpKernel>& operators() {
+    static sim::Registry<OpKernel> registry("operator");
     return registry;
-}
-
-void OpRegistry::add(const std::string& op_type, OpKernel kernel) {
-    m_kernels[op_type] = std::move(kernel);
-}
-
-const OpKernel* OpRegistry::find(const std::string& op_type) const {
-    auto it = m_kernels.find(op_type);
-    return it == m_kernels.end() ? nullptr : &it->second;
-}
-
-std::vector<std::string> OpRegistry::names() const {
-    std::vector<std::string> out;
-    for (const auto& [name, k] : m_kernels) out.push_back(name);
-    return out;
 }
 
 }  // namespace xpusim::frontend

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "frontends/onnx/graph.h"
+#include "sim/registry.h"
 
 namespace xpusim::frontend {
 
@@ -23,7 +24,7 @@ struct InferInput {
 struct InferContext {
     const Node& node;
     int64_t opset;
-    std::vector<InferInput> inputs;  // one per node input; !present for omitted ones
+    std::vector<InferInput> inputs;    // one per node input; !present for omitted ones
     std::vector<DType> output_dtypes;  // to fill, one per node output
     std::vector<Shape> output_shapes;
 
@@ -53,30 +54,21 @@ struct OpKernel {
     bool widen_half = true;
 };
 
-class OpRegistry {
-public:
-    /// @brief The registry every op file adds itself to (filled before main, read-only after).
-    static OpRegistry& instance();
-    void add(const std::string& op_type, OpKernel kernel);
-    /// @brief Nullptr if unknown.
-    const OpKernel* find(const std::string& op_type) const;
-    std::vector<std::string> names() const;
-
-private:
-    std::map<std::string, OpKernel> m_kernels;
-};
+/// @brief Every operator the reference executor knows, by op_type. Op files add theirs from
+/// static initializers (XPUSIM_REGISTER_OP); it is read-only afterwards.
+sim::Registry<OpKernel>& operators();
 
 struct OpRegistration {
     OpRegistration(const std::string& op_type, OpKernel kernel) {
-        OpRegistry::instance().add(op_type, std::move(kernel));
+        operators().add(op_type, std::move(kernel));
     }
 };
 
 #define XPUSIM_OP_CONCAT2(a, b) a##b
 #define XPUSIM_OP_CONCAT(a, b) XPUSIM_OP_CONCAT2(a, b)
 /// XPUSIM_REGISTER_OP("Relu", OpKernel{infer_same_as_input0, compute_relu});
-#define XPUSIM_REGISTER_OP(op_type, ...)                                                   \
-    static const ::xpusim::frontend::OpRegistration XPUSIM_OP_CONCAT(s_op_registration_, \
-                                                                     __LINE__)(op_type, __VA_ARGS__)
+#define XPUSIM_REGISTER_OP(op_type, ...)                              \
+    static const ::xpusim::frontend::OpRegistration XPUSIM_OP_CONCAT( \
+        s_op_registration_, __LINE__)(op_type, __VA_ARGS__)
 
 }  // namespace xpusim::frontend

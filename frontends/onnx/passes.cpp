@@ -43,9 +43,9 @@ namespace {
 
 // Ops that must never be folded: their value is not a function of their inputs.
 bool is_foldable(const std::string& op) {
-    static const std::set<std::string> random = {"RandomNormal", "RandomUniform",
+    static const std::set<std::string> random = {"RandomNormal",     "RandomUniform",
                                                  "RandomNormalLike", "RandomUniformLike",
-                                                 "Multinomial", "Bernoulli"};
+                                                 "Multinomial",      "Bernoulli"};
     return !random.count(op);
 }
 
@@ -83,7 +83,7 @@ void check_declared(const ValueInfo& v, const Node& node) {
 }  // namespace
 
 void infer_and_fold(Graph& graph) {
-    const OpRegistry& registry = OpRegistry::instance();
+    const sim::Registry<OpKernel>& registry = operators();
     for (const Node& node : graph.nodes) {
         const OpKernel* kernel = registry.find(node.op_type);
         if (!kernel || !node.domain.empty())
@@ -112,7 +112,8 @@ void infer_and_fold(Graph& graph) {
             continue;  // a shape that depends on run-time values; lowering reports it if needed
         }
         if (ctx.output_dtypes.size() < node.outputs.size())
-            ctx.output_dtypes.resize(node.outputs.size()), ctx.output_shapes.resize(node.outputs.size());
+            ctx.output_dtypes.resize(node.outputs.size()),
+                ctx.output_shapes.resize(node.outputs.size());
         int64_t out_elements = 0;
         for (std::size_t i = 0; i < node.outputs.size(); ++i) {
             if (node.outputs[i].empty()) continue;
@@ -125,7 +126,8 @@ void infer_and_fold(Graph& graph) {
         }
         if (!is_foldable(node.op_type) || out_elements > kMaxFoldedElements) continue;
 
-        std::optional<Tensor> from_shape = fold_from_shape(node, ctx.inputs.empty() ? Shape{} : ctx.inputs[0].shape);
+        std::optional<Tensor> from_shape =
+            fold_from_shape(node, ctx.inputs.empty() ? Shape{} : ctx.inputs[0].shape);
         std::vector<Tensor> folded;
         if (from_shape) {
             folded.push_back(*from_shape);

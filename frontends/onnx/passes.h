@@ -2,8 +2,10 @@
 // since each needs the other), and remove nodes nothing depends on.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "frontends/onnx/graph.h"
 
@@ -21,6 +23,43 @@ void infer_and_fold(Graph& graph);
 
 /// @brief Drops nodes whose outputs are constants or reach no graph output.
 void remove_dead_nodes(Graph& graph);
+
+/// @brief Folds every inference-mode BatchNormalization whose input is the sole output use of a
+/// Conv or Gemm with constant weights into that node's weights and bias:
+///   k = gamma / sqrt(var + eps);  W[o, ...] *= k[o];  b[o] = (b[o] - mean[o]) * k[o] + beta[o]
+/// The BatchNormalization disappears (recorded in graph.folded) and the Conv writes its output.
+/// Numerics change by rounding only. A lowering applies it to its own copy of the graph; the
+/// reference executor runs the graph as written.
+void fold_batchnorm(Graph& graph);
+
+/// A chain a compiler may fuse into one kernel or hardware layer: a producer and the nodes that
+/// follow it one by one, each the only reader of the one before, whose output is not a graph
+/// output. Each target decides how much of the chain its hardware can take.
+struct FusionChain {
+    std::size_t head = 0;  // index into graph.nodes
+    std::vector<std::size_t>
+        followers;  // in order; followers[k] reads the output of the one before
+};
+
+/// The nodes that read each value (a node once, however many of its inputs name it), indexed
+/// once so that walking chains stays linear in the graph.
+class ValueReaders {
+  public:
+    explicit ValueReaders(const Graph& graph);
+    /// @brief Indices into graph.nodes, ascending; empty for a value nobody reads.
+    const std::vector<std::size_t>& of(const std::string& value) const;
+
+  private:
+    std::map<std::string, std::vector<std::size_t>> m_readers;
+};
+
+/// @brief The sole-reader chain after node `head`, at most `limit` nodes long.
+FusionChain follower_chain(const Graph& graph, const ValueReaders& readers, std::size_t head,
+                           std::size_t limit = 8);
+
+/// @brief The chains after every Conv, ConvTranspose, Gemm and MatMul (the epilogue candidates:
+/// bias adds, normalizations, activations, pooling), in graph order.
+std::vector<FusionChain> fusion_chains(const Graph& graph);
 
 /// @brief import -> bind shapes -> infer and fold -> remove dead nodes.
 Graph load_model(const std::string& path, const std::map<std::string, Shape>& input_shapes = {});

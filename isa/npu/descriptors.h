@@ -177,12 +177,12 @@ struct HostDesc {
     int32_t call = -1;  // index into NpuProgram::host_calls
     std::string op_type;
     std::vector<int32_t> inputs, outputs;
-    double flops = 0;
+    double flops = 0, bytes = 0;  // the host's work (sim::HostCost)
 
     template <class V>
     void visit(V&& v) {
         v("call", call), v("op_type", op_type), v("inputs", inputs), v("outputs", outputs);
-        v("flops", flops);
+        v("flops", flops), v("bytes", bytes);
     }
 };
 

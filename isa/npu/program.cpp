@@ -193,11 +193,12 @@ struct FieldReader {
     }
     void operator()(const char* k, Precision& v) {
         const std::string s = take(k);
-        try {
-            v = precision_from_name(s);
-        } catch (const sim::Error&) {
+        if (s == "int8")
+            v = Precision::Int8;
+        else if (s == "fp16")
+            v = Precision::Fp16;
+        else
             fail(l.number, "unknown precision '" + s + "'");
-        }
     }
     void operator()(const char* k, sim::Placement& v) {
         const std::string s = take(k);
@@ -301,7 +302,7 @@ int32_t NpuProgram::add_descriptor(Descriptor d) {
 
 std::string NpuProgram::to_asm() const {
     std::string out = "; xpusim NPU program: NVDLA-style register groups in issue order\n";
-    out += ".program precision=" + std::string(precision_name(precision)) + "\n";
+    for (const auto& line : sim::config::spec_lines(spec)) out += ".spec " + line + "\n";
     for (const auto& n : nodes) {
         out += ".node";
         FieldWriter w{out};
@@ -353,15 +354,30 @@ std::unique_ptr<NpuProgram> NpuProgram::parse(const std::string& text) {
     std::istringstream in(text);
     std::string raw;
     int number = 0;
+    std::vector<std::string> spec_lines;
+    int spec_end = 0;
+    // The Spec is complete at the first line that is not `.spec`: validate it like a config.
+    auto finish_spec = [&] {
+        spec_end = number;
+        try {
+            prog->spec = sim::config::spec_from_lines<NpuSpec>("npu", spec_lines);
+        } catch (const sim::ConfigError& e) {
+            fail(number, std::string("the .spec lines do not make a valid npu Spec: ") + e.what());
+        }
+    };
     while (std::getline(in, raw)) {
         ++number;
         const auto first = raw.find_first_not_of(" \t");
         if (first == std::string::npos || raw[first] == ';') continue;
+        if (raw.compare(first, 6, ".spec ") == 0) {
+            if (spec_end) fail(number, ".spec lines must come first");
+            spec_lines.push_back(raw.substr(first + 6));
+            continue;
+        }
+        if (!spec_end) finish_spec();
         Line l = tokenize(raw, number);
         FieldReader r{l};
-        if (l.head == ".program") {
-            r("precision", prog->precision);
-        } else if (l.head == ".node") {
+        if (l.head == ".node") {
             NodeInfo n;
             n.visit(r);
             prog->nodes.push_back(std::move(n));
@@ -442,12 +458,13 @@ std::unique_ptr<NpuProgram> NpuProgram::parse(const std::string& text) {
                 auto& call = prog->host_calls[static_cast<std::size_t>(h->call)];
                 call.node = d.nodes.empty() ? "" : d.nodes.front();
                 call.op_type = h->op_type;
-                call.flops = h->flops;
+                call.cost = {h->flops, h->bytes};
             }
             prog->descriptors.push_back(std::move(d));
         }
         r.finish();
     }
+    if (!spec_end) finish_spec();
     return prog;
 }
 

@@ -3,7 +3,7 @@
 // issue order, the host calls, and the graph nodes with their placement (for per-op stats).
 //
 // Text form (to_asm / parse): one directive per line, `key=value` registers, strings quoted:
-//   .program precision=int8
+//   .spec clock_mhz=1000                      one line per Spec field: the chip it was lowered for
 //   .node name="Conv_0" op_type="Conv" placement=native unit="conv" reason=""
 //   .surface id=3 name="x" kind=act dtype=int8 shape=1x64x56x56 scale=0.021 addr=0x... ...
 //   .data id=5 dtype=int8 count=1728          followed by hex lines, then .end
@@ -12,7 +12,7 @@
 //   host id=9 source=-1 node="Softmax_3" call=0 op_type="Softmax" inputs=8 outputs=9 ...
 // A host call's compute function (the fp32 kernel of its ONNX node) cannot be written as text:
 // after parse() every HostCall has an empty `compute`, and a numeric run needs it re-bound from
-// the graph (lower::npu::bind_host_calls). Timing-only runs do not call it.
+// the graph (lower::bind_host_calls). Timing-only runs do not call it.
 #pragma once
 
 #include <memory>
@@ -59,13 +59,15 @@ class NpuProgram : public sim::Program {
     /// @brief Reads the text form back; ModelError naming the line on any malformed input.
     static std::unique_ptr<NpuProgram> parse(const std::string& text);
 
-    Precision precision = Precision::Int8;
+    NpuSpec spec;  // the chip this program was lowered for
     std::vector<NodeInfo> nodes;
     std::vector<Binding> inputs, outputs;   // graph inputs (quantized on load) and outputs
     std::vector<Surface> surfaces;          // index == id
     std::vector<Descriptor> descriptors;    // issue order; index == id
     std::vector<sim::HostCall> host_calls;  // index == HostDesc::call
 
+    /// The numeric mode of the whole program.
+    Precision precision() const { return spec.quant.precision; }
     /// @brief The surface with `id`; ModelError if out of range.
     const Surface& surface(int32_t id) const;
     Surface& surface(int32_t id);

@@ -3,6 +3,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "sim/config/fields.h"
 #include "sim/error.h"
 
 namespace xpusim::isa::tpu {
@@ -47,7 +48,8 @@ std::vector<int> parse_ints(const std::string& s) {
 }
 
 // key=value tokens; values may be "quoted strings" with \" escapes.
-std::map<std::string, std::string> parse_fields(const std::string& line, std::size_t start, int line_no) {
+std::map<std::string, std::string> parse_fields(const std::string& line, std::size_t start,
+                                                int line_no) {
     std::map<std::string, std::string> f;
     std::size_t i = start;
     while (i < line.size()) {
@@ -55,7 +57,8 @@ std::map<std::string, std::string> parse_fields(const std::string& line, std::si
         if (i >= line.size()) break;
         const std::size_t eq = line.find('=', i);
         if (eq == std::string::npos)
-            throw sim::ModelError("tpu asm line " + std::to_string(line_no) + ": expected key=value");
+            throw sim::ModelError("tpu asm line " + std::to_string(line_no) +
+                                  ": expected key=value");
         const std::string key = line.substr(i, eq - i);
         std::string value;
         i = eq + 1;
@@ -109,9 +112,9 @@ sim::Conv2dShape parse_conv(const std::string& s) {
     char x;
     std::istringstream in(s);
     in >> c.batch >> x >> c.in_channels >> x >> c.in_h >> x >> c.in_w >> x >> c.out_channels >> x >>
-        c.kernel_h >> x >> c.kernel_w >> x >> x >> c.stride_h >> x >> c.stride_w >> x >> x >> c.pad_top >>
-        x >> c.pad_left >> x >> c.pad_bottom >> x >> c.pad_right >> x >> x >> c.dilation_h >> x >>
-        c.dilation_w >> x >> x >> c.group;
+        c.kernel_h >> x >> c.kernel_w >> x >> x >> c.stride_h >> x >> c.stride_w >> x >> x >>
+        c.pad_top >> x >> c.pad_left >> x >> c.pad_bottom >> x >> c.pad_right >> x >> x >>
+        c.dilation_h >> x >> c.dilation_w >> x >> x >> c.group;
     if (!in) throw sim::ModelError("tpu asm: bad conv geometry '" + s + "'");
     return c;
 }
@@ -127,16 +130,25 @@ sim::Shape parse_shape(const std::string& s) {
 
 }  // namespace
 
-const char* opcode_name(Opcode op) { return kOpcodes[static_cast<int>(op)]; }
-const char* storage_format_name(StorageFormat f) { return kFormats[static_cast<int>(f)]; }
-const char* memory_space_name(MemorySpace s) { return kSpaces[static_cast<int>(s)]; }
+const char* opcode_name(Opcode op) {
+    return kOpcodes[static_cast<int>(op)];
+}
+const char* storage_format_name(StorageFormat f) {
+    return kFormats[static_cast<int>(f)];
+}
+const char* memory_space_name(MemorySpace s) {
+    return kSpaces[static_cast<int>(s)];
+}
 
 uint64_t Buffer::bytes() const {
     const uint64_t n = static_cast<uint64_t>(numel());
     switch (format) {
-        case StorageFormat::Int8: return n;
-        case StorageFormat::BFloat16: return 2 * n;
-        case StorageFormat::Float32: return 4 * n;
+        case StorageFormat::Int8:
+            return n;
+        case StorageFormat::BFloat16:
+            return 2 * n;
+        case StorageFormat::Float32:
+            return 4 * n;
     }
     return 4 * n;
 }
@@ -146,23 +158,32 @@ std::string TpuProgram::to_asm() const {
     s << std::setprecision(9);
     s << "; xpusim TPU program: " << buffers.size() << " buffers, " << layers.size() << " layers, "
       << instructions.size() << " instructions\n";
-    s << ".mxu rows=" << mxu_rows << " cols=" << mxu_cols << " count=" << mxu_count
-      << " precision=" << (precision == MxuPrecision::Int8 ? "int8" : "bf16") << '\n';
-    for (const auto& [name, id] : graph_inputs) s << ".input name=" << quote(name) << " buffer=" << id << '\n';
-    for (const auto& [name, id] : graph_outputs) s << ".output name=" << quote(name) << " buffer=" << id << '\n';
+    for (const auto& line : sim::config::spec_lines(spec)) s << ".spec " << line << '\n';
+    for (const auto& [name, id] : graph_inputs)
+        s << ".input name=" << quote(name) << " buffer=" << id << '\n';
+    for (const auto& [name, id] : graph_outputs)
+        s << ".output name=" << quote(name) << " buffer=" << id << '\n';
     for (const Buffer& b : buffers)
-        s << ".buffer id=" << b.id << " name=" << quote(b.name) << " format=" << storage_format_name(b.format)
-          << " scale=" << b.scale << " space=" << memory_space_name(b.space) << " addr=" << b.address
-          << " shape=" << sim::shape_str(b.shape) << " dtype=" << sim::dtype_name(b.source_dtype) << " alias=" << b.alias_of << '\n';
+        s << ".buffer id=" << b.id << " name=" << quote(b.name)
+          << " format=" << storage_format_name(b.format) << " scale=" << b.scale
+          << " space=" << memory_space_name(b.space) << " addr=" << b.address
+          << " shape=" << sim::shape_str(b.shape) << " dtype=" << sim::dtype_name(b.source_dtype)
+          << " alias=" << b.alias_of << '\n';
     for (const Layer& l : layers) {
         s << ".layer id=" << l.id << " name=" << quote(l.name) << " op=" << l.op_type
-          << " kind=" << kKinds[static_cast<int>(l.kind)] << " in=" << ints(l.inputs) << " out=" << ints(l.outputs)
-          << " macs=" << l.macs << " elements=" << l.elements << " ops=" << l.ops_per_element << " flops=" << l.flops;
+          << " kind=" << kKinds[static_cast<int>(l.kind)] << " in=" << ints(l.inputs)
+          << " out=" << ints(l.outputs) << " macs=" << l.macs << " elements=" << l.elements
+          << " ops=" << l.ops_per_element;
+        if (l.kind == Layer::Kind::Host) {
+            const sim::HostCost& c = host_calls.at(static_cast<std::size_t>(l.host_call)).cost;
+            s << " host=" << l.host_call << " flops=" << c.flops << " bytes=" << c.bytes;
+        }
         if (l.kind == Layer::Kind::Mxu) {
             const GemmLayer& g = l.gemm;
-            s << " batch=" << g.batch << " groups=" << g.groups << " M=" << g.M << " K=" << g.K << " N=" << g.N
-              << " pack=" << g.pack << " wbuf=" << g.weight_buffer << " wT=" << g.weight_transposed
-              << " act=" << kActs[static_cast<int>(g.act)] << " lo=" << g.clip_lo << " hi=" << g.clip_hi
+            s << " batch=" << g.batch << " groups=" << g.groups << " M=" << g.M << " K=" << g.K
+              << " N=" << g.N << " pack=" << g.pack << " wbuf=" << g.weight_buffer
+              << " wT=" << g.weight_transposed << " act=" << kActs[static_cast<int>(g.act)]
+              << " lo=" << g.clip_lo << " hi=" << g.clip_hi
               << " wsrc=" << memory_space_name(g.weight_source);
             if (g.is_conv) s << " conv=" << conv_str(g.conv);
         }
@@ -175,18 +196,18 @@ std::string TpuProgram::to_asm() const {
         if (i.layer >= 0) s << " layer=" << i.layer;
         switch (i.op) {
             case Opcode::RW:
-                s << " mxu=" << i.mxu << " k=" << i.k0 << ':' << i.k1 << " n=" << i.n0 << ':' << i.n1
-                  << " g=" << i.group << " b=" << i.batch << " bytes=" << i.bytes << " addr=" << i.address
-                  << " src=" << memory_space_name(i.source);
+                s << " mxu=" << i.mxu << " k=" << i.k0 << ':' << i.k1 << " n=" << i.n0 << ':'
+                  << i.n1 << " g=" << i.group << " b=" << i.batch << " bytes=" << i.bytes
+                  << " addr=" << i.address << " src=" << memory_space_name(i.source);
                 break;
             case Opcode::MMC:
-                s << " mxu=" << i.mxu << " m=" << i.m0 << ':' << i.m1 << " k=" << i.k0 << ':' << i.k1
-                  << " n=" << i.n0 << ':' << i.n1 << " g=" << i.group << " b=" << i.batch
+                s << " mxu=" << i.mxu << " m=" << i.m0 << ':' << i.m1 << " k=" << i.k0 << ':'
+                  << i.k1 << " n=" << i.n0 << ':' << i.n1 << " g=" << i.group << " b=" << i.batch
                   << " acc=" << i.accumulate;
                 break;
             case Opcode::ACT:
-                s << " mxu=" << i.mxu << " m=" << i.m0 << ':' << i.m1 << " n=" << i.n0 << ':' << i.n1
-                  << " g=" << i.group << " b=" << i.batch;
+                s << " mxu=" << i.mxu << " m=" << i.m0 << ':' << i.m1 << " n=" << i.n0 << ':'
+                  << i.n1 << " g=" << i.group << " b=" << i.batch;
                 break;
             case Opcode::RHM:
             case Opcode::WHM:
@@ -195,9 +216,11 @@ std::string TpuProgram::to_asm() const {
                 break;
             case Opcode::DMA:
                 s << " buffer=" << i.buffer << " bytes=" << i.bytes << " addr=" << i.address
-                  << " src=" << memory_space_name(i.source) << " dst=" << memory_space_name(i.destination);
+                  << " src=" << memory_space_name(i.source)
+                  << " dst=" << memory_space_name(i.destination);
                 break;
-            default: break;
+            default:
+                break;
         }
         s << " after=" << ints(i.after) << '\n';
     }
@@ -209,20 +232,35 @@ TpuProgram TpuProgram::from_asm(const std::string& text) {
     std::istringstream in(text);
     std::string line;
     int line_no = 0;
+    std::vector<std::string> spec_lines;
+    bool spec_done = false;
+    // The Spec is complete at the first line that is not `.spec`: validate it like a config.
+    auto finish_spec = [&] {
+        spec_done = true;
+        try {
+            p.spec = sim::config::spec_from_lines<TpuSpec>("tpu", spec_lines);
+        } catch (const sim::ConfigError& e) {
+            throw sim::ModelError("tpu asm line " + std::to_string(line_no) +
+                                  ": the .spec lines do not make a valid tpu Spec: " + e.what());
+        }
+    };
     while (std::getline(in, line)) {
         ++line_no;
         if (line.empty() || line[0] == ';') continue;
+        if (line.rfind(".spec ", 0) == 0) {
+            if (spec_done)
+                throw sim::ModelError("tpu asm line " + std::to_string(line_no) +
+                                      ": .spec lines must come first");
+            spec_lines.push_back(line.substr(6));
+            continue;
+        }
+        if (!spec_done) finish_spec();
         try {
             if (line[0] == '.') {
                 const std::size_t sp = line.find(' ');
                 const std::string directive = line.substr(0, sp);
                 auto f = parse_fields(line, sp == std::string::npos ? line.size() : sp, line_no);
-                if (directive == ".mxu") {
-                    p.mxu_rows = std::stoll(f.at("rows"));
-                    p.mxu_cols = std::stoll(f.at("cols"));
-                    p.mxu_count = std::stoll(f.at("count"));
-                    p.precision = f.at("precision") == "int8" ? MxuPrecision::Int8 : MxuPrecision::BFloat16;
-                } else if (directive == ".input") {
+                if (directive == ".input") {
                     p.graph_inputs[f.at("name")] = std::stoi(f.at("buffer"));
                 } else if (directive == ".output") {
                     p.graph_outputs[f.at("name")] = std::stoi(f.at("buffer"));
@@ -230,9 +268,11 @@ TpuProgram TpuProgram::from_asm(const std::string& text) {
                     Buffer b;
                     b.id = std::stoi(f.at("id"));
                     b.name = f.at("name");
-                    b.format = static_cast<StorageFormat>(index_of(kFormats, f.at("format"), "format"));
+                    b.format =
+                        static_cast<StorageFormat>(index_of(kFormats, f.at("format"), "format"));
                     b.scale = std::stof(f.at("scale"));
-                    b.space = static_cast<MemorySpace>(index_of(kSpaces, f.at("space"), "memory space"));
+                    b.space =
+                        static_cast<MemorySpace>(index_of(kSpaces, f.at("space"), "memory space"));
                     b.address = std::stoull(f.at("addr"));
                     b.shape = parse_shape(f.at("shape"));
                     b.source_dtype = sim::dtype_from_name(f.at("dtype"));
@@ -249,7 +289,17 @@ TpuProgram TpuProgram::from_asm(const std::string& text) {
                     l.macs = std::stoull(f.at("macs"));
                     l.elements = std::stoll(f.at("elements"));
                     l.ops_per_element = std::stoll(f.at("ops"));
-                    l.flops = std::stod(f.at("flops"));
+                    if (l.kind == Layer::Kind::Host) {
+                        l.host_call = std::stoi(f.at("host"));
+                        if (l.host_call != static_cast<int>(p.host_calls.size()))
+                            throw sim::ModelError("tpu asm line " + std::to_string(line_no) +
+                                                  ": host calls must count up from 0");
+                        p.host_calls.push_back(
+                            {l.name,
+                             l.op_type,
+                             {std::stod(f.at("flops")), std::stod(f.at("bytes"))},
+                             {}});
+                    }
                     if (l.kind == Layer::Kind::Mxu) {
                         GemmLayer& g = l.gemm;
                         g.batch = std::stoll(f.at("batch"));
@@ -260,10 +310,12 @@ TpuProgram TpuProgram::from_asm(const std::string& text) {
                         g.pack = std::stoll(f.at("pack"));
                         g.weight_buffer = std::stoi(f.at("wbuf"));
                         g.weight_transposed = f.at("wT") == "1";
-                        g.act = static_cast<ActivationFn>(index_of(kActs, f.at("act"), "activation"));
+                        g.act =
+                            static_cast<ActivationFn>(index_of(kActs, f.at("act"), "activation"));
                         g.clip_lo = std::stof(f.at("lo"));
                         g.clip_hi = std::stof(f.at("hi"));
-                        g.weight_source = static_cast<MemorySpace>(index_of(kSpaces, f.at("wsrc"), "memory space"));
+                        g.weight_source = static_cast<MemorySpace>(
+                            index_of(kSpaces, f.at("wsrc"), "memory space"));
                         if (f.count("conv")) {
                             g.is_conv = true;
                             g.conv = parse_conv(f.at("conv"));
@@ -271,7 +323,8 @@ TpuProgram TpuProgram::from_asm(const std::string& text) {
                     }
                     for (const auto& fuse : multi_fields(line, "fuse")) {
                         const auto a = fuse.find('|'), b = fuse.find('|', a + 1);
-                        l.fused.push_back({fuse.substr(0, a), fuse.substr(a + 1, b - a - 1), fuse.substr(b + 1)});
+                        l.fused.push_back(
+                            {fuse.substr(0, a), fuse.substr(a + 1, b - a - 1), fuse.substr(b + 1)});
                     }
                     p.layers.push_back(l);
                 } else {
@@ -283,9 +336,13 @@ TpuProgram TpuProgram::from_asm(const std::string& text) {
             const std::size_t colon = line.find(':');
             i.id = std::stoi(line.substr(0, colon));
             std::size_t op_start = colon + 2, op_end = line.find(' ', op_start);
-            i.op = static_cast<Opcode>(index_of(kOpcodes, line.substr(op_start, op_end - op_start), "opcode"));
-            auto f = parse_fields(line, op_end == std::string::npos ? line.size() : op_end, line_no);
-            auto get = [&](const char* k, int64_t def) { return f.count(k) ? std::stoll(f.at(k)) : def; };
+            i.op = static_cast<Opcode>(
+                index_of(kOpcodes, line.substr(op_start, op_end - op_start), "opcode"));
+            auto f =
+                parse_fields(line, op_end == std::string::npos ? line.size() : op_end, line_no);
+            auto get = [&](const char* k, int64_t def) {
+                return f.count(k) ? std::stoll(f.at(k)) : def;
+            };
             i.layer = static_cast<int>(get("layer", -1));
             i.mxu = static_cast<int>(get("mxu", 0));
             if (f.count("m")) std::tie(i.m0, i.m1) = parse_range(f.at("m"));
@@ -297,16 +354,21 @@ TpuProgram TpuProgram::from_asm(const std::string& text) {
             i.buffer = static_cast<int>(get("buffer", -1));
             i.bytes = static_cast<uint64_t>(get("bytes", 0));
             i.address = static_cast<uint64_t>(get("addr", 0));
-            if (f.count("src")) i.source = static_cast<MemorySpace>(index_of(kSpaces, f.at("src"), "memory space"));
-            if (f.count("dst")) i.destination = static_cast<MemorySpace>(index_of(kSpaces, f.at("dst"), "memory space"));
+            if (f.count("src"))
+                i.source = static_cast<MemorySpace>(index_of(kSpaces, f.at("src"), "memory space"));
+            if (f.count("dst"))
+                i.destination =
+                    static_cast<MemorySpace>(index_of(kSpaces, f.at("dst"), "memory space"));
             i.after = parse_ints(f.count("after") ? f.at("after") : "-");
             p.instructions.push_back(i);
         } catch (const sim::Error&) {
             throw;
         } catch (const std::exception& e) {
-            throw sim::ModelError("tpu asm line " + std::to_string(line_no) + ": cannot parse: " + e.what());
+            throw sim::ModelError("tpu asm line " + std::to_string(line_no) +
+                                  ": cannot parse: " + e.what());
         }
     }
+    if (!spec_done) finish_spec();
     return p;
 }
 

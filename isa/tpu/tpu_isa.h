@@ -18,13 +18,12 @@
 // of the simulation.
 //
 // Text form (`xpusim lower --asm`), one item per line:
-//   .mxu rows=256 cols=256 count=1 precision=int8
+//   .spec mxu.rows=256                  one line per Spec field: the chip it was lowered for
 //   .buffer id=3 name="conv1" format=int8 scale=0.0123 space=ub addr=4096 shape=1x64x112x112
 //   .layer id=0 name="Conv_0" op=Conv kind=mxu in=1 out=3 batch=1 groups=1 M=12544 K=147 N=64 ...
 //   12: MMC layer=0 mxu=0 m=0:4096 k=0:147 n=0:64 g=0 b=0 acc=0 after=11
 // The memory image (weights, biases, scales) and the fp32 functions bound to vector and host
-// layers are not part of the text: a program read back runs timing-only until the lowering
-// re-binds them (bind_functions).
+// layers are not part of the text: a program read back runs timing-only.
 #pragma once
 
 #include <cstdint>
@@ -80,7 +79,7 @@ struct GemmLayer {
     // Depthwise-style groups (K and N per group smaller than the array) are packed
     // block-diagonally: `pack` groups share one fold (a K*pack x N*pack tile, mostly zeros).
     int64_t pack = 1;
-    int weight_buffer = -1;  // -1: constant weights in the memory image; else a UB buffer
+    int weight_buffer = -1;          // -1: constant weights in the memory image; else a UB buffer
     bool weight_transposed = false;  // UB weights stored N x K (e.g. K^T in attention)
     ActivationFn act = ActivationFn::None;
     float clip_lo = 0, clip_hi = 0;
@@ -98,7 +97,7 @@ struct Layer {
     int64_t elements = 0;              // Kind::Vector: elements processed
     int64_t ops_per_element = 1;       //   and operations on each
     uint64_t macs = 0;
-    double flops = 0;                  // Kind::Host
+    int host_call = -1;  // Kind::Host: index into TpuProgram::host_calls
     struct FusedNode {
         std::string name, op_type, reason;
     };
@@ -135,21 +134,21 @@ struct WeightImage {
 using LayerFunction = std::function<std::vector<sim::Tensor>(const std::vector<sim::Tensor>&)>;
 
 class TpuProgram : public sim::Program {
-public:
+  public:
     std::string target() const override { return "tpu"; }
     std::string to_asm() const override;
     /// @brief Reads the text form back (memory image and functions empty).
     static TpuProgram from_asm(const std::string& text);
 
-    int64_t mxu_rows = 0, mxu_cols = 0, mxu_count = 0;
-    MxuPrecision precision = MxuPrecision::Int8;
+    TpuSpec spec;  // the chip this program was lowered for
     std::vector<Buffer> buffers;
     std::vector<Layer> layers;
     std::vector<Instruction> instructions;
-    std::map<int, WeightImage> weights;         // layer id -> image
-    std::map<int, LayerFunction> functions;     // layer id -> fp32 implementation
-    std::map<std::string, int> graph_inputs;    // graph input name -> buffer
-    std::map<std::string, int> graph_outputs;   // graph output name -> buffer
+    std::map<int, WeightImage> weights;        // layer id -> image
+    std::map<int, LayerFunction> functions;    // vector layer id -> fp32 implementation
+    std::vector<sim::HostCall> host_calls;     // the host layers' work (Layer::host_call)
+    std::map<std::string, int> graph_inputs;   // graph input name -> buffer
+    std::map<std::string, int> graph_outputs;  // graph output name -> buffer
 };
 
 }  // namespace xpusim::isa::tpu

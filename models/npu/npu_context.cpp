@@ -8,8 +8,8 @@ std::ostream& operator<<(std::ostream& os, const PipeItem& item) {
     return os << "item(desc " << item.desc << " #" << item.index << ", " << item.elems << " elems)";
 }
 
-NpuContext::NpuContext(const isa::npu::NpuProgram& prog, const isa::npu::NpuSpec& s, bool timing)
-    : program(prog), spec(s), timing_only(timing), memory(prog) {
+NpuContext::NpuContext(const isa::npu::NpuProgram& prog, bool timing)
+    : program(prog), spec(prog.spec), timing_only(timing), memory(prog) {
     const std::size_t nd = prog.descriptors.size(), ns = prog.surfaces.size();
     m_downstream.assign(nd, -1);
     m_plans.resize(nd);

@@ -78,11 +78,11 @@ struct TraceEvent {
 
 class NpuContext {
   public:
-    NpuContext(const isa::npu::NpuProgram& program, const isa::npu::NpuSpec& spec,
-               bool timing_only);
+    /// @brief The chip's parameters are the Spec the program carries.
+    NpuContext(const isa::npu::NpuProgram& program, bool timing_only);
 
     const isa::npu::NpuProgram& program;
-    const isa::npu::NpuSpec& spec;
+    const isa::npu::NpuSpec& spec;  // == program.spec
     const bool timing_only;
     NpuMemory memory;
 

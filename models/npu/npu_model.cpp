@@ -1,7 +1,5 @@
 // The `npu` target's simulation half: an NpuProgram + config + inputs -> Results, in a fresh
 // SystemC kernel per run. Registered under "npu"; the app finds it by the config's target.
-#include <chrono>
-
 #include "models/npu/npu_results.h"
 #include "models/npu/npu_top.h"
 #include "sim/error.h"
@@ -13,7 +11,6 @@ namespace xpusim::models::npu {
 namespace {
 
 using isa::npu::NpuProgram;
-using isa::npu::NpuSpec;
 
 // Structural checks a hand-written or parsed program may fail; plain errors before any SystemC.
 void validate(const NpuProgram& p) {
@@ -83,35 +80,22 @@ void validate(const NpuProgram& p) {
     }
 }
 
-class NpuModel : public sim::TargetModel {
-  public:
-    sim::Results simulate(const sim::Program& program, const sim::config::Config& config,
-                          const std::map<std::string, sim::Tensor>& inputs,
-                          const sim::RunOptions& options) const override {
-        const auto* prog = dynamic_cast<const NpuProgram*>(&program);
-        if (!prog) throw sim::Error("the npu model was given a " + program.target() + " program");
-        validate(*prog);
-        const NpuSpec spec = NpuSpec::from_config(config);
-        sim::Results results;
-        results.target = "npu";
-        const auto t0 = std::chrono::steady_clock::now();
-        {
-            sim::SimulationContext kernel;
-            NpuContext ctx(*prog, spec, options.timing_only);
-            if (!options.timing_only)
-                for (const auto& b : prog->inputs) {
-                    auto it = inputs.find(b.name);
-                    if (it == inputs.end())
-                        throw sim::ModelError("NPU run: no value for input '" + b.name + "'");
-                    ctx.memory.load_input(b.surface, it->second);
-                }
-            auto* top = new NpuTop("npu", ctx);  // owned by the kernel
-            kernel.run();
-            collect_results(ctx, *top, config.name(), results);
-        }
-        results.wall_seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        return results;
+class NpuModel : public sim::TargetModelFor<NpuProgram> {
+  protected:
+    void run(const NpuProgram& program, const sim::TensorMap& inputs,
+             const sim::RunOptions& options, sim::Results& results) const override {
+        validate(program);
+        NpuContext ctx(program, options.timing_only);
+        if (!options.timing_only)
+            for (const auto& b : program.inputs) {
+                auto it = inputs.find(b.name);
+                if (it == inputs.end())
+                    throw sim::ModelError("NPU run: no value for input '" + b.name + "'");
+                ctx.memory.load_input(b.surface, it->second);
+            }
+        auto* top = new NpuTop("npu", ctx);  // owned by the kernel
+        sim::SimulationContext::current()->run();
+        collect_results(ctx, *top, results);
     }
 };
 

@@ -36,12 +36,13 @@ double union_ns(std::vector<std::pair<double, double>> iv) {
 }
 
 // The trace track of a unit: the conv descriptor's work shows on the MAC array's track.
-const char* unit_track(Unit u) { return u == Unit::Conv ? "cmac" : isa::npu::unit_name(u); }
+const char* unit_track(Unit u) {
+    return u == Unit::Conv ? "cmac" : isa::npu::unit_name(u);
+}
 
 }  // namespace
 
-void collect_results(const NpuContext& ctx, const NpuTop& top, const std::string& config_name,
-                     sim::Results& r) {
+void collect_results(const NpuContext& ctx, const NpuTop& top, sim::Results& r) {
     const auto& prog = ctx.program;
     const auto& spec = ctx.spec;
     const double cyc = spec.cycle_ns();
@@ -101,13 +102,12 @@ void collect_results(const NpuContext& ctx, const NpuTop& top, const std::string
                 std::max(spec.conv.max_stripe, spec.conv.weight_load_cycles(c->precision)));
             tot.cbuf_read += st.busy_cycles * ac * static_cast<uint64_t>(eb) * (1 + ak / stripe);
         } else if (const auto* s = std::get_if<isa::npu::SdpDesc>(&d.payload)) {
-            tot.sdp_ops += st.busy_cycles * static_cast<uint64_t>(spec.post.sdp_throughput) *
+            tot.sdp_ops += st.busy_cycles * static_cast<uint64_t>(spec.sdp.throughput) *
                            std::max<std::size_t>(1, s->stages.size());
         } else if (d.unit() == Unit::Pdp) {
-            tot.pdp_ops += st.busy_cycles * static_cast<uint64_t>(spec.post.pdp_throughput);
+            tot.pdp_ops += st.busy_cycles * static_cast<uint64_t>(spec.pdp.throughput);
         } else if (const auto* cd = std::get_if<isa::npu::CdpDesc>(&d.payload)) {
-            tot.cdp_ops +=
-                st.busy_cycles * static_cast<uint64_t>(spec.post.cdp_throughput * cd->size);
+            tot.cdp_ops += st.busy_cycles * static_cast<uint64_t>(spec.cdp.throughput * cd->size);
         }
     }
     for (const auto& n : prog.nodes) {
@@ -176,7 +176,7 @@ void collect_results(const NpuContext& ctx, const NpuTop& top, const std::string
 
     // Units.
     const double total = static_cast<double>(total_cycles);
-    const uint64_t peak = static_cast<uint64_t>(spec.macs_per_cycle(prog.precision));
+    const uint64_t peak = static_cast<uint64_t>(spec.macs_per_cycle(prog.precision()));
     r.units.push_back({"cmac", tot.mac_cycles,
                        static_cast<double>(tot.macs) / (static_cast<double>(peak) * total)});
     for (const char* u : {"sdp", "pdp", "cdp", "bdma", "host"})
@@ -194,10 +194,13 @@ void collect_results(const NpuContext& ctx, const NpuTop& top, const std::string
     r.units.push_back(
         {"dram", to_cycles(dt.busy_ns() / static_cast<double>(spec.dram.channels)), dram_util});
 
+    r.roofline =
+        sim::Roofline{static_cast<double>(peak) * spec.clock_hz(), spec.dram.bandwidth_gbps * 1e9};
+
     // Energy.
     sim::EnergyAccount energy;
     const auto& e = spec.energy;
-    const bool fp16 = prog.precision == isa::npu::Precision::Fp16;
+    const bool fp16 = prog.precision() == isa::npu::Precision::Fp16;
     energy.add("cmac", fp16 ? "mac_fp16" : "mac_int8", static_cast<double>(tot.macs),
                fp16 ? e.mac_fp16_pj : e.mac_int8_pj);
     energy.add("cbuf", "byte_write", static_cast<double>(tot.cbuf_write), e.cbuf_byte_pj);
@@ -213,7 +216,7 @@ void collect_results(const NpuContext& ctx, const NpuTop& top, const std::string
     r.energy_breakdown = energy.breakdown();
 
     // Trace: one process, a track per unit and DMA engine, a DRAM bandwidth counter.
-    const int pid = r.trace.add_process("npu (" + config_name + ")");
+    const int pid = r.trace.add_process("npu");
     std::map<std::string, int> tracks;
     for (const char* t :
          {"sequencer", "cdma.dat", "cdma.wt", "csc+cmac", "cacc", "sdp.rdma", "sdp", "sdp.wdma",
@@ -231,7 +234,7 @@ void collect_results(const NpuContext& ctx, const NpuTop& top, const std::string
             args["mac_utilization"] =
                 static_cast<double>(st.macs) /
                 static_cast<double>(st.busy_cycles *
-                                    static_cast<uint64_t>(spec.macs_per_cycle(prog.precision)));
+                                    static_cast<uint64_t>(spec.macs_per_cycle(prog.precision())));
         r.trace.complete(pid, t->second, ev.name, s, dur, args);
     }
     // Bandwidth counter: each transfer's bytes spread over its duration, in ~400 bins.
@@ -253,40 +256,23 @@ void collect_results(const NpuContext& ctx, const NpuTop& top, const std::string
 
     // Named statistics.
     auto& S = r.stats;
-    S.declare("npu.cycles", "cycles", "end of the last layer").value =
-        static_cast<double>(total_cycles);
-    S.declare("npu.macs", "MACs", "useful multiply-accumulates").value =
+    S.declare("cmac.macs", "MACs", "useful multiply-accumulates").value =
         static_cast<double>(tot.macs);
-    S.declare("npu.cmac.busy_cycles", "cycles", "cycles the MAC array ran atomic ops").value =
+    S.declare("cmac.busy_cycles", "cycles", "cycles the MAC array ran atomic ops").value =
         static_cast<double>(tot.mac_cycles);
-    S.declare("npu.cmac.utilization", "", "useful MACs / (peak MACs x all cycles)").value =
+    S.declare("cmac.utilization", "", "useful MACs / (peak MACs x all cycles)").value =
         r.units.front().utilization;
-    S.declare("npu.cmac.active_utilization", "", "useful MACs / (peak MACs x busy cycles)").value =
+    S.declare("cmac.active_utilization", "", "useful MACs / (peak MACs x busy cycles)").value =
         tot.mac_cycles ? static_cast<double>(tot.macs) / static_cast<double>(tot.mac_cycles * peak)
                        : 0.0;
-    S.declare("npu.dram.bytes_read", "B", "DRAM bytes read").value =
-        static_cast<double>(dt.bytes_read());
-    S.declare("npu.dram.bytes_written", "B", "DRAM bytes written").value =
-        static_cast<double>(dt.bytes_written());
-    S.declare("npu.dram.row_hits", "", "DRAM row-buffer hits").value =
-        static_cast<double>(dt.row_hits());
-    S.declare("npu.dram.row_misses", "", "DRAM row-buffer misses").value =
-        static_cast<double>(dt.row_misses());
-    S.declare("npu.dram.utilization", "", "bytes moved / (peak bandwidth x run time)").value =
-        dram_util;
-    S.declare("npu.cbuf.bytes_written", "B", "bytes the CDMA wrote into CBUF").value =
+    S.declare("cbuf.bytes_written", "B", "bytes the CDMA wrote into CBUF").value =
         static_cast<double>(tot.cbuf_write);
-    S.declare("npu.host.link_bytes", "B", "bytes over the host link").value =
+    S.declare("host.link_bytes", "B", "bytes over the host link").value =
         static_cast<double>(top.host->link_bytes);
-    // What a roofline needs, under the names every target uses.
-    S.declare("peak_macs_per_cycle", "MAC/cycle", "MAC array peak at the program's precision").value =
-        static_cast<double>(spec.macs_per_cycle(prog.precision));
-    S.declare("dram_bandwidth_bytes_per_cycle", "B/cycle", "DRAM peak bandwidth per cycle").value =
-        spec.dram.bandwidth_gbps * 1e9 / spec.clock_hz();
-    S.declare("npu.descriptors", "", "register groups executed").value =
+    S.declare("sequencer.descriptors", "", "register groups executed").value =
         static_cast<double>(prog.descriptors.size());
     for (const auto& [name, eng] : top.dmas)
-        S.declare("npu.dma." + name + ".bytes", "B", "bytes moved by this DMA engine").value =
+        S.declare("dma." + name + ".bytes", "B", "bytes moved by this DMA engine").value =
             static_cast<double>(eng->bytes_read() + eng->bytes_written());
 }
 

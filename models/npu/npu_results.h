@@ -11,7 +11,6 @@
 namespace xpusim::models::npu {
 
 /// @brief Throws sim::Error naming the first descriptor that never finished (a deadlock).
-void collect_results(const NpuContext& ctx, const NpuTop& top, const std::string& config_name,
-                     sim::Results& results);
+void collect_results(const NpuContext& ctx, const NpuTop& top, sim::Results& results);
 
 }  // namespace xpusim::models::npu

@@ -240,10 +240,10 @@ std::vector<UnitItem> SdpUnit::items(int32_t id) {
 
 uint64_t SdpUnit::core_cycles(int32_t id, const UnitItem& item) {
     const auto& d = std::get<SdpDesc>(m_ctx.desc(id).payload);
-    uint64_t tput = static_cast<uint64_t>(m_ctx.spec.post.sdp_throughput);
+    uint64_t tput = static_cast<uint64_t>(m_ctx.spec.sdp.throughput);
     for (const auto& st : d.stages)
         if (st.op == "lut")
-            tput = std::min(tput, static_cast<uint64_t>(m_ctx.spec.post.sdp_lut_throughput));
+            tput = std::min(tput, static_cast<uint64_t>(m_ctx.spec.sdp.lut_throughput));
     return ceil_div(item.out_elems, tput);
 }
 
@@ -316,7 +316,7 @@ std::vector<UnitItem> PdpUnit::items(int32_t id) {
 }
 
 uint64_t PdpUnit::core_cycles(int32_t, const UnitItem& item) {
-    return ceil_div(item.in_elems, static_cast<uint64_t>(m_ctx.spec.post.pdp_throughput));
+    return ceil_div(item.in_elems, static_cast<uint64_t>(m_ctx.spec.pdp.throughput));
 }
 
 std::vector<int32_t> PdpUnit::reads(int32_t id) {
@@ -351,7 +351,7 @@ std::vector<UnitItem> CdpUnit::items(int32_t id) {
 }
 
 uint64_t CdpUnit::core_cycles(int32_t, const UnitItem& item) {
-    return ceil_div(item.in_elems, static_cast<uint64_t>(m_ctx.spec.post.cdp_throughput));
+    return ceil_div(item.in_elems, static_cast<uint64_t>(m_ctx.spec.cdp.throughput));
 }
 
 std::vector<int32_t> CdpUnit::reads(int32_t id) {
@@ -396,7 +396,7 @@ void BdmaUnit::run_loop() {
             const uint64_t n = std::min(kItemBytes, d.bytes - off);
             m_dma.transfer(src + off, n, false, id);
             const uint64_t cycles =
-                ceil_div(n, static_cast<uint64_t>(m_ctx.spec.post.bdma_bytes_per_cycle));
+                ceil_div(n, static_cast<uint64_t>(m_ctx.spec.bdma.bytes_per_cycle));
             sc_core::wait(m_ctx.cycles(static_cast<double>(cycles)));
             m_ctx.stats(id).busy_cycles += cycles;
             done = std::max(done, m_dma.issue(dst + off, n, true, id));
@@ -434,7 +434,7 @@ void HostUnit::run_loop() {
         for (int32_t s : h.outputs) out_bytes += m_ctx.program.surface(s).bytes;
         link_bytes += in_bytes + out_bytes;
         const auto& host = m_ctx.spec.host;
-        const double seconds = host.link_seconds(in_bytes) + host.compute_seconds(h.flops) +
+        const double seconds = host.link_seconds(in_bytes) + host.op_seconds({h.flops, h.bytes}) +
                                host.link_seconds(out_bytes);
         sc_core::wait(sc_time(seconds, sc_core::SC_SEC));
         if (!m_ctx.timing_only) {

@@ -6,8 +6,8 @@
 //   PDP core cycles per item = ceil(input elements / pdp.throughput)
 //   CDP core cycles per item = ceil(elements / cdp.throughput)
 // BDMA copies memory to memory at bdma.bytes_per_cycle; the host unit runs host calls: inputs
-// cross the link (latency + bytes / link bandwidth), the host computes (flops / host.gflops),
-// outputs cross back.
+// cross the link (latency + bytes / link bandwidth), the host computes (HostSpec::op_seconds: a
+// roofline of the op's FLOPs and bytes on the host), outputs cross back.
 #pragma once
 
 #include <systemc>

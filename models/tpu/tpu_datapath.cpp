@@ -18,16 +18,20 @@ constexpr int64_t kMaxExactFloatRows = 1040;
 
 float apply_activation(const GemmLayer& g, float v) {
     switch (g.act) {
-        case ActivationFn::Relu: return v < 0 ? 0.0f : v;
-        case ActivationFn::Clip: return std::min(std::max(v, g.clip_lo), g.clip_hi);
-        case ActivationFn::None: return v;
+        case ActivationFn::Relu:
+            return v < 0 ? 0.0f : v;
+        case ActivationFn::Clip:
+            return std::min(std::max(v, g.clip_lo), g.clip_hi);
+        case ActivationFn::None:
+            return v;
     }
     return v;
 }
 
 }  // namespace
 
-TpuDatapath::TpuDatapath(const TpuProgram& program, const std::map<std::string, sim::Tensor>& inputs)
+TpuDatapath::TpuDatapath(const TpuProgram& program,
+                         const std::map<std::string, sim::Tensor>& inputs)
     : m_program(program), m_inputs(inputs), m_storage(program.buffers.size()) {}
 
 int TpuDatapath::root(int b) const {
@@ -64,13 +68,15 @@ void TpuDatapath::write(int b, const sim::Tensor& values) {
     const Buffer& buf = m_program.buffers[static_cast<std::size_t>(root(b))];
     sim::Tensor& t = storage(b);
     if (values.numel() != t.numel())
-        throw sim::Error("tpu: writing " + std::to_string(values.numel()) + " values into buffer '" + buf.name +
-                         "' of " + std::to_string(t.numel()));
+        throw sim::Error("tpu: writing " + std::to_string(values.numel()) +
+                         " values into buffer '" + buf.name + "' of " + std::to_string(t.numel()));
     if (!sim::is_float(buf.source_dtype)) {
-        t = values.dtype() == t.dtype() ? values.clone().reshaped(buf.shape) : values.cast(t.dtype()).reshaped(buf.shape);
+        t = values.dtype() == t.dtype() ? values.clone().reshaped(buf.shape)
+                                        : values.cast(t.dtype()).reshaped(buf.shape);
         return;
     }
-    const sim::Tensor f = values.dtype() == sim::DType::Float32 ? values : values.cast(sim::DType::Float32);
+    const sim::Tensor f =
+        values.dtype() == sim::DType::Float32 ? values : values.cast(sim::DType::Float32);
     const float* in = f.data<float>();
     if (buf.format == StorageFormat::Int8) {
         int8_t* q = t.data<int8_t>();
@@ -79,7 +85,8 @@ void TpuDatapath::write(int b, const sim::Tensor& values) {
     }
     float* out = t.data<float>();
     std::copy(in, in + f.numel(), out);
-    if (buf.format == StorageFormat::BFloat16) sim::round_to_format(out, static_cast<long>(f.numel()), sim::NumericFormat::BFloat16);
+    if (buf.format == StorageFormat::BFloat16)
+        sim::round_to_format(out, static_cast<long>(f.numel()), sim::NumericFormat::BFloat16);
 }
 
 void TpuDatapath::read_host_memory(const Instruction& i) {
@@ -109,21 +116,26 @@ const std::vector<float>& TpuDatapath::left_operand(const Layer& l, int64_t b, i
         std::copy(p, p + t.numel(), values.begin());
         if (in.format == StorageFormat::Float32)
             sim::round_to_format(values.data(), static_cast<long>(values.size()),
-                                 m_program.precision == MxuPrecision::Int8 ? sim::NumericFormat::Float32 : sim::NumericFormat::BFloat16);
+                                 m_program.spec.mxu.precision == MxuPrecision::Int8
+                                     ? sim::NumericFormat::Float32
+                                     : sim::NumericFormat::BFloat16);
     }
     std::vector<float> a(static_cast<std::size_t>(gm.M * gm.K));
     if (gm.is_conv) {
         const sim::Conv2dShape& c = gm.conv;
-        sim::im2col_2d(values.data() + b * c.in_channels * c.in_h * c.in_w, c, g * c.in_channels_per_group(), a.data());
+        sim::im2col_2d(values.data() + b * c.in_channels * c.in_h * c.in_w, c,
+                       g * c.in_channels_per_group(), a.data());
     } else {
-        std::copy(values.begin() + b * gm.M * gm.K, values.begin() + (b + 1) * gm.M * gm.K, a.begin());
+        std::copy(values.begin() + b * gm.M * gm.K, values.begin() + (b + 1) * gm.M * gm.K,
+                  a.begin());
     }
     return m_left.emplace(key, std::move(a)).first->second;
 }
 
 const std::vector<float>& TpuDatapath::right_operand(const Layer& l, int64_t b, int64_t g) {
     const GemmLayer& gm = l.gemm;
-    if (gm.weight_buffer < 0) return m_program.weights.at(l.id).per_group[static_cast<std::size_t>(g)];
+    if (gm.weight_buffer < 0)
+        return m_program.weights.at(l.id).per_group[static_cast<std::size_t>(g)];
     auto key = std::make_tuple(l.id, b, g);
     auto it = m_right.find(key);
     if (it != m_right.end()) return it->second;
@@ -135,14 +147,17 @@ const std::vector<float>& TpuDatapath::right_operand(const Layer& l, int64_t b, 
     for (int64_t k = 0; k < gm.K; ++k)
         for (int64_t n = 0; n < gm.N; ++n) {
             const int64_t src = offset + (gm.weight_transposed ? n * gm.K + k : k * gm.N + n);
-            w[k * gm.N + n] = wb.format == StorageFormat::Int8 ? static_cast<float>(t.data<int8_t>()[src]) : t.data<float>()[src];
+            w[k * gm.N + n] = wb.format == StorageFormat::Int8
+                                  ? static_cast<float>(t.data<int8_t>()[src])
+                                  : t.data<float>()[src];
         }
     return m_right.emplace(key, std::move(w)).first->second;
 }
 
 float TpuDatapath::right_scale(const Layer& l, int64_t g, int64_t n) const {
-    if (m_program.precision != MxuPrecision::Int8) return 1.0f;
-    if (l.gemm.weight_buffer >= 0) return m_program.buffers[static_cast<std::size_t>(root(l.gemm.weight_buffer))].scale;
+    if (m_program.spec.mxu.precision != MxuPrecision::Int8) return 1.0f;
+    if (l.gemm.weight_buffer >= 0)
+        return m_program.buffers[static_cast<std::size_t>(root(l.gemm.weight_buffer))].scale;
     const auto& s = m_program.weights.at(l.id).scales;
     return s.size() == 1 ? s[0] : s[static_cast<std::size_t>(g * l.gemm.N + n)];
 }
@@ -154,7 +169,7 @@ float TpuDatapath::right_scale(const Layer& l, int64_t g, int64_t n) const {
 void TpuDatapath::matrix_multiply(const Instruction& i) {
     const Layer& l = m_program.layers[static_cast<std::size_t>(i.layer)];
     const GemmLayer& gm = l.gemm;
-    const bool int8 = m_program.precision == MxuPrecision::Int8;
+    const bool int8 = m_program.spec.mxu.precision == MxuPrecision::Int8;
     const int64_t m = i.m1 - i.m0, cols = i.n1 - i.n0;
     auto& acc = m_acc[{l.id, i.batch, i.group, i.m0, i.n0}];
     if (!i.accumulate || acc.empty()) acc.assign(static_cast<std::size_t>(m * cols), 0.0);
@@ -167,18 +182,22 @@ void TpuDatapath::matrix_multiply(const Instruction& i) {
         if (k_lo >= k_hi || n_lo >= n_hi) continue;
         const auto& a = left_operand(l, i.batch, g);
         const auto& w = right_operand(l, i.batch, g);
-        const Strided A(a.data() + i.m0 * gm.K + (k_lo - j * gm.K), m, k_hi - k_lo, Eigen::OuterStride<>(gm.K));
-        const Strided W(w.data() + (k_lo - j * gm.K) * gm.N + (n_lo - j * gm.N), k_hi - k_lo, n_hi - n_lo,
-                        Eigen::OuterStride<>(gm.N));
+        const Strided A(a.data() + i.m0 * gm.K + (k_lo - j * gm.K), m, k_hi - k_lo,
+                        Eigen::OuterStride<>(gm.K));
+        const Strided W(w.data() + (k_lo - j * gm.K) * gm.N + (n_lo - j * gm.N), k_hi - k_lo,
+                        n_hi - n_lo, Eigen::OuterStride<>(gm.N));
         // Past 1040 rows an int8 partial sum can exceed fp32's 24-bit integers: sum in double.
         const bool exact_in_float = !int8 || k_hi - k_lo <= kMaxExactFloatRows;
         Eigen::MatrixXd partial;
-        if (exact_in_float) partial = RowMajor(A * W).cast<double>();
-        else partial = A.cast<double>() * W.cast<double>();
+        if (exact_in_float)
+            partial = RowMajor(A * W).cast<double>();
+        else
+            partial = A.cast<double>() * W.cast<double>();
         for (int64_t r = 0; r < m; ++r)
             for (int64_t c = 0; c < n_hi - n_lo; ++c) {
                 double& s = acc[static_cast<std::size_t>(r * cols + (n_lo - i.n0) + c)];
-                s = int8 ? s + partial(r, c) : static_cast<double>(static_cast<float>(s + partial(r, c)));
+                s = int8 ? s + partial(r, c)
+                         : static_cast<double>(static_cast<float>(s + partial(r, c)));
             }
     }
 }
@@ -189,7 +208,8 @@ void TpuDatapath::activate(const Instruction& i) {
     const Layer& l = m_program.layers[static_cast<std::size_t>(i.layer)];
     const GemmLayer& gm = l.gemm;
     auto it = m_acc.find({l.id, i.batch, i.group, i.m0, i.n0});
-    if (it == m_acc.end()) throw sim::Error("tpu: Activate of '" + l.name + "' before any MatrixMultiply");
+    if (it == m_acc.end())
+        throw sim::Error("tpu: Activate of '" + l.name + "' before any MatrixMultiply");
     const std::vector<double>& acc = it->second;
     const Buffer& in = m_program.buffers[static_cast<std::size_t>(root(l.inputs[0]))];
     const float in_scale = in.format == StorageFormat::Int8 ? in.scale : 1.0f;
@@ -204,25 +224,38 @@ void TpuDatapath::activate(const Instruction& i) {
             const int64_t g = i.group * gm.pack + packed_n / gm.N, n = packed_n % gm.N;
             if (g >= gm.groups) continue;
             const int64_t channel = g * gm.N + n;
-            float v = static_cast<float>(acc[static_cast<std::size_t>(r * cols + c)]) * in_scale * right_scale(l, g, n);
+            float v = static_cast<float>(acc[static_cast<std::size_t>(r * cols + c)]) * in_scale *
+                      right_scale(l, g, n);
             if (image && !image->bias.empty()) v += image->bias[static_cast<std::size_t>(channel)];
             v = apply_activation(gm, v);
-            const int64_t index = gm.is_conv ? (i.batch * n_total + channel) * gm.M + m : (i.batch * gm.M + m) * n_total + channel;
-            if (out.format == StorageFormat::Int8) t.data<int8_t>()[index] = sim::quantize_int8(v, {out.scale, 0});
-            else if (out.format == StorageFormat::BFloat16) t.data<float>()[index] = sim::round_to_format(v, sim::NumericFormat::BFloat16);
-            else t.data<float>()[index] = v;
+            const int64_t index = gm.is_conv ? (i.batch * n_total + channel) * gm.M + m
+                                             : (i.batch * gm.M + m) * n_total + channel;
+            if (out.format == StorageFormat::Int8)
+                t.data<int8_t>()[index] = sim::quantize_int8(v, {out.scale, 0});
+            else if (out.format == StorageFormat::BFloat16)
+                t.data<float>()[index] = sim::round_to_format(v, sim::NumericFormat::BFloat16);
+            else
+                t.data<float>()[index] = v;
         }
     }
     m_acc.erase(it);
 }
 
 void TpuDatapath::run_layer_function(const Layer& layer) {
-    auto fn = m_program.functions.find(layer.id);
-    if (fn == m_program.functions.end())
-        throw sim::Error("tpu: layer '" + layer.name + "' has no bound function (a program read back from text runs timing-only)");
+    const LayerFunction* fn = nullptr;
+    if (layer.kind == Layer::Kind::Host) {
+        const auto& call = m_program.host_calls.at(static_cast<std::size_t>(layer.host_call));
+        if (call.compute) fn = &call.compute;
+    } else if (auto it = m_program.functions.find(layer.id); it != m_program.functions.end()) {
+        fn = &it->second;
+    }
+    if (!fn)
+        throw sim::Error(
+            "tpu: layer '" + layer.name +
+            "' has no bound function (a program read back from text runs timing-only)");
     std::vector<sim::Tensor> ins;
     for (int b : layer.inputs) ins.push_back(read(b));
-    const std::vector<sim::Tensor> outs = fn->second(ins);
+    const std::vector<sim::Tensor> outs = (*fn)(ins);
     for (std::size_t k = 0; k < layer.outputs.size(); ++k) write(layer.outputs[k], outs.at(k));
 }
 

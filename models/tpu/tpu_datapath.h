@@ -15,17 +15,18 @@ namespace xpusim::models::tpu {
 using namespace isa::tpu;
 
 class TpuDatapath {
-public:
+  public:
     TpuDatapath(const TpuProgram& program, const std::map<std::string, sim::Tensor>& inputs);
 
-    void read_host_memory(const Instruction& i);   // RHM: an input into its buffer's format
-    void matrix_multiply(const Instruction& i);    // MMC: one fold into the accumulators
-    void activate(const Instruction& i);           // ACT: accumulators -> output buffer
-    void run_layer_function(const Layer& layer);   // VEC / HOST: the bound fp32 function
+    void read_host_memory(const Instruction& i);  // RHM: an input into its buffer's format
+    void matrix_multiply(const Instruction& i);   // MMC: one fold into the accumulators
+    void activate(const Instruction& i);          // ACT: accumulators -> output buffer
+    void run_layer_function(
+        const Layer& layer);  // VEC: the bound fp32 function; HOST: the host call
     /// @brief The graph outputs as fp32 tensors of their graph shapes (ints as-is).
     std::map<std::string, sim::Tensor> outputs() const;
 
-private:
+  private:
     using AccKey = std::tuple<int, int64_t, int64_t, int64_t, int64_t>;  // layer, b, pack, m0, n0
 
     int root(int buffer) const;
@@ -43,7 +44,7 @@ private:
 
     const TpuProgram& m_program;
     std::map<std::string, sim::Tensor> m_inputs;
-    std::vector<sim::Tensor> m_storage;  // per root buffer, in its storage format
+    std::vector<sim::Tensor> m_storage;           // per root buffer, in its storage format
     std::map<AccKey, std::vector<double>> m_acc;  // accumulators of items in flight
     std::map<std::tuple<int, int64_t, int64_t>, std::vector<float>> m_left, m_right;
     int m_cached_layer = -1;

@@ -14,29 +14,39 @@ namespace {
 // Numeric work (Eigen GEMMs, im2col) runs inside these coroutines: give them room.
 constexpr std::size_t kStackBytes = 64u << 20;
 
-uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
+uint64_t ceil_div(uint64_t a, uint64_t b) {
+    return (a + b - 1) / b;
+}
 }  // namespace
 
-int unit_of(const Instruction& i) {
+std::size_t queue_of(const Instruction& i) {
+    auto q = [](Queue queue) { return static_cast<std::size_t>(queue); };
     switch (i.op) {
         case Opcode::RHM:
         case Opcode::WHM:
-        case Opcode::HOST: return 0;
-        case Opcode::DMA: return 5;
-        case Opcode::RW: return 1;
-        case Opcode::ACT: return 2;
-        case Opcode::VEC: return 3;
-        case Opcode::SYNC: return 4;
-        case Opcode::MMC: return 6 + i.mxu;
+        case Opcode::HOST:
+            return q(Queue::HostLink);
+        case Opcode::DMA:
+            return q(Queue::Dma);
+        case Opcode::RW:
+            return q(Queue::Weights);
+        case Opcode::ACT:
+            return q(Queue::Activate);
+        case Opcode::VEC:
+            return q(Queue::Vector);
+        case Opcode::SYNC:
+            return q(Queue::Sync);
+        case Opcode::MMC:
+            return q(Queue::Mxu0) + static_cast<std::size_t>(i.mxu);
     }
-    return 4;
+    return q(Queue::Sync);
 }
 
-TpuRun::TpuRun(const TpuSpec& s, const TpuProgram& p, TpuDatapath* d, sim::TraceLog& t)
-    : spec(s),
+TpuRun::TpuRun(const TpuProgram& p, TpuDatapath* d, sim::TraceLog& t)
+    : spec(p.spec),
       program(p),
       datapath(d),
-      cycle(1e6 / s.clock_mhz, sc_core::SC_PS),
+      cycle(1e6 / p.spec.clock_mhz, sc_core::SC_PS),
       records(p.instructions.size()),
       done(p.instructions.size(), false),
       done_at(p.instructions.size(), SC_ZERO_TIME),
@@ -47,7 +57,9 @@ uint64_t TpuRun::to_cycles(const sc_time& t) const {
     return static_cast<uint64_t>(std::llround(t / cycle));
 }
 
-uint64_t TpuRun::now_cycles() const { return to_cycles(sc_core::sc_time_stamp()); }
+uint64_t TpuRun::now_cycles() const {
+    return to_cycles(sc_core::sc_time_stamp());
+}
 
 void TpuRun::wait_for_dependencies(const Instruction& i) {
     for (;;) {
@@ -75,12 +87,15 @@ void TpuRun::complete(const Instruction& i, const sc_time& at) {
 }
 
 void TpuRun::trace_event(int track, const Instruction& i, uint64_t start, uint64_t end) {
-    const std::string layer = i.layer >= 0 ? program.layers[static_cast<std::size_t>(i.layer)].name : "";
-    trace.complete(trace_pid, track, std::string(opcode_name(i.op)) + (layer.empty() ? "" : " " + layer), start,
+    const std::string layer =
+        i.layer >= 0 ? program.layers[static_cast<std::size_t>(i.layer)].name : "";
+    trace.complete(trace_pid, track,
+                   std::string(opcode_name(i.op)) + (layer.empty() ? "" : " " + layer), start,
                    end - start, {{"instruction", i.id}});
 }
 
-Sequencer::Sequencer(sc_core::sc_module_name name, TpuRun& run, std::vector<InstructionQueue*> queues)
+Sequencer::Sequencer(sc_core::sc_module_name name, TpuRun& run,
+                     std::vector<InstructionQueue*> queues)
     : sc_core::sc_module(name), m_run(run), m_queues(std::move(queues)) {
     SC_THREAD(issue);
 }
@@ -90,10 +105,10 @@ void Sequencer::issue() {
 }
 
 void Sequencer::issue_loop() {
-    const sc_time issue_time = m_run.cycle * static_cast<double>(m_run.spec.instruction_issue_cycles);
+    const sc_time issue_time = m_run.cycle * static_cast<double>(m_run.spec.sequencer.issue_cycles);
     for (const Instruction& i : m_run.program.instructions) {
         if (issue_time > SC_ZERO_TIME) sc_core::wait(issue_time);
-        m_queues.at(static_cast<std::size_t>(unit_of(i)))->write(&i);
+        m_queues.at(queue_of(i))->write(&i);
     }
 }
 
@@ -101,11 +116,13 @@ WeightFetcher::WeightFetcher(sc_core::sc_module_name name, TpuRun& run, Instruct
                              std::vector<sc_core::sc_fifo<int>*> weight_fifos, int track)
     : sc_core::sc_module(name),
       dram_socket("dram_socket"),
-      cmem_socket("cmem_socket"),
       m_run(run),
       m_queue(queue),
       m_fifos(std::move(weight_fifos)),
       m_track(track) {
+    if (run.spec.cmem.kib > 0)
+        cmem_socket =
+            std::make_unique<tlm_utils::simple_initiator_socket<WeightFetcher>>("cmem_socket");
     SC_THREAD(fetch);
 }
 
@@ -128,11 +145,17 @@ void WeightFetcher::fetch_loop() {
                 rec.dram_bytes = i.bytes;
                 break;
             case MemorySpace::Cmem:
-                sim::dram_transfer(cmem_socket, i.address, i.bytes, false);
+                if (!cmem_socket)
+                    throw sim::ModelError(
+                        "tpu: instruction " + std::to_string(i.id) +
+                        " reads weights from a common memory this chip lacks (cmem.kib = 0)");
+                sim::dram_transfer(*cmem_socket, i.address, i.bytes, false);
                 rec.cmem_bytes = i.bytes;
                 break;
             default:  // an activation in the unified buffer (attention's second operand)
-                sc_core::wait(m_run.cycle * static_cast<double>(ceil_div(i.bytes, static_cast<uint64_t>(m_run.spec.ub_bytes_per_cycle))));
+                sc_core::wait(m_run.cycle *
+                              static_cast<double>(ceil_div(
+                                  i.bytes, static_cast<uint64_t>(m_run.spec.ub.bytes_per_cycle))));
                 rec.ub_bytes = i.bytes;
         }
         rec.busy = m_run.now_cycles() - rec.start;
@@ -144,7 +167,11 @@ void WeightFetcher::fetch_loop() {
 }
 
 DmaEngine::DmaEngine(sc_core::sc_module_name name, TpuRun& run, InstructionQueue& queue, int track)
-    : sc_core::sc_module(name), dram_socket("dram_socket"), m_run(run), m_queue(queue), m_track(track) {
+    : sc_core::sc_module(name),
+      dram_socket("dram_socket"),
+      m_run(run),
+      m_queue(queue),
+      m_track(track) {
     SC_THREAD(transfer);
 }
 
@@ -193,8 +220,8 @@ void MatrixUnit::compute() {
 }
 
 void MatrixUnit::compute_loop() {
-    const uint64_t R = static_cast<uint64_t>(m_run.spec.mxu_rows);
-    const uint64_t C = static_cast<uint64_t>(m_run.spec.mxu_cols);
+    const uint64_t R = static_cast<uint64_t>(m_run.spec.mxu.rows);
+    const uint64_t C = static_cast<uint64_t>(m_run.spec.mxu.cols);
     uint64_t stream_free = 0, shadow_free = 0;
     int layer = -1;
     uint64_t covered_until = 0;  // union of this layer's fold intervals on this MXU
@@ -222,8 +249,10 @@ void MatrixUnit::compute_loop() {
         const uint64_t free = std::max(stream_free, t_pick);
         if (stream_start > free) {
             const uint64_t idle = stream_start - free;
-            if (shift_done >= t_data) (arrival > free ? rec.stall_weight_fetch : rec.stall_weight_shift) = idle;
-            else rec.stall_input = idle;
+            if (shift_done >= t_data)
+                (arrival > free ? rec.stall_weight_fetch : rec.stall_weight_shift) = idle;
+            else
+                rec.stall_input = idle;
         }
         if (i.layer != layer) {
             layer = i.layer;
@@ -231,7 +260,8 @@ void MatrixUnit::compute_loop() {
         }
         // Occupied: the shift-in when it delayed streaming (else it was hidden), the stream and
         // the drain; overlapping folds of one layer are counted once.
-        const uint64_t begin = std::max(shift_done == stream_start ? shift_start : stream_start, covered_until);
+        const uint64_t begin =
+            std::max(shift_done == stream_start ? shift_start : stream_start, covered_until);
         rec.busy = fold_done > begin ? fold_done - begin : 0;
         covered_until = std::max(covered_until, fold_done);
         rec.start = stream_start;
@@ -243,14 +273,15 @@ void MatrixUnit::compute_loop() {
         m_run.trace_event(m_track, i, stream_start, fold_done);
         m_run.complete(i, m_run.cycle * static_cast<double>(fold_done));
         stream_free = stream_end;
-        shadow_free = m_run.spec.weight_double_buffer ? stream_start : fold_done;
+        shadow_free = m_run.spec.mxu.weight_double_buffer ? stream_start : fold_done;
         // The next tile can leave the FIFO once the shadow buffer is free.
         const uint64_t now = m_run.now_cycles();
         if (shadow_free > now) sc_core::wait(m_run.cycle * static_cast<double>(shadow_free - now));
     }
 }
 
-SimpleUnit::SimpleUnit(sc_core::sc_module_name name, TpuRun& run, InstructionQueue& queue, int track)
+SimpleUnit::SimpleUnit(sc_core::sc_module_name name, TpuRun& run, InstructionQueue& queue,
+                       int track)
     : sc_core::sc_module(name), m_run(run), m_queue(queue), m_track(track) {
     SC_THREAD(execute);
     set_stack_size(kStackBytes);
@@ -274,14 +305,16 @@ uint64_t SimpleUnit::duration(const Instruction& i, InstructionRecord& rec) {
             for (int b : l.inputs) in += p.buffers[static_cast<std::size_t>(b)].bytes();
             for (int b : l.outputs) out += p.buffers[static_cast<std::size_t>(b)].bytes();
             rec.link_bytes = in + out;
-            return s.cycles(s.host.link_seconds(in) + s.host.compute_seconds(l.flops) + s.host.link_seconds(out));
+            const sim::HostCost& cost = p.host_calls.at(static_cast<std::size_t>(l.host_call)).cost;
+            return s.cycles(s.host.link_seconds(in) + s.host.op_seconds(cost) +
+                            s.host.link_seconds(out));
         }
         case Opcode::ACT: {
             // The activation pipeline drains `activate.elements_per_cycle` accumulators a cycle.
             const uint64_t values = static_cast<uint64_t>((i.m1 - i.m0) * (i.n1 - i.n0));
             rec.acc_bytes = 4 * values;
             rec.ub_bytes = elem * values;
-            return ceil_div(values, static_cast<uint64_t>(s.activate_elements_per_cycle));
+            return ceil_div(values, static_cast<uint64_t>(s.activate.elements_per_cycle));
         }
         case Opcode::VEC: {
             // max(ALU time, UB time) + pipeline latency, where
@@ -293,11 +326,13 @@ uint64_t SimpleUnit::duration(const Instruction& i, InstructionRecord& rec) {
             for (int b : l.outputs) bytes += p.buffers[static_cast<std::size_t>(b)].bytes();
             rec.ub_bytes = bytes;
             const uint64_t ops = static_cast<uint64_t>(l.elements * l.ops_per_element);
-            const uint64_t alu = ceil_div(ops, static_cast<uint64_t>(s.vector_lanes * s.vector_ops_per_lane));
-            const uint64_t ub = ceil_div(bytes, static_cast<uint64_t>(s.ub_bytes_per_cycle));
-            return std::max(alu, ub) + static_cast<uint64_t>(s.vector_latency_cycles);
+            const uint64_t alu =
+                ceil_div(ops, static_cast<uint64_t>(s.vector.lanes * s.vector.ops_per_lane));
+            const uint64_t ub = ceil_div(bytes, static_cast<uint64_t>(s.ub.bytes_per_cycle));
+            return std::max(alu, ub) + static_cast<uint64_t>(s.vector.latency_cycles);
         }
-        default: return 0;
+        default:
+            return 0;
     }
 }
 
@@ -315,13 +350,19 @@ void SimpleUnit::execute_loop() {
         const uint64_t d = duration(i, rec);
         if (m_run.datapath) {
             switch (i.op) {
-                case Opcode::RHM: m_run.datapath->read_host_memory(i); break;
-                case Opcode::ACT: m_run.datapath->activate(i); break;
+                case Opcode::RHM:
+                    m_run.datapath->read_host_memory(i);
+                    break;
+                case Opcode::ACT:
+                    m_run.datapath->activate(i);
+                    break;
                 case Opcode::VEC:
                 case Opcode::HOST:
-                    m_run.datapath->run_layer_function(m_run.program.layers[static_cast<std::size_t>(i.layer)]);
+                    m_run.datapath->run_layer_function(
+                        m_run.program.layers[static_cast<std::size_t>(i.layer)]);
                     break;
-                default: break;
+                default:
+                    break;
             }
         }
         if (d) sc_core::wait(m_run.cycle * static_cast<double>(d));

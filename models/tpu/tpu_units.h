@@ -4,11 +4,11 @@
 // time by the closed-form duration of the work. Overlap and stalls come out of these waits.
 #pragma once
 
+#include <tlm_utils/simple_initiator_socket.h>
 #include <deque>
 #include <memory>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
 #include <vector>
 
 #include "isa/tpu/tpu_isa.h"
@@ -27,9 +27,21 @@ struct InstructionRecord {
     std::string unit;
 };
 
+/// The unit queues the sequencer issues into; MXU i has queue Mxu0 + i.
+enum class Queue { HostLink, Weights, Activate, Vector, Sync, Dma, Mxu0 };
+
+/// @brief The queue an instruction goes to: the host link and host (RHM, WHM, HOST), the
+/// weight fetcher (RW), the activation pipeline (ACT), the vector unit (VEC), sync (SYNC), the
+/// activation DMA (DMA), or its MXU (MMC).
+std::size_t queue_of(const Instruction& i);
+/// @brief The number of queues a chip with `mxus` MXUs has.
+inline std::size_t queue_count(int64_t mxus) {
+    return static_cast<std::size_t>(Queue::Mxu0) + static_cast<std::size_t>(mxus);
+}
+
 /// State every unit of one simulation shares.
 struct TpuRun {
-    const TpuSpec& spec;
+    const TpuSpec& spec;  // == program.spec
     const TpuProgram& program;
     TpuDatapath* datapath;  // null for --timing-only
     sc_core::sc_time cycle;
@@ -40,7 +52,7 @@ struct TpuRun {
     sim::TraceLog& trace;
     int trace_pid;
 
-    TpuRun(const TpuSpec& s, const TpuProgram& p, TpuDatapath* d, sim::TraceLog& t);
+    TpuRun(const TpuProgram& p, TpuDatapath* d, sim::TraceLog& t);
 
     uint64_t now_cycles() const;
     uint64_t to_cycles(const sc_core::sc_time& t) const;
@@ -55,29 +67,31 @@ using InstructionQueue = sc_core::sc_fifo<const Instruction*>;
 
 /// Issues instructions in order into the unit queues (back-pressure when a queue is full).
 class Sequencer : public sc_core::sc_module {
-public:
+  public:
     SC_HAS_PROCESS(Sequencer);
     Sequencer(sc_core::sc_module_name name, TpuRun& run, std::vector<InstructionQueue*> queues);
 
-private:
+  private:
     void issue();
     void issue_loop();
     TpuRun& m_run;
-    std::vector<InstructionQueue*> m_queues;  // indexed by unit_of()
+    std::vector<InstructionQueue*> m_queues;  // indexed by queue_of()
 };
 
 /// Reads weight tiles (RW) from weight memory, the common memory or the unified buffer into
 /// each MXU's weight FIFO.
 class WeightFetcher : public sc_core::sc_module {
-public:
+  public:
     SC_HAS_PROCESS(WeightFetcher);
     tlm_utils::simple_initiator_socket<WeightFetcher> dram_socket;
-    tlm_utils::simple_initiator_socket<WeightFetcher> cmem_socket;
+    /// Present only on chips with a common memory (cmem.kib > 0).
+    std::unique_ptr<tlm_utils::simple_initiator_socket<WeightFetcher>> cmem_socket;
 
     WeightFetcher(sc_core::sc_module_name name, TpuRun& run, InstructionQueue& queue,
-                  std::vector<sc_core::sc_fifo<int>*> weight_fifos, int track);  // FIFOs carry RW ids
+                  std::vector<sc_core::sc_fifo<int>*> weight_fifos,
+                  int track);  // FIFOs carry RW ids
 
-private:
+  private:
     void fetch();
     void fetch_loop();
     TpuRun& m_run;
@@ -89,13 +103,13 @@ private:
 /// Moves spilled activations between the unified buffer and DRAM (DMA), sharing the DRAM's
 /// channels with the weight fetcher.
 class DmaEngine : public sc_core::sc_module {
-public:
+  public:
     SC_HAS_PROCESS(DmaEngine);
     tlm_utils::simple_initiator_socket<DmaEngine> dram_socket;
 
     DmaEngine(sc_core::sc_module_name name, TpuRun& run, InstructionQueue& queue, int track);
 
-private:
+  private:
     void transfer();
     void transfer_loop();
     TpuRun& m_run;
@@ -105,12 +119,12 @@ private:
 
 /// One weight-stationary systolic array of R x C MACs.
 class MatrixUnit : public sc_core::sc_module {
-public:
+  public:
     SC_HAS_PROCESS(MatrixUnit);
     MatrixUnit(sc_core::sc_module_name name, TpuRun& run, InstructionQueue& queue,
                sc_core::sc_fifo<int>& weights, int track);
 
-private:
+  private:
     void compute();
     void compute_loop();
     TpuRun& m_run;
@@ -122,11 +136,11 @@ private:
 /// A unit that runs one instruction at a time for a closed-form duration: the activation
 /// pipeline (ACT), the vector unit (VEC), the host (HOST), the host link (RHM/WHM) and SYNC.
 class SimpleUnit : public sc_core::sc_module {
-public:
+  public:
     SC_HAS_PROCESS(SimpleUnit);
     SimpleUnit(sc_core::sc_module_name name, TpuRun& run, InstructionQueue& queue, int track);
 
-private:
+  private:
     void execute();
     void execute_loop();
     /// @brief Cycles the instruction occupies this unit, with the bytes it moves recorded.
@@ -135,9 +149,5 @@ private:
     InstructionQueue& m_queue;
     int m_track;
 };
-
-/// @brief The queue index an instruction goes to: 0 host link and host (RHM, WHM, HOST),
-/// 1 weights (RW), 2 activate, 3 vector, 4 sync, 5 DMA, 6 + i MXU i.
-int unit_of(const Instruction& i);
 
 }  // namespace xpusim::models::tpu

@@ -85,20 +85,30 @@ py::dict tensors_to_dict(const app::TensorMap& tensors) {
     return out;
 }
 
+app::TensorMap tensors_of(const py::dict& arrays) {
+    app::TensorMap out;
+    for (const auto& [name, array] : arrays) {
+        const auto key = py::str(name).cast<std::string>();
+        out[key] = numpy_to_tensor(py::array::ensure(array), key);
+    }
+    return out;
+}
+
 OutcomePtr run(const std::string& model, const std::string& config, const py::dict& inputs,
                const std::vector<std::string>& overrides,
                const std::map<std::string, std::vector<int64_t>>& shapes,
                const std::map<std::string, std::string>& input_files, uint64_t seed,
-               bool timing_only) {
+               bool timing_only, const std::string& calibration_dir,
+               const std::vector<py::dict>& calibration_samples) {
     app::RunRequest request;
     request.model_path = model;
     request.config = config;
     request.overrides = overrides;
     request.input_files = input_files;
-    for (const auto& [name, array] : inputs) {
-        const auto key = py::str(name).cast<std::string>();
-        request.input_tensors[key] = numpy_to_tensor(py::array::ensure(array), key);
-    }
+    request.input_tensors = tensors_of(inputs);
+    request.calibration_dir = calibration_dir;
+    for (const auto& sample : calibration_samples)
+        request.calibration_samples.push_back(tensors_of(sample));
     for (const auto& [name, shape] : shapes) request.shapes[name] = shape;
     request.seed = seed;
     request.timing_only = timing_only;
@@ -112,6 +122,7 @@ OutcomePtr run(const std::string& model, const std::string& config, const py::di
 PYBIND11_MODULE(_xpusim, m) {
     m.doc() = "xpusim's C++ driver; use the `xpusim` package instead of this module.";
     register_errors(m);
+    app::check_target_registrations();
     bind_config(m);
 
     py::class_<app::RunOutcome, OutcomePtr>(m, "Outcome", "The result of one run.")
@@ -139,17 +150,20 @@ PYBIND11_MODULE(_xpusim, m) {
             py::arg("outdir"), "outputs/, inputs/, stats.json and trace.json, as `xpusim run -o`")
         .def(
             "check_report",
-            [](const app::RunOutcome& o, double max_rel_err) {
+            [](const app::RunOutcome& o, std::optional<double> max_rel_err) {
                 const app::CheckReport r = app::make_check_report(o, max_rel_err);
                 return py::make_tuple(r.deployable, r.text, r.json.dump());
             },
-            py::arg("max_rel_err") = 0.05, "(deployable, text, JSON text) as `xpusim check`");
+            py::arg("max_rel_err") = py::none(),
+            "(deployable, text, JSON text) as `xpusim check` (None: the preset's "
+            "numerics.max_rel_l2)");
 
     m.def("run", &run, py::arg("model"), py::arg("config"), py::arg("inputs") = py::dict(),
           py::arg("overrides") = std::vector<std::string>{},
           py::arg("shapes") = std::map<std::string, std::vector<int64_t>>{},
           py::arg("input_files") = std::map<std::string, std::string>{}, py::arg("seed") = 0,
-          py::arg("timing_only") = false,
+          py::arg("timing_only") = false, py::arg("calibration_dir") = std::string(),
+          py::arg("calibration_samples") = std::vector<py::dict>{},
           "Loads, lowers and simulates one model on one config (app::run).");
     m.def(
         "compare_table",

@@ -7,7 +7,7 @@ import time
 
 # The metric columns of a sweep row, in order; util.<unit> columns go after throughput/energy.
 METRICS = ["latency_s", "throughput", "cycles", "energy_j"]
-FLAGS = ["fits", "compatible", "host_ops", "target", "config", "wall_s", "worker", "error"]
+FLAGS = ["fits", "problem", "compatible", "host_ops", "target", "config", "wall_s", "worker", "error"]
 
 
 def metrics_from_stats(stats):
@@ -20,7 +20,8 @@ def metrics_from_stats(stats):
         "cycles": stats.get("cycles"),
         "energy_j": stats.get("energy_j"),
         "util": {u["name"]: u["utilization"] for u in stats.get("units", [])},
-        "fits": not stats.get("capacity_problems"),
+        "fits": bool(stats.get("feasible", True)),
+        "problem": "; ".join(p["message"] for p in stats.get("problems", [])) or None,
         "compatible": host_ops == 0,
         "host_ops": host_ops,
         "target": stats.get("target"),

@@ -1,4 +1,5 @@
 """The notebook API: run, check and compare a model on a target, and look at configs."""
+import collections.abc
 import functools
 import json
 import os
@@ -186,8 +187,12 @@ class Result:
         self._outcome.write(outdir)
         return outdir
 
-    def check(self, max_rel_err=0.05):
-        """The `xpusim check` verdict of this run (see xpusim.check)."""
+    feasible = property(lambda self: self.stats["feasible"])
+    problems = property(lambda self: self.stats["problems"])
+
+    def check(self, max_rel_err=None):
+        """The `xpusim check` verdict of this run (see xpusim.check); max_rel_err defaults to
+        the preset's numerics.max_rel_l2."""
         deployable, text, report = self._outcome.check_report(max_rel_err)
         report = json.loads(report)
         report["text"] = Text(text)
@@ -206,9 +211,13 @@ class Result:
         return plots.plot_utilization(self.stats, ax=ax, **kwargs)
 
 
-def _inputs_dict(inputs):
+def _inputs_dict(inputs, what="inputs"):
+    if inputs is None:
+        return {}
+    if not isinstance(inputs, collections.abc.Mapping):
+        raise TypeError("{} must be a dict of name -> array, not {}".format(what, type(inputs).__name__))
     out = {}
-    for name, value in (inputs or {}).items():
+    for name, value in inputs.items():
         a = np.asarray(value)
         if not a.dtype.isnative:
             a = a.astype(a.dtype.newbyteorder("="))
@@ -216,43 +225,66 @@ def _inputs_dict(inputs):
     return out
 
 
-def _run(model, config, inputs, overrides, seed, timing_only, shapes, input_files=None):
+def _calibration(calibration):
+    """(folder, samples) for the driver from None, a folder path or a list of input dicts."""
+    if calibration is None:
+        return "", []
+    if isinstance(calibration, (str, os.PathLike)):
+        return os.fspath(calibration), []
+    if isinstance(calibration, collections.abc.Mapping):
+        raise TypeError("calibration must be a folder or a list of input dicts (one per sample), "
+                        "not a single dict: wrap it in a list")
+    samples = [_inputs_dict(s, "each calibration sample") for s in calibration]
+    if not samples:
+        raise ValueError("calibration is an empty list")
+    return "", samples
+
+
+def _run(model, config, inputs, overrides, seed, timing_only, shapes, input_files=None, calibration=None):
     if int(seed) < 0:
         raise ValueError("seed must be a non-negative integer, got {}".format(seed))
     spec, override_list = config_request(config, overrides)
     files = {str(k): os.fspath(v) for k, v in (input_files or {}).items()}
+    folder, samples = _calibration(calibration)
     return native.run(os.fspath(model), spec, _inputs_dict(inputs), override_list,
-                      shape_lists(shapes), files, int(seed), bool(timing_only))
+                      shape_lists(shapes), files, int(seed), bool(timing_only), folder, samples)
 
 
 def run(model, config, inputs=None, overrides=None, seed=0, timing_only=False, shapes=None,
-        input_files=None):
+        input_files=None, calibration=None):
     """Simulates `model` (an .onnx path) on `config` (a preset name, a YAML path or a Config).
 
     inputs: {name: array} (others are drawn from `seed`, as the CLI does); input_files:
     {name: .npy path} as the CLI's --input; overrides: {path: value} or ["path=value"] as
-    --set; shapes: {name: "1x3x32x32" or a tuple} as --shape. The same arguments give the
-    same outputs and stats as `xpusim run` bit for bit. Raises XpusimError subclasses with the
-    CLI's messages.
+    --set; shapes: {name: "1x3x32x32" or a tuple} as --shape; calibration: the samples int8
+    targets calibrate on, a list of {name: array} dicts or a folder as --calibration (default:
+    drawn from seed + 1000, never the evaluation inputs). The same arguments give the same
+    outputs and stats as `xpusim run` bit for bit. Raises XpusimError subclasses with the CLI's
+    messages. An infeasible design returns a Result with feasible False and latency_s None.
     """
-    return Result(_run(model, config, inputs, overrides, seed, timing_only, shapes, input_files))
+    return Result(_run(model, config, inputs, overrides, seed, timing_only, shapes, input_files, calibration))
 
 
-def check(model, config, inputs=None, overrides=None, seed=0, shapes=None, max_rel_err=0.05,
-          timing_only=False):
+def check(model, config, inputs=None, overrides=None, seed=0, shapes=None, max_rel_err=None,
+          timing_only=False, calibration=None):
     """Can the model be deployed there? The `xpusim check --json` report as a dict: target,
-    config, deployable, ops (node, op_type, placement, unit, reason), numerics, failures,
-    max_rel_err; plus text, the table the CLI prints."""
-    return run(model, config, inputs, overrides, seed, timing_only, shapes).check(max_rel_err)
+    config, deployable, feasible, problems, ops (node, op_type, placement, unit, reason),
+    numerics, failures, max_rel_err (default: the preset's numerics.max_rel_l2); plus text, the
+    table the CLI prints."""
+    return run(model, config, inputs, overrides, seed, timing_only, shapes,
+               calibration=calibration).check(max_rel_err)
 
 
-def compare(model, configs, inputs=None, overrides=None, seed=0, shapes=None, timing_only=False):
+def compare(model, configs, inputs=None, overrides=None, seed=0, shapes=None, timing_only=False,
+            calibration=None):
     """One row per config, as `xpusim compare`: config, target, cycles, latency_s, energy_j,
-    host_ops, worst_rel_l2, wall_s. The CLI's text table is in df.attrs["table"]."""
+    host_ops, feasible, problem, worst_rel_l2, wall_s. The CLI's text table is in
+    df.attrs["table"]."""
     import pandas as pd
     if isinstance(configs, (str, Config, os.PathLike)):
         configs = [configs]
-    outcomes = [_run(model, c, inputs, overrides, seed, timing_only, shapes) for c in configs]
+    outcomes = [_run(model, c, inputs, overrides, seed, timing_only, shapes, calibration=calibration)
+                for c in configs]
     text, rows = native.compare_table(outcomes)
     df = pd.DataFrame(json.loads(rows))
     df.attrs["table"] = Text(text)

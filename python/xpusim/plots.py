@@ -82,21 +82,6 @@ def plot_timeline(trace, ax=None, max_legend=12):
     return ax
 
 
-def _find_stat(stats, key):
-    """stats[key], else stats['stats'][key], else the first `key` nested anywhere under
-    stats['stats'] (targets group their counters by unit)."""
-    if stats.get(key) is not None:
-        return stats[key]
-    stack = [stats.get("stats") or {}]
-    while stack:
-        node = stack.pop(0)
-        if isinstance(node, dict):
-            if node.get(key) is not None and not isinstance(node[key], dict):
-                return node[key]
-            stack.extend(v for v in node.values() if isinstance(v, dict))
-    return None
-
-
 def roofline_points(stats):
     """Per op with MACs, off-chip bytes and a duration: name, op_type, intensity (MACs per
     byte) and achieved ops/s (2 ops per MAC) over the op's [start_cycle, end_cycle)."""
@@ -113,8 +98,8 @@ def roofline_points(stats):
 
 def plot_roofline(stats, ax=None):
     """Op by op: arithmetic intensity (MACs/byte of off-chip traffic) against achieved ops/s,
-    under the roofline min(peak compute, intensity x bandwidth) from the stats fields
-    peak_macs_per_cycle and dram_bandwidth_bytes_per_cycle (top level or under stats['stats'])."""
+    under the roofline min(peak compute, intensity x bandwidth) from stats['roofline']
+    ({peak_macs_per_s, peak_bytes_per_s}, which every target reports)."""
     ax = _axes(ax, (6, 4.5))
     if not stats.get("clock_hz") or stats.get("cycles") is None:
         return _message(ax, "no roofline: target '{}' reports no cycles or clock "
@@ -129,20 +114,17 @@ def plot_roofline(stats, ax=None):
                    label=op_type, s=18, zorder=3)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    clock = stats["clock_hz"]
-    peak_macs = _find_stat(stats, "peak_macs_per_cycle")
-    bandwidth = _find_stat(stats, "dram_bandwidth_bytes_per_cycle")
+    roof = stats.get("roofline") or {}
+    peak_macs, bandwidth = roof.get("peak_macs_per_s"), roof.get("peak_bytes_per_s")
     if peak_macs and bandwidth:
-        peak = 2.0 * peak_macs * clock
-        bw = bandwidth * clock  # bytes/s
         lo = min(p["intensity"] for p in points) / 4
         hi = max(max(p["intensity"] for p in points) * 4, 4 * peak_macs / bandwidth)
         xs = [lo * (hi / lo) ** (i / 200) for i in range(201)]
-        ax.plot(xs, [min(peak, 2.0 * x * bw) for x in xs], color="black", lw=1.5,
+        ax.plot(xs, [min(2.0 * peak_macs, 2.0 * x * bandwidth) for x in xs], color="black", lw=1.5,
                 label="roofline", zorder=2)
     else:
-        missing = [k for k, v in (("peak_macs_per_cycle", peak_macs),
-                                  ("dram_bandwidth_bytes_per_cycle", bandwidth)) if not v]
+        missing = [k for k, v in (("roofline.peak_macs_per_s", peak_macs),
+                                  ("roofline.peak_bytes_per_s", bandwidth)) if not v]
         _warn("roofline not drawn: the stats lack " + " and ".join(missing))
         ax.text(0.02, 0.98, "no roof: stats lack " + ", ".join(missing), transform=ax.transAxes,
                 va="top", fontsize="small")

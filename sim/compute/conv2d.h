@@ -49,8 +49,9 @@ void im2col_2d(const T* x, const Conv2dShape& s, int64_t c0, T* col, T pad_value
                     const int64_t h = p * s.stride_h - s.pad_top + r * s.dilation_h;
                     for (int64_t t = 0; t < s.kernel_w; ++t, ++k) {
                         const int64_t w = q * s.stride_w - s.pad_left + t * s.dilation_w;
-                        row[k] = (h < 0 || h >= s.in_h || w < 0 || w >= s.in_w) ? pad_value
-                                                                                : xc[h * s.in_w + w];
+                        row[k] = (h < 0 || h >= s.in_h || w < 0 || w >= s.in_w)
+                                     ? pad_value
+                                     : xc[h * s.in_w + w];
                     }
                 }
             }

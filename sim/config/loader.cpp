@@ -241,7 +241,7 @@ void set_path(TreeNode& root, const std::string& path, TreeNode value) {
 }
 
 std::vector<std::string> known_targets() {
-    return SchemaRegistry::instance().targets();
+    return schemas().names();
 }
 
 // The resolved tree of one config, plus overrides, validated against its target's schema.
@@ -260,7 +260,8 @@ Config finish(TreeNode root, const std::string& source, const std::string& stem,
              "missing required key (known targets: " + join_names(known_targets(), 20) + ")");
     if (target->kind != TreeNode::Kind::Scalar)
         fail(target->where(), "target", "expected a target name, got " + describe_node(*target));
-    auto schema = SchemaRegistry::instance().find_shared(target->text);
+    const auto* found = schemas().find(target->text);
+    std::shared_ptr<const Schema> schema = found ? *found : nullptr;
     if (!schema)
         fail(target->where(), "target",
              unknown_name_message("target", target->text, known_targets()));
@@ -380,7 +381,8 @@ std::vector<ConfigLoader::PresetInfo> ConfigLoader::list_presets() const {
 }
 
 std::string ConfigLoader::describe(const std::string& target) const {
-    const Schema* schema = SchemaRegistry::instance().find(target);
+    const auto* found = schemas().find(target);
+    const Schema* schema = found ? found->get() : nullptr;
     if (!schema) throw ConfigError(unknown_name_message("target", target, known_targets()));
     return schema->describe();
 }

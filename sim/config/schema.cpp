@@ -45,6 +45,10 @@ Schema::Schema(std::string target, std::string description)
     add_string("target", "the target this config is for ('" + m_target + "')", std::nullopt);
     add_string("name", "name of this configuration (empty: the preset or file name)", "");
     add_string("description", "one line about this configuration", "");
+    add_float("numerics.max_rel_l2", "",
+              "largest rel-L2 deviation of an output from the fp32 reference this design point "
+              "is expected to meet (the default of `check --max-rel-err`)",
+              0.05, 0, 1e9);
 }
 
 Schema& Schema::add(ParamSpec p) {
@@ -224,39 +228,14 @@ std::string Schema::describe() const {
     return out;
 }
 
-SchemaRegistry& SchemaRegistry::instance() {
-    static SchemaRegistry registry;
+Registry<std::shared_ptr<const Schema>>& schemas() {
+    static Registry<std::shared_ptr<const Schema>> registry("schema");
     return registry;
 }
 
-void SchemaRegistry::add(Schema s) {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    const std::string target = s.target();
-    if (target.empty()) throw std::logic_error("a schema needs a target name");
-    if (m_schemas.count(target))
-        throw std::logic_error("schema for target '" + target + "' registered twice");
-    m_schemas[target] = std::make_shared<const Schema>(std::move(s));
-}
-
-const Schema* SchemaRegistry::find(const std::string& target) const {
-    return find_shared(target).get();
-}
-
-std::shared_ptr<const Schema> SchemaRegistry::find_shared(const std::string& target) const {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    auto it = m_schemas.find(target);
-    return it == m_schemas.end() ? nullptr : it->second;
-}
-
-std::vector<std::string> SchemaRegistry::targets() const {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    std::vector<std::string> names;
-    for (const auto& entry : m_schemas) names.push_back(entry.first);
-    return names;
-}
-
 SchemaRegistration::SchemaRegistration(Schema s) {
-    SchemaRegistry::instance().add(std::move(s));
+    const std::string target = s.target();
+    schemas().add(target, std::make_shared<const Schema>(std::move(s)));
 }
 
 std::string nearest_name(const std::string& key, const std::vector<std::string>& candidates) {

@@ -6,11 +6,12 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "sim/registry.h"
 
 namespace xpusim::sim::config {
 
@@ -31,7 +32,8 @@ struct ParamSpec {
     std::vector<std::string> choices;  ///< allowed values of a String param (empty: any)
 };
 
-/// @brief The parameters one target accepts. `target`, `name` and `description` are implicit.
+/// @brief The parameters one target accepts. `target`, `name`, `description` and
+/// `numerics.max_rel_l2` are implicit: every config has them.
 /// Adding a malformed parameter (bad path, duplicate, default outside its own range) throws
 /// std::logic_error: it is a bug in the target, not in a user's config.
 class Schema {
@@ -58,7 +60,7 @@ class Schema {
 
     const std::string& target() const { return m_target; }
     const std::string& description() const { return m_description; }
-    /// In the order they were added; the implicit three come first.
+    /// In the order they were added; the implicit ones come first.
     const std::vector<ParamSpec>& params() const { return m_params; }
     const ParamSpec* find(const std::string& path) const;
     /// @brief True for a proper prefix of some parameter path ("mxu" for "mxu.rows").
@@ -79,24 +81,9 @@ class Schema {
 };
 
 /// @brief The schemas of all targets, by target name. Targets add theirs during static
-/// initialization (see SchemaRegistration); afterwards it is only read.
-class SchemaRegistry {
-  public:
-    static SchemaRegistry& instance();
-
-    /// @brief Throws std::logic_error if the target is already registered.
-    void add(Schema s);
-    const Schema* find(const std::string& target) const;
-    /// Shared ownership so that a loaded Config keeps its schema alive.
-    std::shared_ptr<const Schema> find_shared(const std::string& target) const;
-    /// Sorted.
-    std::vector<std::string> targets() const;
-
-  private:
-    SchemaRegistry() = default;
-    mutable std::mutex m_mutex;
-    std::map<std::string, std::shared_ptr<const Schema>> m_schemas;
-};
+/// initialization (see SchemaRegistration); afterwards it is only read. Shared ownership, so
+/// that a loaded Config keeps its schema alive.
+Registry<std::shared_ptr<const Schema>>& schemas();
 
 /// @brief `static SchemaRegistration reg(make_tpu_schema());` registers a schema at start-up.
 struct SchemaRegistration {

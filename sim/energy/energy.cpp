@@ -9,7 +9,9 @@ void EnergyAccount::add(const std::string& unit, const std::string& event, doubl
     e.pj_each = pj_each;
 }
 
-void EnergyAccount::add_static(double watts, double seconds) { m_static_j += watts * seconds; }
+void EnergyAccount::add_static(double watts, double seconds) {
+    m_static_j += watts * seconds;
+}
 
 double EnergyAccount::total_joules() const {
     double pj = 0;

@@ -5,32 +5,6 @@
 
 namespace xpusim::sim {
 
-void DramSpec::declare(config::Schema& s, const std::string& p, const DramSpec& d) {
-    s.add_string(p + ".kind", "memory technology (documentation)", d.kind);
-    s.add_float(p + ".bandwidth_gbps", "GB/s", "peak bandwidth over all channels", d.bandwidth_gbps, 0.001, 1e6);
-    s.add_int(p + ".channels", "", "independent channels (bandwidth splits evenly)", d.channels, 1, 1024);
-    s.add_int(p + ".banks", "", "banks per channel, each with one open row", d.banks, 1, 1024);
-    s.add_int(p + ".row_bytes", "B", "row-buffer (page) size", d.row_bytes, 64, 1 << 20);
-    s.add_int(p + ".interleave_bytes", "B", "consecutive bytes mapped to one channel", d.interleave_bytes, 16, 1 << 20);
-    s.add_float(p + ".row_miss_ns", "ns", "row miss penalty: precharge + activate (tRP + tRCD)", d.row_miss_ns, 0, 1e4);
-    s.add_float(p + ".latency_ns", "ns", "request-to-first-data latency", d.latency_ns, 0, 1e6);
-    s.add_int(p + ".capacity_mib", "MiB", "capacity", d.capacity_mib, 1, int64_t{1} << 30);
-}
-
-DramSpec DramSpec::from_config(const config::Config& c, const std::string& p) {
-    DramSpec d;
-    d.kind = c.get_string(p + ".kind");
-    d.bandwidth_gbps = c.get_double(p + ".bandwidth_gbps");
-    d.channels = c.get_int(p + ".channels");
-    d.banks = c.get_int(p + ".banks");
-    d.row_bytes = c.get_int(p + ".row_bytes");
-    d.interleave_bytes = c.get_int(p + ".interleave_bytes");
-    d.row_miss_ns = c.get_double(p + ".row_miss_ns");
-    d.latency_ns = c.get_double(p + ".latency_ns");
-    d.capacity_mib = c.get_int(p + ".capacity_mib");
-    return d;
-}
-
 DramTimingModel::DramTimingModel(const DramSpec& spec)
     : m_spec(spec),
       m_channel_bytes_per_ns(spec.bandwidth_gbps / static_cast<double>(spec.channels)),
@@ -76,6 +50,19 @@ double DramTimingModel::access(uint64_t addr, uint64_t bytes, double t_ns, bool 
 Dram::Dram(sc_core::sc_module_name name, const DramSpec& spec)
     : sc_core::sc_module(name), socket("socket"), m_timing(spec) {
     socket.register_b_transport(this, &Dram::b_transport);
+    if (SimulationContext* context = SimulationContext::current()) context->add_memory(*this);
+}
+
+MemoryReport Dram::memory_report() const {
+    MemoryReport r;
+    r.kind = m_timing.spec().kind;
+    r.bytes_read = m_timing.bytes_read();
+    r.bytes_written = m_timing.bytes_written();
+    r.row_hits = m_timing.row_hits();
+    r.row_misses = m_timing.row_misses();
+    r.busy_ns = m_timing.busy_ns() / static_cast<double>(m_timing.spec().channels);
+    r.peak_bytes_per_s = m_timing.spec().bandwidth_gbps * 1e9;
+    return r;
 }
 
 void Dram::b_transport(int, tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {

@@ -1,5 +1,7 @@
-// What a lowering hands a model: a target's instructions plus its initial memory image. Each
-// target derives its own Program type in isa/<target>/; the core only knows this base.
+// What a lowering hands a model: a target's instructions, its initial memory image, and the Spec
+// it was lowered for (the model reads the chip's parameters from there, so the config is parsed
+// once per run). Each target derives its own Program type in isa/<target>/; the core only knows
+// this base.
 #pragma once
 
 #include <string>
@@ -7,7 +9,7 @@
 namespace xpusim::sim {
 
 class Program {
-public:
+  public:
     virtual ~Program() = default;
     /// @brief The target name this program is for ("tpu", "reference", ...).
     virtual std::string target() const = 0;

@@ -8,18 +8,20 @@
 namespace xpusim::sim {
 
 namespace {
-// The context whose sc_start() is running on this thread. SystemC's kernel is itself one per
-// thread at a time, so this is the same scope as sc_curr_simcontext.
+// The context being elaborated or run on this thread. SystemC's kernel is itself one per thread
+// at a time, so this is the same scope as sc_curr_simcontext.
+thread_local SimulationContext* t_current = nullptr;
 thread_local SimulationContext* t_running = nullptr;
 }  // namespace
 
-SimulationContext::SimulationContext() {
+SimulationContext::SimulationContext() : m_outer(t_current) {
     // The banner would land on stdout, which belongs to our tables and JSON.
     setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
     m_previous = sc_core::sc_curr_simcontext;
     m_context = new sc_core::sc_simcontext;
     sc_core::sc_curr_simcontext = m_context;
     sc_core::sc_default_global_context = m_context;
+    t_current = this;
 }
 
 SimulationContext::~SimulationContext() {
@@ -27,6 +29,11 @@ SimulationContext::~SimulationContext() {
     delete m_context;
     sc_core::sc_curr_simcontext = m_previous;
     sc_core::sc_default_global_context = m_previous;
+    t_current = m_outer;
+}
+
+SimulationContext* SimulationContext::current() {
+    return t_current;
 }
 
 void SimulationContext::run() {
@@ -50,6 +57,14 @@ void SimulationContext::guard(const std::function<void()>& body) {
         if (!t_running->m_error) t_running->m_error = std::current_exception();
         sc_core::sc_stop();
     }
+}
+
+std::map<std::string, MemoryReport> SimulationContext::memory_reports() const {
+    std::map<std::string, MemoryReport> out;
+    for (const MemoryCounters* m : m_memories)
+        if (!out.emplace(m->instance_name(), m->memory_report()).second)
+            throw Error("two memories of one run are both named '" + m->instance_name() + "'");
+    return out;
 }
 
 }  // namespace xpusim::sim

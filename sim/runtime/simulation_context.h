@@ -2,10 +2,17 @@
 // elaborate again after sc_start(), yet a notebook or a sweep worker runs many simulations in one
 // process. SimulationContext makes a fresh sc_simcontext, makes it current, and deletes it (and
 // with it every module it owns) when the run is over. Never run two in two threads at once.
+//
+// Memory models built inside a context register with it (MemoryCounters), so that the run can
+// report every memory's own counters under its instance name without the target copying them.
 #pragma once
 
 #include <exception>
 #include <functional>
+#include <string>
+#include <vector>
+
+#include "sim/runtime/results.h"
 
 namespace sc_core {
 class sc_simcontext;
@@ -13,12 +20,23 @@ class sc_simcontext;
 
 namespace xpusim::sim {
 
+/// A memory model that reports its counters as stats.json `memory.<instance_name()>`.
+class MemoryCounters {
+  public:
+    virtual ~MemoryCounters() = default;
+    virtual std::string instance_name() const = 0;
+    virtual MemoryReport memory_report() const = 0;
+};
+
 class SimulationContext {
-public:
+  public:
     SimulationContext();
     ~SimulationContext();
     SimulationContext(const SimulationContext&) = delete;
     SimulationContext& operator=(const SimulationContext&) = delete;
+
+    /// @brief The context being elaborated or run on this thread, or null.
+    static SimulationContext* current();
 
     /// @brief Runs the elaborated modules until no event is left (sc_start()). An exception a
     /// process raised inside guard() is rethrown here with its type (ModelError stays a
@@ -28,10 +46,18 @@ public:
     /// @brief Runs a process body; an exception stops the simulation and is kept for run().
     static void guard(const std::function<void()>& body);
 
-private:
+    /// @brief Called by a memory model's constructor; the model must outlive the context's
+    /// collection (modules do: the context owns them).
+    void add_memory(const MemoryCounters& memory) { m_memories.push_back(&memory); }
+    /// @brief Every registered memory's report, by instance name (a repeated name is an error).
+    std::map<std::string, MemoryReport> memory_reports() const;
+
+  private:
     sc_core::sc_simcontext* m_context;
     sc_core::sc_simcontext* m_previous;
+    SimulationContext* m_outer;
     std::exception_ptr m_error;
+    std::vector<const MemoryCounters*> m_memories;
 };
 
 }  // namespace xpusim::sim

@@ -12,9 +12,13 @@ StatsRegistry::Stat& StatsRegistry::declare(const std::string& name, const std::
     return s;
 }
 
-void StatsRegistry::add(const std::string& name, double delta) { m_stats[name].value += delta; }
+void StatsRegistry::add(const std::string& name, double delta) {
+    m_stats[name].value += delta;
+}
 
-void StatsRegistry::set(const std::string& name, double value) { m_stats[name].value = value; }
+void StatsRegistry::set(const std::string& name, double value) {
+    m_stats[name].value = value;
+}
 
 double StatsRegistry::get(const std::string& name) const {
     auto it = m_stats.find(name);
@@ -26,7 +30,8 @@ nlohmann::json StatsRegistry::to_json() const {
     for (const auto& [name, stat] : m_stats) {
         nlohmann::json* node = &out;
         std::size_t start = 0;
-        for (std::size_t dot = name.find('.'); dot != std::string::npos; dot = name.find('.', start)) {
+        for (std::size_t dot = name.find('.'); dot != std::string::npos;
+             dot = name.find('.', start)) {
             node = &(*node)[name.substr(start, dot - start)];
             if (!node->is_object() && !node->is_null())
                 throw Error("stat '" + name + "' nests under a stat that has a value");

@@ -9,7 +9,7 @@
 namespace xpusim::sim {
 
 class StatsRegistry {
-public:
+  public:
     struct Stat {
         double value = 0.0;
         std::string unit;
@@ -31,7 +31,7 @@ public:
     /// @brief {"mxu0.busy_cycles": {"unit": "cycles", "description": "..."}}.
     nlohmann::json describe_json() const;
 
-private:
+  private:
     std::map<std::string, Stat> m_stats;
 };
 

@@ -52,9 +52,9 @@ struct Float8E5M2 {
 
 template <class T>
 struct DTypeOf;
-#define XPUSIM_DTYPE_OF(cpp, tag) \
-    template <>                   \
-    struct DTypeOf<cpp> {         \
+#define XPUSIM_DTYPE_OF(cpp, tag)                  \
+    template <>                                    \
+    struct DTypeOf<cpp> {                          \
         static constexpr DType value = DType::tag; \
     };
 XPUSIM_DTYPE_OF(float, Float32)

@@ -23,10 +23,13 @@ constexpr NpyType kTypes[] = {
 
 const char* descr_of(DType t) {
     switch (t) {
-        case DType::BFloat16: return "<u2";
+        case DType::BFloat16:
+            return "<u2";
         case DType::Float8E4M3:
-        case DType::Float8E5M2: return "|u1";
-        default: break;
+        case DType::Float8E5M2:
+            return "|u1";
+        default:
+            break;
     }
     for (const auto& k : kTypes)
         if (k.dtype == t) return k.descr;
@@ -41,12 +44,15 @@ Tensor parse_npy(const std::string& bytes, const std::string& what) {
     const int major = static_cast<unsigned char>(bytes[6]);
     std::size_t header_len, offset;
     if (major == 1) {
-        header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+        header_len =
+            static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
         offset = 10;
     } else if (major == 2 || major == 3) {
         if (bytes.size() < 12) throw ModelError(what + ": truncated .npy header");
         header_len = 0;
-        for (int i = 0; i < 4; ++i) header_len |= static_cast<std::size_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
+        for (int i = 0; i < 4; ++i)
+            header_len |= static_cast<std::size_t>(static_cast<unsigned char>(bytes[8 + i]))
+                          << (8 * i);
         offset = 12;
     } else {
         throw ModelError(what + ": unsupported .npy version " + std::to_string(major));
@@ -104,7 +110,8 @@ Tensor read_npy(const std::string& path) {
 std::string serialize_npy(const Tensor& t) {
     std::string shape = "(";
     for (std::size_t i = 0; i < t.shape().size(); ++i)
-        shape += std::to_string(t.shape()[i]) + (t.shape().size() == 1 ? "," : (i + 1 < t.shape().size() ? ", " : ""));
+        shape += std::to_string(t.shape()[i]) +
+                 (t.shape().size() == 1 ? "," : (i + 1 < t.shape().size() ? ", " : ""));
     shape += ")";
     std::string header = std::string("{'descr': '") + descr_of(t.dtype()) +
                          "', 'fortran_order': False, 'shape': " + shape + ", }";

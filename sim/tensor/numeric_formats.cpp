@@ -56,7 +56,7 @@ struct MiniFloat {
         double v;
         if (has_inf && (mag >> man_bits) == (1u << exp_bits) - 1) {
             v = (mag & ((1u << man_bits) - 1)) ? std::numeric_limits<double>::quiet_NaN()
-                                                : std::numeric_limits<double>::infinity();
+                                               : std::numeric_limits<double>::infinity();
         } else if (!has_inf && mag == nan_code()) {
             v = std::numeric_limits<double>::quiet_NaN();
         } else {
@@ -70,7 +70,8 @@ struct MiniFloat {
     uint32_t encode(float x, bool saturate) const {
         const uint32_t sign = std::signbit(x) ? 1u << (exp_bits + man_bits) : 0u;
         if (std::isnan(x)) return sign | nan_code();
-        const uint32_t overflow = saturate ? max_finite_code() : (has_inf ? inf_code() : nan_code());
+        const uint32_t overflow =
+            saturate ? max_finite_code() : (has_inf ? inf_code() : nan_code());
         if (std::isinf(x)) return sign | overflow;
         const double a = std::fabs(static_cast<double>(x));
         if (a == 0.0) return sign;
@@ -107,7 +108,9 @@ constexpr MiniFloat kE5M2{5, 2, true};
 uint16_t float_to_half_bits(float x) {
     return static_cast<uint16_t>(kHalf.encode(x, /*saturate=*/false));
 }
-float half_bits_to_float(uint16_t bits) { return kHalf.decode(bits); }
+float half_bits_to_float(uint16_t bits) {
+    return kHalf.decode(bits);
+}
 
 uint16_t float_to_bf16_bits(float x) {
     const uint32_t b = float_bits(x);
@@ -117,17 +120,23 @@ uint16_t float_to_bf16_bits(float x) {
     const uint32_t rounding_bias = 0x7FFFu + ((b >> 16) & 1u);
     return static_cast<uint16_t>((b + rounding_bias) >> 16);
 }
-float bf16_bits_to_float(uint16_t bits) { return bits_float(static_cast<uint32_t>(bits) << 16); }
+float bf16_bits_to_float(uint16_t bits) {
+    return bits_float(static_cast<uint32_t>(bits) << 16);
+}
 
 uint8_t float_to_e4m3_bits(float x, bool saturate) {
     return static_cast<uint8_t>(kE4M3.encode(x, saturate));
 }
-float e4m3_bits_to_float(uint8_t bits) { return kE4M3.decode(bits); }
+float e4m3_bits_to_float(uint8_t bits) {
+    return kE4M3.decode(bits);
+}
 
 uint8_t float_to_e5m2_bits(float x, bool saturate) {
     return static_cast<uint8_t>(kE5M2.encode(x, saturate));
 }
-float e5m2_bits_to_float(uint8_t bits) { return kE5M2.decode(bits); }
+float e5m2_bits_to_float(uint8_t bits) {
+    return kE5M2.decode(bits);
+}
 
 NumericFormat numeric_format_from_name(const std::string& name) {
     if (name == "fp32" || name == "float32") return NumericFormat::Float32;
@@ -141,22 +150,32 @@ NumericFormat numeric_format_from_name(const std::string& name) {
 
 const char* numeric_format_name(NumericFormat f) {
     switch (f) {
-        case NumericFormat::Float32: return "fp32";
-        case NumericFormat::Float16: return "fp16";
-        case NumericFormat::BFloat16: return "bf16";
-        case NumericFormat::Float8E4M3: return "fp8_e4m3";
-        case NumericFormat::Float8E5M2: return "fp8_e5m2";
+        case NumericFormat::Float32:
+            return "fp32";
+        case NumericFormat::Float16:
+            return "fp16";
+        case NumericFormat::BFloat16:
+            return "bf16";
+        case NumericFormat::Float8E4M3:
+            return "fp8_e4m3";
+        case NumericFormat::Float8E5M2:
+            return "fp8_e5m2";
     }
     return "?";
 }
 
 float round_to_format(float x, NumericFormat f) {
     switch (f) {
-        case NumericFormat::Float32: return x;
-        case NumericFormat::Float16: return half_bits_to_float(float_to_half_bits(x));
-        case NumericFormat::BFloat16: return bf16_bits_to_float(float_to_bf16_bits(x));
-        case NumericFormat::Float8E4M3: return e4m3_bits_to_float(float_to_e4m3_bits(x));
-        case NumericFormat::Float8E5M2: return e5m2_bits_to_float(float_to_e5m2_bits(x));
+        case NumericFormat::Float32:
+            return x;
+        case NumericFormat::Float16:
+            return half_bits_to_float(float_to_half_bits(x));
+        case NumericFormat::BFloat16:
+            return bf16_bits_to_float(float_to_bf16_bits(x));
+        case NumericFormat::Float8E4M3:
+            return e4m3_bits_to_float(float_to_e4m3_bits(x));
+        case NumericFormat::Float8E5M2:
+            return e5m2_bits_to_float(float_to_e5m2_bits(x));
     }
     return x;
 }
@@ -181,9 +200,15 @@ Int quantize(float x, QuantParams q) {
 }
 }  // namespace
 
-int8_t quantize_int8(float x, QuantParams q) { return quantize<int8_t>(x, q); }
-uint8_t quantize_uint8(float x, QuantParams q) { return quantize<uint8_t>(x, q); }
-int32_t quantize_int32(float x, QuantParams q) { return quantize<int32_t>(x, q); }
+int8_t quantize_int8(float x, QuantParams q) {
+    return quantize<int8_t>(x, q);
+}
+uint8_t quantize_uint8(float x, QuantParams q) {
+    return quantize<uint8_t>(x, q);
+}
+int32_t quantize_int32(float x, QuantParams q) {
+    return quantize<int32_t>(x, q);
+}
 float dequantize(int32_t q, QuantParams p) {
     return p.scale * static_cast<float>(static_cast<int64_t>(q) - p.zero_point);
 }

@@ -13,40 +13,59 @@ std::size_t dtype_size(DType t) {
     switch (t) {
         case DType::Float64:
         case DType::Int64:
-        case DType::UInt64: return 8;
+        case DType::UInt64:
+            return 8;
         case DType::Float32:
         case DType::Int32:
-        case DType::UInt32: return 4;
+        case DType::UInt32:
+            return 4;
         case DType::Float16:
         case DType::BFloat16:
         case DType::Int16:
-        case DType::UInt16: return 2;
+        case DType::UInt16:
+            return 2;
         case DType::Float8E4M3:
         case DType::Float8E5M2:
         case DType::Int8:
         case DType::UInt8:
-        case DType::Bool: return 1;
+        case DType::Bool:
+            return 1;
     }
     return 1;
 }
 
 const char* dtype_name(DType t) {
     switch (t) {
-        case DType::Float32: return "float32";
-        case DType::Float64: return "float64";
-        case DType::Float16: return "float16";
-        case DType::BFloat16: return "bfloat16";
-        case DType::Float8E4M3: return "float8e4m3";
-        case DType::Float8E5M2: return "float8e5m2";
-        case DType::Int8: return "int8";
-        case DType::UInt8: return "uint8";
-        case DType::Int16: return "int16";
-        case DType::UInt16: return "uint16";
-        case DType::Int32: return "int32";
-        case DType::UInt32: return "uint32";
-        case DType::Int64: return "int64";
-        case DType::UInt64: return "uint64";
-        case DType::Bool: return "bool";
+        case DType::Float32:
+            return "float32";
+        case DType::Float64:
+            return "float64";
+        case DType::Float16:
+            return "float16";
+        case DType::BFloat16:
+            return "bfloat16";
+        case DType::Float8E4M3:
+            return "float8e4m3";
+        case DType::Float8E5M2:
+            return "float8e5m2";
+        case DType::Int8:
+            return "int8";
+        case DType::UInt8:
+            return "uint8";
+        case DType::Int16:
+            return "int16";
+        case DType::UInt16:
+            return "uint16";
+        case DType::Int32:
+            return "int32";
+        case DType::UInt32:
+            return "uint32";
+        case DType::Int64:
+            return "int64";
+        case DType::UInt64:
+            return "uint64";
+        case DType::Bool:
+            return "bool";
     }
     return "?";
 }
@@ -64,7 +83,9 @@ bool is_float(DType t) {
            t == DType::BFloat16 || t == DType::Float8E4M3 || t == DType::Float8E5M2;
 }
 
-bool is_integer(DType t) { return !is_float(t) && t != DType::Bool; }
+bool is_integer(DType t) {
+    return !is_float(t) && t != DType::Bool;
+}
 
 int64_t shape_numel(const Shape& shape) {
     int64_t n = 1;
@@ -99,7 +120,9 @@ Tensor::Storage::Storage(std::size_t bytes) : m_bytes(bytes) {
     std::memset(m_ptr, 0, rounded);
 }
 
-Tensor::Storage::~Storage() { std::free(m_ptr); }
+Tensor::Storage::~Storage() {
+    std::free(m_ptr);
+}
 
 Tensor::Tensor(DType dtype, Shape shape)
     : m_dtype(dtype), m_shape(std::move(shape)), m_numel(shape_numel(m_shape)) {
@@ -138,21 +161,36 @@ Tensor Tensor::clone() const {
 double Tensor::get_as_double(int64_t i) const {
     const void* p = raw();
     switch (m_dtype) {
-        case DType::Float32: return static_cast<const float*>(p)[i];
-        case DType::Float64: return static_cast<const double*>(p)[i];
-        case DType::Float16: return half_bits_to_float(static_cast<const uint16_t*>(p)[i]);
-        case DType::BFloat16: return bf16_bits_to_float(static_cast<const uint16_t*>(p)[i]);
-        case DType::Float8E4M3: return e4m3_bits_to_float(static_cast<const uint8_t*>(p)[i]);
-        case DType::Float8E5M2: return e5m2_bits_to_float(static_cast<const uint8_t*>(p)[i]);
-        case DType::Int8: return static_cast<const int8_t*>(p)[i];
-        case DType::UInt8: return static_cast<const uint8_t*>(p)[i];
-        case DType::Int16: return static_cast<const int16_t*>(p)[i];
-        case DType::UInt16: return static_cast<const uint16_t*>(p)[i];
-        case DType::Int32: return static_cast<const int32_t*>(p)[i];
-        case DType::UInt32: return static_cast<const uint32_t*>(p)[i];
-        case DType::Int64: return static_cast<double>(static_cast<const int64_t*>(p)[i]);
-        case DType::UInt64: return static_cast<double>(static_cast<const uint64_t*>(p)[i]);
-        case DType::Bool: return static_cast<const bool*>(p)[i] ? 1.0 : 0.0;
+        case DType::Float32:
+            return static_cast<const float*>(p)[i];
+        case DType::Float64:
+            return static_cast<const double*>(p)[i];
+        case DType::Float16:
+            return half_bits_to_float(static_cast<const uint16_t*>(p)[i]);
+        case DType::BFloat16:
+            return bf16_bits_to_float(static_cast<const uint16_t*>(p)[i]);
+        case DType::Float8E4M3:
+            return e4m3_bits_to_float(static_cast<const uint8_t*>(p)[i]);
+        case DType::Float8E5M2:
+            return e5m2_bits_to_float(static_cast<const uint8_t*>(p)[i]);
+        case DType::Int8:
+            return static_cast<const int8_t*>(p)[i];
+        case DType::UInt8:
+            return static_cast<const uint8_t*>(p)[i];
+        case DType::Int16:
+            return static_cast<const int16_t*>(p)[i];
+        case DType::UInt16:
+            return static_cast<const uint16_t*>(p)[i];
+        case DType::Int32:
+            return static_cast<const int32_t*>(p)[i];
+        case DType::UInt32:
+            return static_cast<const uint32_t*>(p)[i];
+        case DType::Int64:
+            return static_cast<double>(static_cast<const int64_t*>(p)[i]);
+        case DType::UInt64:
+            return static_cast<double>(static_cast<const uint64_t*>(p)[i]);
+        case DType::Bool:
+            return static_cast<const bool*>(p)[i] ? 1.0 : 0.0;
     }
     return 0.0;
 }
@@ -160,16 +198,26 @@ double Tensor::get_as_double(int64_t i) const {
 int64_t Tensor::get_as_int64(int64_t i) const {
     const void* p = raw();
     switch (m_dtype) {
-        case DType::Int8: return static_cast<const int8_t*>(p)[i];
-        case DType::UInt8: return static_cast<const uint8_t*>(p)[i];
-        case DType::Int16: return static_cast<const int16_t*>(p)[i];
-        case DType::UInt16: return static_cast<const uint16_t*>(p)[i];
-        case DType::Int32: return static_cast<const int32_t*>(p)[i];
-        case DType::UInt32: return static_cast<const uint32_t*>(p)[i];
-        case DType::Int64: return static_cast<const int64_t*>(p)[i];
-        case DType::UInt64: return static_cast<int64_t>(static_cast<const uint64_t*>(p)[i]);
-        case DType::Bool: return static_cast<const bool*>(p)[i] ? 1 : 0;
-        default: return static_cast<int64_t>(get_as_double(i));
+        case DType::Int8:
+            return static_cast<const int8_t*>(p)[i];
+        case DType::UInt8:
+            return static_cast<const uint8_t*>(p)[i];
+        case DType::Int16:
+            return static_cast<const int16_t*>(p)[i];
+        case DType::UInt16:
+            return static_cast<const uint16_t*>(p)[i];
+        case DType::Int32:
+            return static_cast<const int32_t*>(p)[i];
+        case DType::UInt32:
+            return static_cast<const uint32_t*>(p)[i];
+        case DType::Int64:
+            return static_cast<const int64_t*>(p)[i];
+        case DType::UInt64:
+            return static_cast<int64_t>(static_cast<const uint64_t*>(p)[i]);
+        case DType::Bool:
+            return static_cast<const bool*>(p)[i] ? 1 : 0;
+        default:
+            return static_cast<int64_t>(get_as_double(i));
     }
 }
 
@@ -238,8 +286,10 @@ template <class Encode>
 void cast_narrow(const Tensor& in, uint8_t* out8, uint16_t* out16, Encode encode) {
     for (int64_t i = 0; i < in.numel(); ++i) {
         const float f = static_cast<float>(in.get_as_double(i));
-        if (out8) out8[i] = static_cast<uint8_t>(encode(f));
-        else out16[i] = static_cast<uint16_t>(encode(f));
+        if (out8)
+            out8[i] = static_cast<uint8_t>(encode(f));
+        else
+            out16[i] = static_cast<uint16_t>(encode(f));
     }
 }
 
@@ -250,17 +300,39 @@ Tensor Tensor::cast(DType to) const {
     if (to == m_dtype) return clone();
     void* o = out.raw();
     switch (to) {
-        case DType::Float32: cast_into(*this, static_cast<float*>(o)); break;
-        case DType::Float64: cast_into(*this, static_cast<double*>(o)); break;
-        case DType::Int8: cast_into(*this, static_cast<int8_t*>(o)); break;
-        case DType::UInt8: cast_into(*this, static_cast<uint8_t*>(o)); break;
-        case DType::Int16: cast_into(*this, static_cast<int16_t*>(o)); break;
-        case DType::UInt16: cast_into(*this, static_cast<uint16_t*>(o)); break;
-        case DType::Int32: cast_into(*this, static_cast<int32_t*>(o)); break;
-        case DType::UInt32: cast_into(*this, static_cast<uint32_t*>(o)); break;
-        case DType::Int64: cast_into(*this, static_cast<int64_t*>(o)); break;
-        case DType::UInt64: cast_into(*this, static_cast<uint64_t*>(o)); break;
-        case DType::Bool: cast_into(*this, static_cast<bool*>(o)); break;
+        case DType::Float32:
+            cast_into(*this, static_cast<float*>(o));
+            break;
+        case DType::Float64:
+            cast_into(*this, static_cast<double*>(o));
+            break;
+        case DType::Int8:
+            cast_into(*this, static_cast<int8_t*>(o));
+            break;
+        case DType::UInt8:
+            cast_into(*this, static_cast<uint8_t*>(o));
+            break;
+        case DType::Int16:
+            cast_into(*this, static_cast<int16_t*>(o));
+            break;
+        case DType::UInt16:
+            cast_into(*this, static_cast<uint16_t*>(o));
+            break;
+        case DType::Int32:
+            cast_into(*this, static_cast<int32_t*>(o));
+            break;
+        case DType::UInt32:
+            cast_into(*this, static_cast<uint32_t*>(o));
+            break;
+        case DType::Int64:
+            cast_into(*this, static_cast<int64_t*>(o));
+            break;
+        case DType::UInt64:
+            cast_into(*this, static_cast<uint64_t*>(o));
+            break;
+        case DType::Bool:
+            cast_into(*this, static_cast<bool*>(o));
+            break;
         case DType::Float16:
             cast_narrow(*this, nullptr, static_cast<uint16_t*>(o), float_to_half_bits);
             break;

@@ -27,7 +27,7 @@ template <class T>
 using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 class Tensor {
-public:
+  public:
     /// An empty float32 scalar-less tensor (no storage); valid() is false.
     Tensor() = default;
     /// @brief Zero-filled tensor of the given type and shape.
@@ -96,7 +96,7 @@ public:
     /// @brief The element-wise conversion to another dtype (float rounding: nearest-even).
     Tensor cast(DType to) const;
 
-private:
+  private:
     struct Storage;
     void check_type(DType t) const;
     void check_matrix(int64_t rows, int64_t cols) const;
@@ -121,8 +121,8 @@ template <class T>
 Tensor Tensor::from_vector(const Shape& shape, const std::vector<T>& values) {
     Tensor t(DTypeOf<T>::value, shape);
     if (static_cast<int64_t>(values.size()) != t.numel())
-        throw Error("Tensor::from_vector: " + std::to_string(values.size()) +
-                    " values for shape " + shape_str(shape));
+        throw Error("Tensor::from_vector: " + std::to_string(values.size()) + " values for shape " +
+                    shape_str(shape));
     T* out = t.data<T>();
     for (std::size_t i = 0; i < values.size(); ++i) out[i] = values[i];
     return t;

@@ -28,24 +28,36 @@ void TraceLog::counter(int pid, const std::string& name, uint64_t time, double v
 }
 
 double TraceLog::to_us(uint64_t t) const {
-    return m_clock_hz > 0 ? static_cast<double>(t) / m_clock_hz * 1e6 : static_cast<double>(t) / 1e3;
+    return m_clock_hz > 0 ? static_cast<double>(t) / m_clock_hz * 1e6
+                          : static_cast<double>(t) / 1e3;
 }
 
 nlohmann::json TraceLog::to_json() const {
     nlohmann::json events = nlohmann::json::array();
     for (const auto& [pid, name] : m_processes) {
-        events.push_back({{"ph", "M"}, {"name", "process_name"}, {"pid", pid}, {"tid", 0},
+        events.push_back({{"ph", "M"},
+                          {"name", "process_name"},
+                          {"pid", pid},
+                          {"tid", 0},
                           {"args", {{"name", name}}}});
     }
     int sort_index = 0;
     for (const auto& [pid, tid, name] : m_tracks) {
-        events.push_back({{"ph", "M"}, {"name", "thread_name"}, {"pid", pid}, {"tid", tid},
+        events.push_back({{"ph", "M"},
+                          {"name", "thread_name"},
+                          {"pid", pid},
+                          {"tid", tid},
                           {"args", {{"name", name}}}});
-        events.push_back({{"ph", "M"}, {"name", "thread_sort_index"}, {"pid", pid}, {"tid", tid},
+        events.push_back({{"ph", "M"},
+                          {"name", "thread_sort_index"},
+                          {"pid", pid},
+                          {"tid", tid},
                           {"args", {{"sort_index", sort_index++}}}});
     }
     for (const Event& e : m_events) {
-        nlohmann::json j = {{"ph", std::string(1, e.phase)}, {"pid", e.pid}, {"name", e.name},
+        nlohmann::json j = {{"ph", std::string(1, e.phase)},
+                            {"pid", e.pid},
+                            {"name", e.name},
                             {"ts", to_us(e.start)}};
         if (e.phase == 'X') {
             j["tid"] = e.tid;

@@ -12,7 +12,7 @@
 namespace xpusim::sim {
 
 class TraceLog {
-public:
+  public:
     /// @brief `clock_hz` converts cycles to microseconds when written; 0 means the times are
     /// already in nanoseconds (host wall-clock traces).
     explicit TraceLog(double clock_hz = 0.0) : m_clock_hz(clock_hz) {}
@@ -33,7 +33,7 @@ public:
     nlohmann::json to_json() const;
     void write(const std::string& path) const;
 
-private:
+  private:
     struct Event {
         char phase;  // 'X' or 'C'
         int pid, tid;

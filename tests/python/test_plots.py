@@ -53,17 +53,16 @@ def stats_with(**extra):
 def test_roofline_points_and_roof():
     (p,) = roofline_points(stats_with())
     assert p["intensity"] == 50.0 and math.isclose(p["ops_per_s"], 2e12)
-    nested = stats_with(stats={"chip": {"peak_macs_per_cycle": 4096,
-                                        "dram_bandwidth_bytes_per_cycle": 64}})
-    ax = xpusim.plot_roofline(nested)
+    roofed = stats_with(roofline={"peak_macs_per_s": 4096e9, "peak_bytes_per_s": 64e9})
+    ax = xpusim.plot_roofline(roofed)
     (roof,) = [line for line in ax.get_lines() if line.get_label() == "roofline"]
     ys = roof.get_ydata()
     assert math.isclose(max(ys), 2 * 4096 * 1e9)  # the compute roof: 2 ops per MAC
 
 
 def test_roofline_without_peaks_or_timing_says_why():
-    with pytest.warns(UserWarning, match="dram_bandwidth_bytes_per_cycle"):
-        ax = xpusim.plot_roofline(stats_with(peak_macs_per_cycle=4096))
+    with pytest.warns(UserWarning, match="roofline.peak_bytes_per_s"):
+        ax = xpusim.plot_roofline(stats_with(roofline={"peak_macs_per_s": 4096e9}))
     assert not [line for line in ax.get_lines() if line.get_label() == "roofline"]
     with pytest.warns(UserWarning, match="reports no cycles"):
         xpusim.plot_roofline(stats_with(clock_hz=None, cycles=None))

@@ -17,8 +17,8 @@ using frontend::InferContext;
 using frontend::InferInput;
 using frontend::KernelContext;
 using frontend::Node;
+using frontend::operators;
 using frontend::OpKernel;
-using frontend::OpRegistry;
 using sim::DType;
 using sim::Shape;
 using sim::Tensor;
@@ -94,7 +94,7 @@ inline Node make_node(const std::string& op, const std::vector<const Tensor*>& i
 // ---- kernel calls -------------------------------------------------------------------------------
 
 inline const OpKernel& kernel_of(const Node& n) {
-    const OpKernel* k = OpRegistry::instance().find(n.op_type);
+    const OpKernel* k = operators().find(n.op_type);
     REQUIRE(k != nullptr);
     return *k;
 }

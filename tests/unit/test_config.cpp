@@ -39,7 +39,7 @@ Schema make_test_schema() {
 // Registered once for the whole test binary (sections re-run test bodies).
 void register_test_schema() {
     static const bool registered = [] {
-        SchemaRegistry::instance().add(make_test_schema());
+        SchemaRegistration{make_test_schema()};
         return true;
     }();
     (void)registered;
@@ -382,7 +382,7 @@ TEST_CASE("config: nearest_name and schema checks", "[config]") {
     CHECK_THROWS_AS(s.add_string("d", "bad choice", "x", {"y", "z"}), std::logic_error);
     CHECK_THROWS_AS(s.add_int("x.preset", "", "reserved", 1), std::logic_error);
     register_test_schema();
-    CHECK_THROWS_AS(SchemaRegistry::instance().add(make_test_schema()), std::logic_error);
-    CHECK(SchemaRegistry::instance().find("test_cfg") != nullptr);
-    CHECK(SchemaRegistry::instance().find("nope") == nullptr);
+    CHECK_THROWS_AS(SchemaRegistration{make_test_schema()}, std::logic_error);
+    CHECK(schemas().find("test_cfg") != nullptr);
+    CHECK(schemas().find("nope") == nullptr);
 }

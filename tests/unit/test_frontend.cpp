@@ -24,7 +24,8 @@ struct ModelBuilder {
         m.set_ir_version(8);
         m.add_opset_import()->set_version(17);
     }
-    ::onnx::NodeProto* node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
+    ::onnx::NodeProto* node(const std::string& op, std::vector<std::string> in,
+                            std::vector<std::string> out) {
         auto* n = m.mutable_graph()->add_node();
         n->set_op_type(op);
         n->set_name(out[0] + "_node");
@@ -39,8 +40,10 @@ struct ModelBuilder {
         tt->set_elem_type(::onnx::TensorProto::FLOAT);
         for (auto& d : dims) {
             auto* dim = tt->mutable_shape()->add_dim();
-            if (std::isdigit(static_cast<unsigned char>(d[0]))) dim->set_dim_value(std::stoll(d));
-            else dim->set_dim_param(d);
+            if (std::isdigit(static_cast<unsigned char>(d[0])))
+                dim->set_dim_value(std::stoll(d));
+            else
+                dim->set_dim_param(d);
         }
     }
     void int_const(const std::string& name, std::vector<int64_t> values, bool scalar = false) {
@@ -51,7 +54,9 @@ struct ModelBuilder {
         for (auto v : values) t->add_int64_data(v);
     }
     std::string save() {
-        const auto path = fs::temp_directory_path() / ("xpusim_frontend_" + std::to_string(reinterpret_cast<uintptr_t>(this)) + ".onnx");
+        const auto path =
+            fs::temp_directory_path() /
+            ("xpusim_frontend_" + std::to_string(reinterpret_cast<uintptr_t>(this)) + ".onnx");
         std::ofstream f(path, std::ios::binary);
         m.SerializeToOstream(&f);
         return path.string();
@@ -116,7 +121,8 @@ TEST_CASE("frontend: nodes are ordered topologically and unused ones removed", "
     CHECK(g.nodes[0].op_type == "Neg");
     CHECK(g.nodes[1].op_type == "Relu");
     // relu(-x) for x = [1.5, -2]: [0, 2]
-    const auto out = frontend::execute_graph(g, {{"x", sim::Tensor::from_vector<float>({2}, {1.5f, -2.0f})}});
+    const auto out =
+        frontend::execute_graph(g, {{"x", sim::Tensor::from_vector<float>({2}, {1.5f, -2.0f})}});
     CHECK(out.at("y").data<float>()[0] == 0.0f);
     CHECK(out.at("y").data<float>()[1] == 2.0f);
     std::remove(path.c_str());
@@ -124,9 +130,11 @@ TEST_CASE("frontend: nodes are ordered topologically and unused ones removed", "
 
 TEST_CASE("npy files round-trip every element type the CLI writes", "[frontend]") {
     const auto path = (fs::temp_directory_path() / "xpusim_roundtrip.npy").string();
-    for (auto t : {sim::DType::Float32, sim::DType::Int64, sim::DType::Bool, sim::DType::Float16, sim::DType::UInt8}) {
+    for (auto t : {sim::DType::Float32, sim::DType::Int64, sim::DType::Bool, sim::DType::Float16,
+                   sim::DType::UInt8}) {
         sim::Tensor x(t, {2, 3});
-        for (int64_t i = 0; i < x.numel(); ++i) static_cast<uint8_t*>(x.raw())[i * sim::dtype_size(t)] = static_cast<uint8_t>(i % 2);
+        for (int64_t i = 0; i < x.numel(); ++i)
+            static_cast<uint8_t*>(x.raw())[i * sim::dtype_size(t)] = static_cast<uint8_t>(i % 2);
         sim::write_npy(path, x);
         const sim::Tensor y = sim::read_npy(path);
         CHECK(y.dtype() == t);

@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "frontends/lower/npu/host_calls.h"
+#include "frontends/lower/host_fallback.h"
 #include "sim/error.h"
 #include "test_npu_util.h"
 
@@ -102,8 +102,8 @@ TEST_CASE("npu: program assembly round trip", "[npu]") {
     const std::map<std::string, sim::Tensor> in = {
         {"x", sim::Tensor::from_vector<float>({1, 32, 4, 4}, std::vector<float>(512, 1.5f))}};
     CHECK_THROWS_WITH(run(*back, cfg, false, in), Contains("re-bound"));
-    lower::npu::bind_host_calls(p, relu_graph());
-    lower::npu::bind_host_calls(*back, relu_graph());
+    lower::bind_host_calls(p.host_calls, relu_graph());
+    lower::bind_host_calls(back->host_calls, relu_graph());
     const auto n0 = run(p, cfg, false, in), n1 = run(*back, cfg, false, in);
     const auto& y0 = n0.outputs.at("y");
     const auto& y1 = n1.outputs.at("y");
@@ -113,10 +113,26 @@ TEST_CASE("npu: program assembly round trip", "[npu]") {
 }
 
 TEST_CASE("npu: malformed assembly names the line", "[npu]") {
-    CHECK_THROWS_AS(NpuProgram::parse(".program precision=int9\n"), sim::ModelError);
-    CHECK_THROWS_WITH(NpuProgram::parse(".program precision=int8\nfrobnicate id=0\n"),
+    CHECK_THROWS_AS(NpuProgram::parse(".spec quant.precision=int9\n"), sim::ModelError);
+    CHECK_THROWS_WITH(NpuProgram::parse(".spec quant.precision=int9\n"),
+                      Contains("do not make a valid npu Spec"));
+    CHECK_THROWS_WITH(NpuProgram::parse(".spec quant.precision=int8\nfrobnicate id=0\n"),
                       Contains("line 2"));
     CHECK_THROWS_WITH(
-        NpuProgram::parse(".program precision=int8\nbdma id=0 source=-1 src=0 dst=1\n"),
+        NpuProgram::parse(".spec quant.precision=int8\nbdma id=0 source=-1 src=0 dst=1\n"),
         Contains("missing 'bytes'"));
+    CHECK_THROWS_WITH(
+        NpuProgram::parse("bdma id=0 source=-1 src=0 dst=1 bytes=0\n.spec clock_mhz=1\n"),
+        Contains(".spec lines must come first"));
+}
+
+TEST_CASE("npu: a program carries the Spec it was lowered for", "[npu]") {
+    NpuProgram p = every_unit();
+    p.spec =
+        sim::config::parse_spec<isa::npu::NpuSpec>(test_config({"cbuf.kib=64", "clock_mhz=750.5"}));
+    const auto back = NpuProgram::parse(p.to_asm());
+    CHECK(back->spec.cbuf.kib == 64);
+    CHECK(back->spec.clock_mhz == 750.5);
+    CHECK(back->spec.dma.mcif_queue_bytes == p.spec.dma.mcif_queue_bytes);
+    CHECK(sim::config::spec_lines(back->spec) == sim::config::spec_lines(p.spec));
 }

@@ -7,8 +7,8 @@
 #include <cmath>
 #include <random>
 
+#include "frontends/lower/host_fallback.h"
 #include "frontends/lower/lowering.h"
-#include "frontends/lower/npu/host_calls.h"
 #include "frontends/onnx/executor.h"
 #include "frontends/onnx/passes.h"
 #include "test_npu_util.h"
@@ -93,8 +93,8 @@ Graph small_graph() {
     return g;
 }
 
-sim::Tensor random_input() {
-    std::mt19937 rng(11);
+sim::Tensor random_input(unsigned seed = 11) {
+    std::mt19937 rng(seed);
     std::normal_distribution<float> dist(0, 1);
     std::vector<float> v(512);
     for (auto& x : v) x = dist(rng);
@@ -116,14 +116,21 @@ TEST_CASE("npu: lowering places, fuses and quantizes a small CNN", "[npu]") {
     const Graph g = small_graph();
     const std::map<std::string, sim::Tensor> inputs = {{"x", random_input()}};
     const auto cfg = test_config();
+    // Calibrated on another draw than the one the output is judged on.
+    const auto calibration =
+        lower::CalibrationSet::given({{{"x", random_input(12)}}, {{"x", random_input(13)}}});
     lower::LowerOptions opts;
-    opts.calibration_inputs = &inputs;
-    auto lowered = lower::LoweringRegistry::instance().create("npu")->lower(g, cfg, opts);
+    opts.calibration = &calibration;
+    auto lowered = lower::lowerings().get("npu")()->lower(g, cfg, opts);
+    REQUIRE(lowered.calibration);
+    CHECK(lowered.calibration->source == "given");
+    CHECK(lowered.calibration->samples == 2);
     std::map<std::string, lower::NodePlacement> placed;
     for (const auto& p : lowered.placements) placed[p.node] = p;
     REQUIRE(placed.size() == g.nodes.size());
     CHECK(placed["conv"].placement == sim::Placement::Native);
     CHECK(placed["bn"].placement == sim::Placement::Lowered);  // folded into the weights
+    CHECK(placed["bn"].into == "conv");
     CHECK(placed["relu"].unit == "sdp");
     CHECK(placed["pool"].unit == "pdp");
     // 1x16x4x4 -> 1x256 changes which bytes form a pixel's channel atoms: a re-layout copy
@@ -131,7 +138,7 @@ TEST_CASE("npu: lowering places, fuses and quantizes a small CNN", "[npu]") {
     CHECK(placed["flatten"].unit == "bdma");
     CHECK(placed["gemm"].placement == sim::Placement::Lowered);
     CHECK(placed["softmax"].placement == sim::Placement::Host);
-    CHECK(lowered.capacity_problems.empty());
+    CHECK(lowered.problems.empty());
 
     auto& prog = dynamic_cast<NpuProgram&>(*lowered.program);
     // conv + SDP(ReLU) + PDP fused, then the re-layout of the flatten, Gemm + SDP, host softmax
@@ -147,7 +154,7 @@ TEST_CASE("npu: lowering places, fuses and quantizes a small CNN", "[npu]") {
     const std::string text = prog.to_asm();
     auto back = NpuProgram::parse(text);
     CHECK(back->to_asm() == text);
-    lower::npu::bind_host_calls(*back, g);
+    lower::bind_host_calls(back->host_calls, g);
     const auto r2 = run(*back, cfg, false, inputs);
     CHECK(*r2.cycles == *r.cycles);
     const auto& a = r.outputs.at("probs");

@@ -102,7 +102,8 @@ TEST_CASE("npu: CBUF tiling splits by height when the input does not fit", "[npu
     // rows/strip, 13 + 5 = 18 rows, costing 2 * 18 KiB > 22 KiB. Fewest banks win a tie (this
     // config has no DRAM latency, so extra strips cost nothing): 12 data banks, 4 strips of 4
     // rows, 22 * 1024 + 18432 = 40960 bytes read.
-    const auto spec = isa::npu::NpuSpec::from_config(test_config({"cbuf.kib=32", "cbuf.banks=32"}));
+    const auto spec =
+        sim::config::parse_spec<isa::npu::NpuSpec>(test_config({"cbuf.kib=32", "cbuf.banks=32"}));
     ConvDesc d;
     d.c = 64, d.h = 16, d.w = 16, d.k = 32, d.r = d.s = 3, d.p = d.q = 16;
     d.pad_t = d.pad_b = d.pad_l = d.pad_r = 1;
@@ -116,6 +117,7 @@ TEST_CASE("npu: CBUF tiling splits by height when the input does not fit", "[npu
     CHECK(plan.weights_resident);
     CHECK(plan.dram_read_bytes == 40960);
     // A 2 KiB CBUF cannot hold one kernel group (18 KiB): a capacity problem, not a crash.
-    const auto tiny = isa::npu::NpuSpec::from_config(test_config({"cbuf.kib=2", "cbuf.banks=2"}));
+    const auto tiny =
+        sim::config::parse_spec<isa::npu::NpuSpec>(test_config({"cbuf.kib=2", "cbuf.banks=2"}));
     CHECK_FALSE(lower::npu::plan_cbuf(d, tiny).problem.empty());
 }

@@ -174,10 +174,10 @@ TEST_CASE("npu: fused against independent mode", "[npu]") {
     const auto indep = run(build(false), test_config());
     CHECK(*fused.cycles == 7168);
     CHECK(*indep.cycles == 15488);
-    CHECK(fused.stats.get("npu.dram.bytes_read") == 4096 + 2048);
-    CHECK(fused.stats.get("npu.dram.bytes_written") == 512);
-    CHECK(indep.stats.get("npu.dram.bytes_read") == 4096 + 2048 + 2048 + 2048);
-    CHECK(indep.stats.get("npu.dram.bytes_written") == 2048 + 2048 + 512);
+    CHECK(fused.memory.at("dram").bytes_read == 4096 + 2048);
+    CHECK(fused.memory.at("dram").bytes_written == 512);
+    CHECK(indep.memory.at("dram").bytes_read == 4096 + 2048 + 2048 + 2048);
+    CHECK(indep.memory.at("dram").bytes_written == 2048 + 2048 + 512);
     CHECK(op(fused, "pool").extra["mode"] == "fused");
     CHECK(op(indep, "pool").extra["mode"] == "independent");
 }
@@ -212,7 +212,7 @@ TEST_CASE("npu: fp16 runs at half the int8 rate", "[npu]") {
     //            weights: 6144 -> 6656
     //   group 1: CSC 6144 -> 6160, CACC -> 6176, SDP -> 6192, write 6656 -> 7168
     NpuProgram p;
-    p.precision = isa::npu::Precision::Fp16;
+    p.spec.quant.precision = isa::npu::Precision::Fp16;
     const int32_t x = add_surface(p, "x", "input", {1, 64, 4, 4}, 0x0, 2048, sim::DType::Float16);
     const int32_t w =
         add_surface(p, "w", "const", {32, 64, 1, 1}, 0x10000, 4096, sim::DType::Float16);
@@ -252,9 +252,12 @@ TEST_CASE("npu: CDP, BDMA and host timing", "[npu]") {
     // x (32 x 4 x 4 int8, 512 B) -> LRN on CDP -> BDMA copy -> Relu on the host -> y (fp32).
     // CDP: read 512 B -> 512; 512 elements / 8 per cycle = 64 -> 576; write 512 B -> 1088.
     // BDMA: read 512 B -> 1600; 512 B / 64 B per cycle = 8 -> 1608; write 512 B -> 2120.
-    // Host (schema defaults: 2 us link latency, 12 GB/s, 100 GFLOP/s, at least 1 us per op):
-    //   in 2000 + 512 / 12 = 2042.667 ns, compute max(1000, 256 flops / 100) = 1000 ns,
-    //   out (512 fp32 = 2048 B) 2000 + 2048 / 12 = 2170.667 ns: 5213.333 ns -> 7333.33 -> 7334.
+    // Host (schema defaults: 2 us link latency, 12 GB/s, 100 GFLOP/s, 20 GB/s of host memory,
+    // 1 us to dispatch an op):
+    //   in 2000 + 512 / 12 = 2042.667 ns,
+    //   compute 1000 + max(256 flops / 100, 2560 bytes / 20) = 1000 + 128 = 1128 ns,
+    //   out (512 fp32 = 2048 B) 2000 + 2048 / 12 = 2170.667 ns:
+    //   5341.333 ns after the copy ends at 2120 -> 7461.33 -> 7462.
     NpuProgram p;
     const int32_t x = add_surface(p, "x", "input", {1, 32, 4, 4}, 0x0, 512);
     const int32_t c = add_surface(p, "c", "act", {1, 32, 4, 4}, 0x1000, 512);
@@ -267,6 +270,7 @@ TEST_CASE("npu: CDP, BDMA and host timing", "[npu]") {
     copy.src = c, copy.dst = d, copy.bytes = 512;
     isa::npu::HostDesc host;
     host.call = 0, host.op_type = "Relu", host.inputs = {d}, host.outputs = {y}, host.flops = 256;
+    host.bytes = 512 + 2048;
     const std::vector<std::pair<std::string, decltype(Descriptor::payload)>> descs = {
         {"lrn", lrn}, {"copy", copy}, {"relu", host}};
     for (const auto& [name, payload] : descs) {
@@ -280,5 +284,5 @@ TEST_CASE("npu: CDP, BDMA and host timing", "[npu]") {
     const auto r = run(p, test_config());
     CHECK(op(r, "lrn").end_cycle == 1088);
     CHECK(op(r, "copy").end_cycle == 2120);
-    CHECK(*r.cycles == 7334);
+    CHECK(*r.cycles == 7462);
 }

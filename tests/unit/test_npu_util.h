@@ -94,12 +94,17 @@ inline int32_t add_conv(NpuProgram& p, const ConvDesc& c, int32_t dst, const std
     return p.add_descriptor(std::move(sd));
 }
 
+/// Runs `p` on the chip `c` describes (the program's Spec is set from it, as a lowering would).
 inline sim::Results run(const NpuProgram& p, const sim::config::Config& c, bool timing_only = true,
                         const std::map<std::string, sim::Tensor>& inputs = {}) {
-    auto model = sim::TargetModelRegistry::instance().create("npu");
+    NpuProgram program = p;
+    const auto precision = p.spec.quant.precision;
+    program.spec = sim::config::parse_spec<isa::npu::NpuSpec>(c);
+    program.spec.quant.precision = precision;  // the program's numeric mode stays its own
+    auto model = sim::target_models().get("npu").create();
     sim::RunOptions o;
     o.timing_only = timing_only;
-    return model->simulate(p, c, inputs, o);
+    return model->simulate(program, inputs, o);
 }
 
 inline const sim::OpStats& op(const sim::Results& r, const std::string& name) {

@@ -108,14 +108,14 @@ TEST_CASE("fp8 e5m2: bias 15, with infinity, max 57344", "[formats]") {
 
 TEST_CASE("int8 and int32 quantization rounds ties to even and saturates", "[formats]") {
     QuantParams q{0.5f, 0};
-    CHECK(quantize_int8(1.25f, q) == 2);   // 2.5 -> 2 (even)
-    CHECK(quantize_int8(1.75f, q) == 4);   // 3.5 -> 4 (even)
-    CHECK(quantize_int8(-1.25f, q) == -2);  // -2.5 -> -2
+    CHECK(quantize_int8(1.25f, q) == 2);     // 2.5 -> 2 (even)
+    CHECK(quantize_int8(1.75f, q) == 4);     // 3.5 -> 4 (even)
+    CHECK(quantize_int8(-1.25f, q) == -2);   // -2.5 -> -2
     CHECK(quantize_int8(100.0f, q) == 127);  // 200 saturates
     CHECK(quantize_int8(-100.0f, q) == -128);
     QuantParams zp{0.1f, 10};
-    CHECK(quantize_int8(1.0f, zp) == 20);  // 1.0/0.1 = 10, +10
-    CHECK(quantize_uint8(-5.0f, zp) == 0);  // -50 + 10 = -40 saturates at 0
+    CHECK(quantize_int8(1.0f, zp) == 20);     // 1.0/0.1 = 10, +10
+    CHECK(quantize_uint8(-5.0f, zp) == 0);    // -50 + 10 = -40 saturates at 0
     CHECK(quantize_uint8(30.0f, zp) == 255);  // 300 + 10 saturates at 255
     CHECK(quantize_int32(3e9f, QuantParams{1.0f, 0}) == 2147483647);
     CHECK(dequantize(20, zp) == Approx(1.0f));

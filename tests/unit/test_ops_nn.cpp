@@ -60,7 +60,7 @@ TEST_CASE("Conv rejects a kernel_shape that contradicts the weight", "[ops-nn]")
     const Tensor x = f32({1, 1, 3, 3}, std::vector<float>(9, 1));
     const Tensor w = f32({1, 1, 2, 2}, {1, 1, 1, 1});
     const Node n = make_node("Conv", 2, 1, {{"kernel_shape", ints_attr({3, 3})}});
-    CHECK_THROWS_AS(OpRegistry::instance().find("Conv")->compute(KernelContext{n, 13, {&x, &w}}),
+    CHECK_THROWS_AS(operators().find("Conv")->compute(KernelContext{n, 13, {&x, &w}}),
                     sim::ModelError);
 }
 
@@ -188,7 +188,7 @@ TEST_CASE("Einsum rejects mismatched subscripts", "[ops-nn]") {
     const Tensor* ins[] = {&a};
     const auto compute = [&](const std::string& eq) {
         const Node n = einsum(eq, 1);
-        return OpRegistry::instance().find("Einsum")->compute(KernelContext{n, 12, {ins[0]}});
+        return operators().find("Einsum")->compute(KernelContext{n, 12, {ins[0]}});
     };
     CHECK_THROWS_AS(compute("ii->i"), sim::ModelError);    // extents 2 and 3 differ
     CHECK_THROWS_AS(compute("ijk->i"), sim::ModelError);   // rank 2 operand, 3 subscripts
@@ -282,7 +282,7 @@ TEST_CASE("BatchNormalization in inference mode", "[ops-nn]") {
     check_values(run_checked(n, {&x, &scale, &bias, &mean, &var}, 15)[0], {1, 2, 1, 2},
                  {0, 0.5, 1, 3});
     const Node train = make_node("BatchNormalization", 5, 3, {{"training_mode", int_attr(1)}});
-    CHECK_THROWS_AS(OpRegistry::instance()
+    CHECK_THROWS_AS(operators()
                         .find("BatchNormalization")
                         ->compute(KernelContext{train, 15, {&x, &scale, &bias, &mean, &var}}),
                     sim::UnsupportedError);

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "isa/tpu/tpu_isa.h"
+#include "sim/config/fields.h"
 #include "sim/runtime/target_model.h"
 
 using namespace xpusim;
@@ -13,16 +14,20 @@ namespace {
 
 // weights_gbps: weight-memory bandwidth in GB/s = bytes per cycle at 1 GHz.
 sim::config::Config tiny_chip(double weights_gbps, bool double_buffer = true) {
-    const std::string yaml = std::string(R"(
+    const std::string yaml =
+        std::string(R"(
 target: tpu
 clock_mhz: 1000
 mxu: {rows: 4, cols: 4, count: 1, precision: int8, weight_fifo_tiles: 4, accumulator_rows: 64,
-      weight_double_buffer: )") + (double_buffer ? "true" : "false") + R"(}
+      weight_double_buffer: )") +
+        (double_buffer ? "true" : "false") + R"(}
 activate: {elements_per_cycle: 4}
 vector: {lanes: 4, ops_per_lane: 1, latency_cycles: 2}
 ub: {kib: 64, bytes_per_cycle: 4}
 sequencer: {issue_cycles: 0}
-dram: {bandwidth_gbps: )" + std::to_string(weights_gbps) + R"(, channels: 1, banks: 1, row_miss_ns: 0, latency_ns: 0, interleave_bytes: 4096, row_bytes: 4096}
+dram: {bandwidth_gbps: )" +
+        std::to_string(weights_gbps) +
+        R"(, channels: 1, banks: 1, row_miss_ns: 0, latency_ns: 0, interleave_bytes: 4096, row_bytes: 4096}
 host: {link_gbps: 1, link_latency_us: 0, gflops: 1}
 )";
     return sim::config::ConfigLoader({}).load_string(yaml, "tiny_chip.yaml");
@@ -31,10 +36,10 @@ host: {link_gbps: 1, link_latency_us: 0, gflops: 1}
 // One GEMM layer: in (M x K) * W (K x N), M rows streamed, on buffers 0 -> 1.
 TpuProgram gemm_program(int64_t M, int64_t K, int64_t N) {
     TpuProgram p;
-    p.mxu_rows = 4;
-    p.mxu_cols = 4;
-    p.mxu_count = 1;
-    p.precision = MxuPrecision::Int8;
+    p.spec.mxu.rows = 4;
+    p.spec.mxu.cols = 4;
+    p.spec.mxu.count = 1;
+    p.spec.mxu.precision = MxuPrecision::Int8;
     p.buffers.push_back({0, "in", {M, K}, StorageFormat::Int8});
     p.buffers.push_back({1, "out", {M, N}, StorageFormat::Int8});
     Layer l;
@@ -94,18 +99,23 @@ Instruction act(int id, int64_t m, int64_t n0, int after) {
     return i;
 }
 
-sim::Results simulate(const TpuProgram& p, const sim::config::Config& c) {
+// Runs `p` on the chip `c` describes (the program's Spec is set from it, as a lowering would).
+sim::Results simulate(const TpuProgram& p, const sim::config::Config& c, bool timing_only = true,
+                      const sim::TensorMap& inputs = {}) {
+    TpuProgram program = p;
+    program.spec = sim::config::parse_spec<TpuSpec>(c);
     sim::RunOptions opts;
-    opts.timing_only = true;
-    return sim::TargetModelRegistry::instance().create("tpu")->simulate(p, c, {}, opts);
+    opts.timing_only = timing_only;
+    return sim::target_models().get("tpu").create()->simulate(program, inputs, opts);
 }
 
 // A 2x2 grid of folds (K = N = 8 on a 4x4 array), M = 10 rows each, in the order the lowering
 // emits: item n=0 (k=0, k=4), its ACT, then item n=4.
 TpuProgram four_folds() {
     TpuProgram p = gemm_program(10, 8, 8);
-    p.instructions = {rw(0, 0, 0), mmc(1, 10, 0, 0), rw(2, 4, 0), mmc(3, 10, 4, 0), act(4, 10, 0, 3),
-                      rw(5, 0, 4), mmc(6, 10, 0, 4), rw(7, 4, 4), mmc(8, 10, 4, 4), act(9, 10, 4, 8)};
+    p.instructions = {rw(0, 0, 0),      mmc(1, 10, 0, 0), rw(2, 4, 0),      mmc(3, 10, 4, 0),
+                      act(4, 10, 0, 3), rw(5, 0, 4),      mmc(6, 10, 0, 4), rw(7, 4, 4),
+                      mmc(8, 10, 4, 4), act(9, 10, 4, 8)};
     return p;
 }
 
@@ -172,7 +182,8 @@ TEST_CASE("tpu: a layer stalls when weight bandwidth runs out", "[tpu]") {
     CHECK(r.ops[0].bytes_by_level.at("dram") == 64);
 }
 
-TEST_CASE("tpu: a program of several instructions overlaps weight prefetch with host input", "[tpu]") {
+TEST_CASE("tpu: a program of several instructions overlaps weight prefetch with host input",
+          "[tpu]") {
     // RHM moves 40 input bytes over a 1 GB/s link: 0-40. The RW (16 B at 16 B/cycle) needs no
     // input and lands at 1. MMC waits for RHM: shift 1-5 done long before; stream 40-50, done
     // 56. ACT 56-66. VEC (a Relu over 40 elements: 10 ALU cycles on 4 lanes, UB 80 bytes / 4 =
@@ -239,9 +250,8 @@ TEST_CASE("tpu: a spilled activation pays a DMA to DRAM and back", "[tpu]") {
     //   VEC0: ALU 40 / 4 lanes = 10, UB (40 + 40 B) / 4 B per cycle = 20 -> 20 + 2 latency: 0-22
     //   DMA to DRAM, 40 B at 1 B/cycle: 22-62;  DMA back: 62-102;  VEC1: 102-124.
     TpuProgram p;
-    p.mxu_rows = p.mxu_cols = 4;
-    p.mxu_count = 1;
-    for (int b = 0; b < 3; ++b) p.buffers.push_back({b, "b" + std::to_string(b), {40}, StorageFormat::Int8});
+    for (int b = 0; b < 3; ++b)
+        p.buffers.push_back({b, "b" + std::to_string(b), {40}, StorageFormat::Int8});
     p.buffers[1].space = MemorySpace::Dram;
     for (int l = 0; l < 2; ++l) {
         Layer v;
@@ -279,16 +289,14 @@ TEST_CASE("tpu: a spilled activation pays a DMA to DRAM and back", "[tpu]") {
     const sim::Results r = simulate(p, tiny_chip(1.0));
     CHECK(*r.cycles == 124);
     CHECK(r.ops[1].start_cycle == 102);
-    CHECK(r.stats.get("dram.bytes_written") == 40);
-    CHECK(r.stats.get("dram.bytes_read") == 40);
+    CHECK(r.memory.at("dram").bytes_written == 40);
+    CHECK(r.memory.at("dram").bytes_read == 40);
 }
 
 TEST_CASE("tpu: an error inside a unit keeps its type through the SystemC kernel", "[tpu]") {
     // A host layer whose function raises UnsupportedError, as a host fallback can: the run
     // must end with that error, not a generic SystemC report.
     TpuProgram p;
-    p.mxu_rows = p.mxu_cols = 4;
-    p.mxu_count = 1;
     p.buffers.push_back({0, "x", {4}, StorageFormat::Float32});
     p.buffers.push_back({1, "y", {4}, StorageFormat::Float32});
     Layer h;
@@ -298,10 +306,12 @@ TEST_CASE("tpu: an error inside a unit keeps its type through the SystemC kernel
     h.kind = Layer::Kind::Host;
     h.inputs = {0};
     h.outputs = {1};
+    h.host_call = 0;
     p.layers.push_back(h);
-    p.functions[0] = [](const std::vector<sim::Tensor>&) -> std::vector<sim::Tensor> {
-        throw sim::UnsupportedError("odd_op: not supported here");
-    };
+    p.host_calls.push_back(
+        {"odd_op", "OddOp", {}, [](const std::vector<sim::Tensor>&) -> std::vector<sim::Tensor> {
+             throw sim::UnsupportedError("odd_op: not supported here");
+         }});
     p.graph_inputs["x"] = 0;
     Instruction rhm;
     rhm.op = Opcode::RHM;
@@ -315,6 +325,5 @@ TEST_CASE("tpu: an error inside a unit keeps its type through the SystemC kernel
     host.after = {0};
     p.instructions = {rhm, host};
     const auto x = sim::Tensor::from_vector<float>({4}, {1, 2, 3, 4});
-    REQUIRE_THROWS_AS(sim::TargetModelRegistry::instance().create("tpu")->simulate(p, tiny_chip(1.0), {{"x", x}}, {}),
-                      sim::UnsupportedError);
+    REQUIRE_THROWS_AS(simulate(p, tiny_chip(1.0), false, {{"x", x}}), sim::UnsupportedError);
 }

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "frontends/lower/npu/host_calls.h"
+#include "frontends/lower/host_fallback.h"
 #include "frontends/lower/npu/tiling.h"
 #include "isa/npu/layout.h"
 #include "sim/error.h"
@@ -54,7 +54,7 @@ Emitter::Emitter(const Graph& graph, const GraphPlan& plan, const NpuSpec& spec,
       m_with_data(ranges != nullptr),
       m_act_dtype(spec.quant.precision == Precision::Fp16 ? sim::DType::Float16 : sim::DType::Int8),
       m_program(std::make_unique<NpuProgram>()) {
-    m_program->precision = spec.quant.precision;
+    m_program->spec = spec;
 }
 
 double Emitter::scale_of(const std::string& value) const {
@@ -62,7 +62,7 @@ double Emitter::scale_of(const std::string& value) const {
     if (o != m_scale_override.end()) return o->second;
     if (!m_ranges) return 1.0;
     auto it = m_ranges->find(value);
-    return it == m_ranges->end() ? 1.0 : symmetric_scale(it->second.percentile);
+    return it == m_ranges->end() ? 1.0 : symmetric_scale(it->second.covered(m_spec.quant));
 }
 
 bool Emitter::npu_consumed(const std::string& value) const {
@@ -139,7 +139,7 @@ int32_t Emitter::add_const(const std::string& name, const sim::Tensor& data, sim
 
 void Emitter::place(int n, sim::Placement p, const std::string& unit, const std::string& reason) {
     if (!m_placed.insert(n).second) return;
-    m_placements.push_back({node(n).name, node(n).op_type, p, unit, reason});
+    m_placements.push_back({node(n).name, node(n).op_type, p, unit, reason, ""});
     m_program->nodes.push_back({node(n).name, node(n).op_type, p, unit, reason});
 }
 
@@ -189,7 +189,7 @@ LoweredModel Emitter::run() {
                      });
     LoweredModel out;
     out.placements = m_placements;
-    out.capacity_problems = m_problems;
+    out.problems = m_problems;
     out.program = std::move(m_program);
     return out;
 }
@@ -198,13 +198,11 @@ void Emitter::emit_conv(const Group& g) {
     const int ci = g.nodes[0];
     const frontend::Node& cn = node(ci);
     const bool fc = m_plan.classes[static_cast<std::size_t>(ci)].kind == NodeKind::Fc;
-    std::vector<int> bns, ops;
+    std::vector<int> ops;
     int pool = -1;
     for (std::size_t i = 1; i < g.nodes.size(); ++i) {
         const NodeKind k = m_plan.classes[static_cast<std::size_t>(g.nodes[i])].kind;
-        if (k == NodeKind::BatchNorm && ops.empty())
-            bns.push_back(g.nodes[i]);
-        else if (k == NodeKind::Pool)
+        if (k == NodeKind::Pool)
             pool = g.nodes[i];
         else
             ops.push_back(g.nodes[i]);
@@ -261,24 +259,6 @@ void Emitter::emit_conv(const Group& g) {
         }
         m_channel_last[cn.outputs[0]] = true;
     }
-    const int64_t per_k = static_cast<int64_t>(w.size()) / d.k;
-    for (int bi : bns) {  // fold y = a (x - mean) + beta into the weights and bias
-        const frontend::Node& bn = node(bi);
-        const auto gamma = floats_of(*m_graph.value(bn.inputs[1]).constant),
-                   beta = floats_of(*m_graph.value(bn.inputs[2]).constant);
-        const auto mean = floats_of(*m_graph.value(bn.inputs[3]).constant),
-                   var = floats_of(*m_graph.value(bn.inputs[4]).constant);
-        const double eps = bn.attr_float("epsilon", 1e-5);
-        for (int64_t k = 0; k < d.k; ++k) {
-            const auto kk = static_cast<std::size_t>(k);
-            const float a =
-                static_cast<float>(gamma[kk] / std::sqrt(static_cast<double>(var[kk]) + eps));
-            for (int64_t j = 0; j < per_k; ++j) w[static_cast<std::size_t>(k * per_k + j)] *= a;
-            bias[kk] = (bias[kk] - mean[kk]) * a + beta[kk];
-        }
-        place(bi, sim::Placement::Lowered, "conv",
-              "folded into " + cn.name + "'s weights and bias");
-    }
     // Conv mode: pixel-format image input on the first layer; Winograd where asked and legal.
     const bool graph_input =
         std::find(m_graph.inputs.begin(), m_graph.inputs.end(), x) != m_graph.inputs.end();
@@ -300,7 +280,8 @@ void Emitter::emit_conv(const Group& g) {
     }
     const sim::DType wdt = d.precision == Precision::Int8 ? sim::DType::Int8 : sim::DType::Float16;
     const sim::Shape wshape = fc ? sim::Shape{d.k, d.c} : sim::Shape{d.k, d.c / d.groups, d.r, d.s};
-    // Per-channel symmetric int8 weights (fp16: weights rounded to fp16).
+    // Symmetric int8 weights, per output channel or per tensor (fp16: weights rounded to fp16).
+    const int64_t per_k = static_cast<int64_t>(w.size()) / d.k;
     std::vector<double> acc_scale(static_cast<std::size_t>(d.k), 1.0);
     sim::Tensor wdata;
     const double s_in = scale_of(x);
@@ -308,11 +289,16 @@ void Emitter::emit_conv(const Group& g) {
         if (d.precision == Precision::Int8) {
             wdata = sim::Tensor(sim::DType::Int8, wshape);
             int8_t* q = wdata.data<int8_t>();
-            for (int64_t k = 0; k < d.k; ++k) {
-                float amax = 0;
+            std::vector<float> amax(static_cast<std::size_t>(d.k), 0.0f);
+            for (int64_t k = 0; k < d.k; ++k)
                 for (int64_t j = 0; j < per_k; ++j)
-                    amax = std::max(amax, std::fabs(w[static_cast<std::size_t>(k * per_k + j)]));
-                const float sw = symmetric_scale(amax);
+                    amax[static_cast<std::size_t>(k)] =
+                        std::max(amax[static_cast<std::size_t>(k)],
+                                 std::fabs(w[static_cast<std::size_t>(k * per_k + j)]));
+            if (!m_spec.quant.per_channel)
+                std::fill(amax.begin(), amax.end(), *std::max_element(amax.begin(), amax.end()));
+            for (int64_t k = 0; k < d.k; ++k) {
+                const float sw = symmetric_scale(amax[static_cast<std::size_t>(k)]);
                 acc_scale[static_cast<std::size_t>(k)] = s_in * static_cast<double>(sw);
                 for (int64_t j = 0; j < per_k; ++j)
                     q[k * per_k + j] =
@@ -326,12 +312,11 @@ void Emitter::emit_conv(const Group& g) {
     }
     const CbufPlan cbuf = plan_cbuf(d, m_spec);
     apply_cbuf_plan(cbuf, d);
-    if (!cbuf.problem.empty()) m_problems.push_back("conv '" + cn.name + "': " + cbuf.problem);
+    if (!cbuf.problem.empty()) m_problems.push_back({"capacity", cn.name, "CBUF: " + cbuf.problem});
     d.weight = add_const(cn.name + ".weight", wdata, wdt, wshape, cbuf.weight_bytes);
 
     Descriptor cd;
     cd.nodes.push_back(cn.name);
-    for (int bi : bns) cd.nodes.push_back(node(bi).name);
     cd.payload = d;
     const int32_t conv_id = m_program->add_descriptor(std::move(cd));
     if (d.groups > 1)
@@ -360,7 +345,7 @@ void Emitter::emit_conv(const Group& g) {
     start.from_cacc = true;
     start.acc_scale = acc_scale;
     start.bias = bias;
-    const std::string chain_in = bns.empty() ? cn.outputs[0] : node(bns.back()).outputs[0];
+    const std::string chain_in = cn.outputs[0];
     sd.stages = build_stages(ops, chain_in, start, sdp_out, d.k);
     Descriptor sdesc;
     for (int oi : ops) sdesc.nodes.push_back(node(oi).name);
@@ -495,7 +480,7 @@ void Emitter::emit_view(const Group& g) {
         place(g.nodes[0], sim::Placement::Native, "none", "free view: same NVDLA memory layout");
         return;
     }
-    if (!m_spec.post.bdma) {
+    if (!m_spec.bdma.enabled) {
         emit_host(
             g,
             "reshape changes the channel packing and this chip has no BDMA/RUBIK to re-lay it out");
@@ -524,9 +509,11 @@ void Emitter::emit_host(const Group& g, const std::string& why) {
         if (!in.empty() && !m_graph.is_constant(in)) h.inputs.push_back(surface_of(in));
     for (const auto& out : n.outputs)
         if (!out.empty()) h.outputs.push_back(output_surface(out));
-    h.flops = host_flops(m_graph, n);
+    sim::HostCall call = make_host_call(m_graph, n);
+    h.flops = call.cost.flops;
+    h.bytes = call.cost.bytes;
     h.call = static_cast<int32_t>(m_program->host_calls.size());
-    m_program->host_calls.push_back(make_host_call(m_graph, n));
+    m_program->host_calls.push_back(std::move(call));
     Descriptor desc;
     desc.nodes.push_back(n.name);
     desc.payload = std::move(h);
@@ -559,9 +546,10 @@ void Emitter::assign_addresses() {
     }
     const uint64_t capacity = static_cast<uint64_t>(m_spec.dram.capacity_mib) << 20;
     if (next > capacity)
-        m_problems.push_back("DRAM: the program needs " + std::to_string(next >> 20) +
-                             " MiB of the " + std::to_string(m_spec.dram.capacity_mib) +
-                             " MiB on this chip");
+        m_problems.push_back({"capacity", "dram",
+                              "the program needs " + std::to_string(next >> 20) + " MiB of the " +
+                                  std::to_string(m_spec.dram.capacity_mib) +
+                                  " MiB of DRAM on this chip"});
 }
 
 }  // namespace xpusim::lower::npu

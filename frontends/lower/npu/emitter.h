@@ -81,7 +81,7 @@ class Emitter {
     std::set<int> m_placed;
     std::set<int> m_concat_placed;  // concat nodes done by address placement
     std::vector<NodePlacement> m_placements;
-    std::vector<std::string> m_problems;
+    std::vector<sim::Problem> m_problems;
 };
 
 }  // namespace xpusim::lower::npu

@@ -1,5 +1,8 @@
 #include "frontends/lower/npu/graph_plan.h"
 
+#include "frontends/lower/op_classes.h"
+#include "frontends/onnx/passes.h"
+
 #include <algorithm>
 #include <set>
 
@@ -10,8 +13,6 @@ namespace {
 const std::set<std::string> kLutOps = {"Sigmoid",   "Tanh", "Softplus",       "Softsign",
                                        "Elu",       "Selu", "Celu",           "HardSigmoid",
                                        "HardSwish", "Erf",  "ThresholdedRelu"};
-const std::set<std::string> kViewOps = {"Reshape",   "Flatten",  "Squeeze",
-                                        "Unsqueeze", "Identity", "Dropout"};
 const std::set<std::string> kBinaryOps = {"Add", "Sub", "Mul", "Div", "Max", "Min"};
 
 bool is_float_value(const Graph& g, const std::string& v) {
@@ -41,7 +42,7 @@ NodeClass classify(const Graph& g, const Node& n, const isa::npu::NpuSpec& spec)
         return host("integer/bool result (the NPU computes on int8-coded real values)");
     for (std::size_t i = 0; i < n.inputs.size(); ++i)
         if (!n.inputs[i].empty() && !g.is_constant(n.inputs[i]) &&
-            !is_float_value(g, n.inputs[i]) && !kViewOps.count(t))
+            !is_float_value(g, n.inputs[i]) && !is_view_op(n))
             return host("integer input '" + n.inputs[i] + "'");
     if (t == "Conv") {
         const auto& x = g.value(n.inputs[0]);
@@ -95,7 +96,7 @@ NodeClass classify(const Graph& g, const Node& n, const isa::npu::NpuSpec& spec)
         return {NodeKind::Act, "", 0};
     }
     if (kLutOps.count(t)) {
-        if (!spec.post.sdp_lut) return host(t + " needs the SDP lookup table, absent on this chip");
+        if (!spec.sdp.lut) return host(t + " needs the SDP lookup table, absent on this chip");
         return {NodeKind::Lut, "", 0};
     }
     if (kBinaryOps.count(t)) {
@@ -117,8 +118,7 @@ NodeClass classify(const Graph& g, const Node& n, const isa::npu::NpuSpec& spec)
             return {NodeKind::ConstOp, "", main};
         }
         if (t == "Div") return host("division by an activation (no divider in SDP)");
-        if (!spec.post.sdp_eltwise)
-            return host("element-wise operand reads are absent on this chip");
+        if (!spec.sdp.eltwise) return host("element-wise operand reads are absent on this chip");
         const auto& s0 = g.value(n.inputs[0]).shape;
         const auto& s1 = g.value(n.inputs[1]).shape;
         for (int main = 0; main < 2; ++main) {
@@ -134,7 +134,7 @@ NodeClass classify(const Graph& g, const Node& n, const isa::npu::NpuSpec& spec)
         return host("operand shapes are neither equal nor a per-channel broadcast");
     }
     if (t == "MaxPool" || t == "AveragePool" || t == "GlobalAveragePool" || t == "GlobalMaxPool") {
-        if (!spec.post.pdp) return host("no PDP on this chip");
+        if (!spec.pdp.enabled) return host("no PDP on this chip");
         if (g.value(n.inputs[0]).shape.size() != 4) return host("only 2-D pooling maps to PDP");
         if (n.num_outputs_given() > 1) return host("MaxPool indices output");
         for (int64_t dl : n.attr_ints("dilations", {}))
@@ -142,14 +142,12 @@ NodeClass classify(const Graph& g, const Node& n, const isa::npu::NpuSpec& spec)
         return {NodeKind::Pool, "", 0};
     }
     if (t == "LRN") {
-        if (!spec.post.cdp) return host("no CDP on this chip");
+        if (!spec.cdp.enabled) return host("no CDP on this chip");
         if (g.value(n.inputs[0]).shape.size() != 4) return host("LRN on a tensor that is not 4-D");
         return {NodeKind::Lrn, "", 0};
     }
-    if (kViewOps.count(t)) {
-        if (n.num_outputs_given() > 1) return host("Dropout mask output");
-        return {NodeKind::View, "", 0};
-    }
+    if (t == "Dropout" && n.num_outputs_given() > 1) return host("Dropout mask output");
+    if (is_view_op(n)) return {NodeKind::View, "", 0};
     if (t == "Concat") {
         const auto& out = g.value(n.outputs[0]).shape;
         int64_t axis = n.attr_int("axis", 0);
@@ -216,7 +214,7 @@ GraphPlan plan_graph(const Graph& g, const isa::npu::NpuSpec& spec) {
         for (const auto& in : node.inputs)
             if (!in.empty() && !g.is_constant(in)) plan.consumers[in].push_back(i);
     }
-    const std::set<std::string> outputs(g.outputs.begin(), g.outputs.end());
+    const frontend::ValueReaders readers(g);
     auto produced_before = [&](const std::string& v, int start) {
         if (g.is_constant(v)) return true;
         auto it = plan.producer.find(v);
@@ -256,45 +254,33 @@ GraphPlan plan_graph(const Graph& g, const isa::npu::NpuSpec& spec) {
                 grp.kind = GroupKind::Host;
                 break;
         }
-        if (grp.kind == GroupKind::Conv || grp.kind == GroupKind::Sdp) {
+        // The fusion chain after the group's first node: take SDP ops while the stages last
+        // (one LUT at most, operands already in memory), then at most one pooling.
+        if ((grp.kind == GroupKind::Conv || grp.kind == GroupKind::Sdp) && spec.lower.fuse) {
             int stages = cls.kind == NodeKind::BatchNorm ? 2 : (grp.kind == GroupKind::Sdp ? 1 : 0);
-            bool lut = cls.kind == NodeKind::Lut, sdp_started = grp.kind == GroupKind::Sdp;
+            bool lut = cls.kind == NodeKind::Lut;
             std::string v = g.nodes[static_cast<std::size_t>(i)].outputs[0];
-            while (!outputs.count(v)) {
-                const auto& cons = plan.consumers[v];
-                if (cons.size() != 1) break;
-                const int j = cons[0];
-                if (plan.group_of[static_cast<std::size_t>(j)] >= 0) break;
-                const Node& nj = g.nodes[static_cast<std::size_t>(j)];
-                const NodeClass& cj = plan.classes[static_cast<std::size_t>(j)];
-                if (cj.kind == NodeKind::BatchNorm && grp.kind == GroupKind::Conv && !sdp_started) {
-                    grp.nodes.push_back(j);  // folded into the weights: a compile-time transform
-                    v = nj.outputs[0];
-                    continue;
-                }
-                if (!spec.lower.fuse) break;
-                if (is_sdp_op(cj.kind) || cj.kind == NodeKind::BatchNorm) {
-                    if (!chain_input_ok(g, nj, cj, v)) break;
-                    const int cost = cj.kind == NodeKind::BatchNorm ? 2 : 1;
-                    if (stages + cost > spec.post.sdp_max_stages ||
-                        (lut && cj.kind == NodeKind::Lut))
-                        break;
-                    bool ready = true;
-                    for (const auto& in : nj.inputs)
-                        if (!in.empty() && in != v && !produced_before(in, i)) ready = false;
-                    if (!ready) break;
-                    stages += cost;
-                    lut = lut || cj.kind == NodeKind::Lut;
-                    sdp_started = true;
-                    grp.nodes.push_back(j);
-                    v = nj.outputs[0];
-                    continue;
-                }
+            for (std::size_t follower :
+                 frontend::follower_chain(g, readers, static_cast<std::size_t>(i)).followers) {
+                const int j = static_cast<int>(follower);
+                const Node& nj = g.nodes[follower];
+                const NodeClass& cj = plan.classes[follower];
                 if (cj.kind == NodeKind::Pool) {
                     grp.nodes.push_back(j);
-                    v = nj.outputs[0];
+                    break;
                 }
-                break;
+                if (!is_sdp_op(cj.kind) && cj.kind != NodeKind::BatchNorm) break;
+                if (!chain_input_ok(g, nj, cj, v)) break;
+                const int cost = cj.kind == NodeKind::BatchNorm ? 2 : 1;
+                if (stages + cost > spec.sdp.max_stages || (lut && cj.kind == NodeKind::Lut)) break;
+                bool ready = true;
+                for (const auto& in : nj.inputs)
+                    if (!in.empty() && in != v && !produced_before(in, i)) ready = false;
+                if (!ready) break;
+                stages += cost;
+                lut = lut || cj.kind == NodeKind::Lut;
+                grp.nodes.push_back(j);
+                v = nj.outputs[0];
             }
         }
         const Node& last = g.nodes[static_cast<std::size_t>(grp.nodes.back())];

@@ -3,7 +3,9 @@
 // layers. A group starts at a convolution (or a fully-connected Gemm/MatMul with constant
 // weights), an SDP operation, a pooling, an LRN, a view, a concat or a host op; in fused mode
 // the group then absorbs the single-consumer chain that follows, as NVDLA runs it on the fly:
-//   conv -> BatchNorm* (folded) -> up to sdp.max_stages SDP ops (one LUT at most) -> pooling
+//   conv -> up to sdp.max_stages SDP ops (one LUT at most) -> pooling
+// (a BatchNormalization after a Conv or Gemm was already folded into it by the graph pass
+// frontend::fold_batchnorm; one it could not fold is an SDP scale + bias, two stages).
 // A fused element-wise op reads its second operand from memory, so that operand must be produced
 // by a layer issued before the group's first node.
 #pragma once
@@ -23,7 +25,7 @@ using frontend::Node;
 enum class NodeKind {
     Conv,       // Conv with constant weights
     Fc,         // Gemm / MatMul with a constant weight matrix: a 1x1 conv over rows
-    BatchNorm,  // folded into the preceding conv, or an SDP scale + bias
+    BatchNorm,  // an SDP scale + bias (the graph pass folds those that follow a conv)
     Act,        // Relu, Clip, LeakyRelu, PRelu: SDP ALU
     Lut,        // Sigmoid, Tanh, ...: SDP lookup table
     Eltwise,    // Add/Sub/Mul/Max/Min of two activations (one may be per channel): SDP + RDMA

@@ -1,35 +1,38 @@
-// The `npu` target's compiler half: Graph + config -> NpuProgram. Calibrates activation ranges
-// on the run's inputs (quant.calibration: minmax or percentile), plans which unit runs each node
-// and which nodes fuse into one hardware layer (graph_plan), then emits surfaces, quantized
+// The `npu` target's compiler half: Graph + Spec -> NpuProgram. Folds BatchNormalization into
+// the convolutions (a graph pass), calibrates activation ranges on the calibration samples
+// (quant.calibration: minmax or percentile; never the run's inputs), plans which unit runs each
+// node and which nodes fuse into one hardware layer (graph_plan), then emits surfaces, quantized
 // constants and descriptors (emitter). Registered under "npu".
 #include "frontends/lower/npu/emitter.h"
-#include "frontends/onnx/random_inputs.h"
+#include "frontends/onnx/passes.h"
 
 namespace xpusim::lower::npu {
 
 namespace {
 
-class NpuLowering : public Lowering {
-  public:
-    LoweredModel lower(const Graph& graph, const sim::config::Config& config,
-                       const LowerOptions& options) const override {
-        const NpuSpec spec = NpuSpec::from_config(config);
+class NpuLowering : public LoweringFor<NpuSpec> {
+  protected:
+    LoweredModel lower_spec(const Graph& input, const NpuSpec& spec,
+                            const LowerOptions& options) const override {
+        require_static_shapes(input, "npu");
+        Graph graph = input;
+        frontend::fold_batchnorm(graph);
         const GraphPlan plan = plan_graph(graph, spec);
-        // Scales only matter for the numbers: a timing-only run skips calibration and data.
+        // Ranges set the int8 scales and the range an fp16 lookup table samples; they only
+        // matter for the numbers, so a timing-only run skips calibration and data.
         std::map<std::string, ValueRange> ranges;
+        std::optional<CalibrationUse> use;
         if (!options.timing_only) {
-            const TensorMap drawn = options.calibration_inputs
-                                        ? TensorMap{}
-                                        : frontend::make_random_inputs(graph, options.seed);
-            const TensorMap& inputs =
-                options.calibration_inputs ? *options.calibration_inputs : drawn;
-            const auto method = spec.quant.calibration == "percentile"
-                                    ? CalibrationMethod::Percentile
-                                    : CalibrationMethod::MinMax;
-            ranges = calibrate(graph, inputs, method, spec.quant.percentile);
+            if (!options.calibration)
+                throw sim::Error("npu: an int8 lowering with numerics needs calibration samples");
+            use.emplace();
+            ranges = calibrate(graph, *options.calibration, spec.quant, *use);
         }
         Emitter emitter(graph, plan, spec, options.timing_only ? nullptr : &ranges);
-        return emitter.run();
+        LoweredModel out = emitter.run();
+        add_folded_placements(graph, out.placements);
+        out.calibration = use;
+        return out;
     }
 };
 

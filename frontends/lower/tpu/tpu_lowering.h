@@ -9,6 +9,7 @@
 
 #include "frontends/lower/calibration.h"
 #include "frontends/lower/lowering.h"
+#include "frontends/onnx/passes.h"
 #include "isa/tpu/tpu_isa.h"
 
 namespace xpusim::lower::tpu {
@@ -20,24 +21,28 @@ struct TpuLowering {
     const Graph& graph;
     const TpuSpec& spec;
     TpuProgram& program;
-    bool calibrated = false;
+    const frontend::ValueReaders readers;
     bool numerics = true;  // false for --timing-only: no weight image is built
     std::map<std::string, ValueRange> ranges;
-    std::map<std::string, int> buffer_of;                        // graph value -> buffer id
-    std::map<std::string, std::vector<const Node*>> consumers;  // graph value -> readers
-    std::set<std::string> fused_nodes;                           // consumed by an earlier layer
+    std::map<std::string, int> buffer_of;  // graph value -> buffer id
+    std::set<std::string> fused_nodes;     // consumed by an earlier layer
     std::vector<NodePlacement> placements;
+
+    TpuLowering(const Graph& g, const TpuSpec& s, TpuProgram& p)
+        : graph(g), spec(s), program(p), readers(g) {}
 
     /// @brief The buffer holding a graph value, creating it (format from the MXU precision and,
     /// for int8, the calibrated range) on first use.
     int buffer(const std::string& value);
-    /// @brief The single reader of `value`, if it has exactly one and is not a graph output.
-    const Node* sole_consumer(const std::string& value) const;
+    /// @brief The index of `node` in graph.nodes.
+    std::size_t index_of(const Node& node) const {
+        return static_cast<std::size_t>(&node - graph.nodes.data());
+    }
     Layer& add_layer(const Node& node, Layer::Kind kind, const std::string& unit,
                      sim::Placement placement, const std::string& reason);
 };
 
-/// @brief Tries to lower a Conv, Gemm or MatMul (with fused BatchNorm/Relu/Clip) onto the MXUs.
+/// @brief Tries to lower a Conv, Gemm or MatMul (with a fused bias, Relu or Clip) onto the MXUs.
 /// Returns false, with `why`, when the node must go elsewhere.
 bool lower_gemm_node(TpuLowering& L, const Node& node, std::string& why);
 

@@ -13,10 +13,12 @@ namespace xpusim::lower::tpu {
 
 namespace {
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t ceil_div(int64_t a, int64_t b) {
+    return (a + b - 1) / b;
+}
 
 class Emitter {
-public:
+  public:
     explicit Emitter(TpuProgram& p) : m_p(p) {}
 
     int emit(Instruction i) {
@@ -25,7 +27,7 @@ public:
         return i.id;
     }
 
-private:
+  private:
     TpuProgram& m_p;
 };
 
@@ -75,7 +77,7 @@ void schedule_instructions(const TpuSpec& spec, TpuProgram& p) {
     int next_mxu = 0;
     // The two most recent ACTs per MXU: an item's first MMC reuses the accumulators the item two
     // back used, so it waits for that item's Activate.
-    std::vector<std::vector<int>> mxu_acts(static_cast<std::size_t>(spec.mxu_count));
+    std::vector<std::vector<int>> mxu_acts(static_cast<std::size_t>(spec.mxu.count));
     uint64_t weight_offset = 0;  // address of each tile in weight memory
     for (const Layer& l : p.layers) {
         if (l.kind == Layer::Kind::View) continue;  // no data moves: its readers wait on the root
@@ -90,14 +92,17 @@ void schedule_instructions(const TpuSpec& spec, TpuProgram& p) {
             continue;
         }
         const GemmLayer& g = l.gemm;
-        const int64_t R = spec.mxu_rows, C = spec.mxu_cols;
+        const int64_t R = spec.mxu.rows, C = spec.mxu.cols;
         // A fold holds `pack` groups block-diagonally: pack*K rows by pack*N columns.
         const int64_t packs = ceil_div(g.groups, g.pack);
         const int64_t fold_k = g.K * g.pack, fold_n = g.N * g.pack;
-        // Half the accumulators per item, so Activate drains one half while the MXU fills the other.
-        const int64_t m_chunk = std::min<int64_t>(g.M, std::max<int64_t>(1, spec.accumulator_rows / 2));
+        // Half the accumulators per item, so Activate drains one half while the MXU fills the
+        // other.
+        const int64_t m_chunk =
+            std::min<int64_t>(g.M, std::max<int64_t>(1, spec.mxu.accumulator_rows / 2));
         std::vector<int> acts;
-        const std::vector<int> weight_deps = g.weight_buffer >= 0 ? deps_of({g.weight_buffer}) : std::vector<int>{};
+        const std::vector<int> weight_deps =
+            g.weight_buffer >= 0 ? deps_of({g.weight_buffer}) : std::vector<int>{};
         // Work items (one accumulator region each), dealt to the MXUs in waves of mxu.count;
         // within a wave the k-folds interleave across MXUs, so one weight fetcher keeps every
         // MXU's FIFO fed instead of filling one MXU's while the others starve.
@@ -111,8 +116,9 @@ void schedule_instructions(const TpuSpec& spec, TpuProgram& p) {
             for (int64_t pg = 0; pg < packs; ++pg)
                 for (int64_t m0 = 0; m0 < g.M; m0 += m_chunk)
                     for (int64_t n0 = 0; n0 < fold_n; n0 += C)
-                        items.push_back({b, pg, m0, n0, next_mxu++ % static_cast<int>(spec.mxu_count)});
-        const std::size_t wave = static_cast<std::size_t>(spec.mxu_count);
+                        items.push_back(
+                            {b, pg, m0, n0, next_mxu++ % static_cast<int>(spec.mxu.count)});
+        const std::size_t wave = static_cast<std::size_t>(spec.mxu.count);
         for (std::size_t w0 = 0; w0 < items.size(); w0 += wave) {
             const std::size_t w1 = std::min(items.size(), w0 + wave);
             for (int64_t k0 = 0; k0 < fold_k; k0 += R) {
@@ -130,8 +136,9 @@ void schedule_instructions(const TpuSpec& spec, TpuProgram& p) {
                     rw.batch = item.b;
                     rw.source = g.weight_source;
                     // Packed folds store only their diagonal blocks.
-                    const int64_t useful = g.pack > 1 ? std::min(g.pack, g.groups - item.pg * g.pack) * g.K * g.N
-                                                      : (rw.k1 - rw.k0) * (rw.n1 - rw.n0);
+                    const int64_t useful =
+                        g.pack > 1 ? std::min(g.pack, g.groups - item.pg * g.pack) * g.K * g.N
+                                   : (rw.k1 - rw.k0) * (rw.n1 - rw.n0);
                     rw.bytes = static_cast<uint64_t>(useful * spec.element_bytes());
                     rw.address = weight_offset;
                     weight_offset += rw.bytes;
@@ -152,7 +159,8 @@ void schedule_instructions(const TpuSpec& spec, TpuProgram& p) {
                     mmc.accumulate = k0 > 0;
                     mmc.after = deps;
                     auto& history = mxu_acts[static_cast<std::size_t>(item.mxu)];
-                    if (k0 == 0 && history.size() >= 2) mmc.after.push_back(history[history.size() - 2]);
+                    if (k0 == 0 && history.size() >= 2)
+                        mmc.after.push_back(history[history.size() - 2]);
                     item.last_mmc = emit.emit(mmc);
                 }
             }

@@ -29,7 +29,8 @@ OpKernel float_unary(F f) {
                         Tensor y;
                         dispatch_float(x.dtype(), ctx.node, [&](auto tag) {
                             using T = decltype(tag);
-                            y = map_unary<T>(x, [&](T v) { return static_cast<T>(f(v, ctx.node)); });
+                            y = map_unary<T>(x,
+                                             [&](T v) { return static_cast<T>(f(v, ctx.node)); });
                         });
                         return std::vector<Tensor>{y};
                     }};
@@ -70,9 +71,8 @@ XPUSIM_REGISTER_OP("Sin", float_unary([](auto v, const Node&) { return std::sin(
 XPUSIM_REGISTER_OP("Floor", float_unary([](auto v, const Node&) { return std::floor(v); }));
 XPUSIM_REGISTER_OP("Ceil", float_unary([](auto v, const Node&) { return std::ceil(v); }));
 XPUSIM_REGISTER_OP("Round", float_unary([](auto v, const Node&) { return std::nearbyint(v); }));
-XPUSIM_REGISTER_OP("Reciprocal", float_unary([](auto v, const Node&) {
-                       return decltype(v)(1) / v;
-                   }));
+XPUSIM_REGISTER_OP("Reciprocal",
+                   float_unary([](auto v, const Node&) { return decltype(v)(1) / v; }));
 XPUSIM_REGISTER_OP("Sigmoid", float_unary([](auto v, const Node&) { return sigmoid(v); }));
 XPUSIM_REGISTER_OP("Softplus", float_unary([](auto v, const Node&) {
                        // log(1 + e^v), written to stay finite for large |v|
@@ -91,8 +91,10 @@ XPUSIM_REGISTER_OP("Elu", float_unary([](auto v, const Node& n) {
                    }));
 XPUSIM_REGISTER_OP("Selu", float_unary([](auto v, const Node& n) {
                        using T = decltype(v);
-                       const T alpha = static_cast<T>(n.attr_float("alpha", 1.67326319217681884765625));
-                       const T gamma = static_cast<T>(n.attr_float("gamma", 1.05070102214813232421875));
+                       const T alpha =
+                           static_cast<T>(n.attr_float("alpha", 1.67326319217681884765625));
+                       const T gamma =
+                           static_cast<T>(n.attr_float("gamma", 1.05070102214813232421875));
                        return v <= 0 ? gamma * (alpha * std::exp(v) - alpha) : gamma * v;
                    }));
 XPUSIM_REGISTER_OP("HardSigmoid", float_unary([](auto v, const Node& n) {
@@ -117,39 +119,43 @@ XPUSIM_REGISTER_OP("Celu", float_unary([](auto v, const Node& n) {
 
 XPUSIM_REGISTER_OP("Neg", numeric_unary([](auto v) { return -v; }));
 XPUSIM_REGISTER_OP("Abs", numeric_unary([](auto v) {
-                       if constexpr (std::is_unsigned_v<decltype(v)>) return v;
-                       else return v < 0 ? -v : v;
+                       if constexpr (std::is_unsigned_v<decltype(v)>)
+                           return v;
+                       else
+                           return v < 0 ? -v : v;
                    }));
 XPUSIM_REGISTER_OP("Relu", numeric_unary([](auto v) { return v < 0 ? decltype(v)(0) : v; }));
 XPUSIM_REGISTER_OP("Sign", numeric_unary([](auto v) {
                        using T = decltype(v);
                        return v > T(0) ? T(1) : (v < T(0) ? static_cast<T>(-1) : T(0));
                    }));
-XPUSIM_REGISTER_OP("Identity", OpKernel{infer_same_as_input0, [](const KernelContext& ctx) {
-                                            return std::vector<Tensor>{ctx.in(0)};
-                                        },
-                                        /*widen_half=*/false});
+XPUSIM_REGISTER_OP("Identity",
+                   OpKernel{infer_same_as_input0,
+                            [](const KernelContext& ctx) { return std::vector<Tensor>{ctx.in(0)}; },
+                            /*widen_half=*/false});
 
 // Clip: bounds from attributes (opset < 11) or optional inputs 1 and 2 (opset >= 11).
-XPUSIM_REGISTER_OP(
-    "Clip", OpKernel{infer_same_as_input0, [](const KernelContext& ctx) {
-                         const Tensor& x = ctx.in(0);
-                         Tensor y;
-                         dispatch_numeric(x.dtype(), ctx.node, [&](auto tag) {
-                             using T = decltype(tag);
-                             T lo = std::numeric_limits<T>::lowest();
-                             T hi = std::numeric_limits<T>::max();
-                             if (ctx.opset < 11) {
-                                 lo = static_cast<T>(ctx.node.attr_float("min", -3.402823e38));
-                                 hi = static_cast<T>(ctx.node.attr_float("max", 3.402823e38));
-                             } else {
-                                 if (ctx.has(1)) lo = ctx.in(1).data<T>()[0];
-                                 if (ctx.has(2)) hi = ctx.in(2).data<T>()[0];
-                             }
-                             y = map_unary<T>(x, [&](T v) { return v < lo ? lo : (v > hi ? hi : v); });
-                         });
-                         return std::vector<Tensor>{y};
-                     }});
+XPUSIM_REGISTER_OP("Clip",
+                   OpKernel{
+                       infer_same_as_input0, [](const KernelContext& ctx) {
+                           const Tensor& x = ctx.in(0);
+                           Tensor y;
+                           dispatch_numeric(x.dtype(), ctx.node, [&](auto tag) {
+                               using T = decltype(tag);
+                               T lo = std::numeric_limits<T>::lowest();
+                               T hi = std::numeric_limits<T>::max();
+                               if (ctx.opset < 11) {
+                                   lo = static_cast<T>(ctx.node.attr_float("min", -3.402823e38));
+                                   hi = static_cast<T>(ctx.node.attr_float("max", 3.402823e38));
+                               } else {
+                                   if (ctx.has(1)) lo = ctx.in(1).data<T>()[0];
+                                   if (ctx.has(2)) hi = ctx.in(2).data<T>()[0];
+                               }
+                               y = map_unary<T>(
+                                   x, [&](T v) { return v < lo ? lo : (v > hi ? hi : v); });
+                           });
+                           return std::vector<Tensor>{y};
+                       }});
 
 template <class Pred>
 OpKernel float_predicate(Pred pred) {
@@ -176,7 +182,8 @@ XPUSIM_REGISTER_OP("IsInf", float_predicate([](auto v, const Node& n) {
 
 XPUSIM_REGISTER_OP("Not", OpKernel{infer_same_as_input0, [](const KernelContext& ctx) {
                                        const Tensor& x = ctx.in(0);
-                                       if (x.dtype() != DType::Bool) ctx.fail("Not needs bool input");
+                                       if (x.dtype() != DType::Bool)
+                                           ctx.fail("Not needs bool input");
                                        return std::vector<Tensor>{
                                            map_unary<bool>(x, [](bool v) { return !v; })};
                                    }});
@@ -236,64 +243,78 @@ T integer_div(T a, T b) {
     return static_cast<T>(a / b);
 }
 
-XPUSIM_REGISTER_OP("Add", arithmetic([](auto a, auto b) { return static_cast<decltype(a)>(a + b); }));
-XPUSIM_REGISTER_OP("Sub", arithmetic([](auto a, auto b) { return static_cast<decltype(a)>(a - b); }));
-XPUSIM_REGISTER_OP("Mul", arithmetic([](auto a, auto b) { return static_cast<decltype(a)>(a * b); }));
+XPUSIM_REGISTER_OP("Add",
+                   arithmetic([](auto a, auto b) { return static_cast<decltype(a)>(a + b); }));
+XPUSIM_REGISTER_OP("Sub",
+                   arithmetic([](auto a, auto b) { return static_cast<decltype(a)>(a - b); }));
+XPUSIM_REGISTER_OP("Mul",
+                   arithmetic([](auto a, auto b) { return static_cast<decltype(a)>(a * b); }));
 XPUSIM_REGISTER_OP("Div", arithmetic([](auto a, auto b) {
-                       if constexpr (std::is_integral_v<decltype(a)>) return integer_div(a, b);
-                       else return a / b;
+                       if constexpr (std::is_integral_v<decltype(a)>)
+                           return integer_div(a, b);
+                       else
+                           return a / b;
                    }));
 
 // Mod: fmod=0 is Python's sign-of-divisor modulus (integers only); fmod=1 is C's fmod.
-XPUSIM_REGISTER_OP("Mod", OpKernel{infer_broadcast, [](const KernelContext& ctx) {
-    check_same_type(ctx);
-    const bool use_fmod = ctx.node.attr_int("fmod", 0) != 0;
-    const Tensor& a = ctx.in(0);
-    Tensor y;
-    dispatch_numeric(a.dtype(), ctx.node, [&](auto tag) {
-        using T = decltype(tag);
-        if constexpr (std::is_same_v<T, bool>) {
-            ctx.fail("boolean inputs are not allowed");
-        } else {
-            y = broadcast_binary<T, T>(a, ctx.in(1), a.dtype(), ctx.node, [&](T x, T m) -> T {
-                if constexpr (std::is_floating_point_v<T>) {
-                    if (!use_fmod) ctx.fail("fmod=0 is only defined for integers");
-                    return std::fmod(x, m);
-                } else {
-                    if (m == 0) ctx.fail("integer modulus by zero");
-                    T r = static_cast<T>(x % m);
-                    if (!use_fmod && r != 0 && ((r < 0) != (m < 0))) r = static_cast<T>(r + m);
-                    return r;
-                }
-            });
-        }
-    });
-    return std::vector<Tensor>{y};
-}});
+XPUSIM_REGISTER_OP("Mod",
+                   OpKernel{infer_broadcast, [](const KernelContext& ctx) {
+                                check_same_type(ctx);
+                                const bool use_fmod = ctx.node.attr_int("fmod", 0) != 0;
+                                const Tensor& a = ctx.in(0);
+                                Tensor y;
+                                dispatch_numeric(a.dtype(), ctx.node, [&](auto tag) {
+                                    using T = decltype(tag);
+                                    if constexpr (std::is_same_v<T, bool>) {
+                                        ctx.fail("boolean inputs are not allowed");
+                                    } else {
+                                        y = broadcast_binary<T, T>(
+                                            a, ctx.in(1), a.dtype(), ctx.node, [&](T x, T m) -> T {
+                                                if constexpr (std::is_floating_point_v<T>) {
+                                                    if (!use_fmod)
+                                                        ctx.fail(
+                                                            "fmod=0 is only defined for integers");
+                                                    return std::fmod(x, m);
+                                                } else {
+                                                    if (m == 0) ctx.fail("integer modulus by zero");
+                                                    T r = static_cast<T>(x % m);
+                                                    if (!use_fmod && r != 0 && ((r < 0) != (m < 0)))
+                                                        r = static_cast<T>(r + m);
+                                                    return r;
+                                                }
+                                            });
+                                    }
+                                });
+                                return std::vector<Tensor>{y};
+                            }});
 
 // Pow: the exponent may have another type than the base (opset 12+); the result has the base's.
 XPUSIM_REGISTER_OP("Pow", OpKernel{infer_broadcast, [](const KernelContext& ctx) {
-    const Tensor& a = ctx.in(0);
-    const Tensor b = ctx.in(1).dtype() == a.dtype() ? ctx.in(1) : ctx.in(1).cast(DType::Float64);
-    const Shape shape = broadcast_shapes(a.shape(), b.shape(), ctx.node);
-    Tensor y(a.dtype(), shape);
-    const auto oa = broadcast_offsets(a.shape(), shape);
-    const auto ob = broadcast_offsets(b.shape(), shape);
-    dispatch_numeric(a.dtype(), ctx.node, [&](auto tag) {
-        using T = decltype(tag);
-        if constexpr (std::is_same_v<T, bool>) {
-            ctx.fail("boolean inputs are not allowed");
-        } else {
-            const T* pa = a.data<T>();
-            T* out = y.data<T>();
-            for (int64_t i = 0; i < y.numel(); ++i) {
-                const double e = b.get_as_double(ob[i]);
-                out[i] = static_cast<T>(std::pow(static_cast<double>(pa[oa[i]]), e));
-            }
-        }
-    });
-    return std::vector<Tensor>{y};
-}});
+                                       const Tensor& a = ctx.in(0);
+                                       const Tensor b = ctx.in(1).dtype() == a.dtype()
+                                                            ? ctx.in(1)
+                                                            : ctx.in(1).cast(DType::Float64);
+                                       const Shape shape =
+                                           broadcast_shapes(a.shape(), b.shape(), ctx.node);
+                                       Tensor y(a.dtype(), shape);
+                                       const auto oa = broadcast_offsets(a.shape(), shape);
+                                       const auto ob = broadcast_offsets(b.shape(), shape);
+                                       dispatch_numeric(a.dtype(), ctx.node, [&](auto tag) {
+                                           using T = decltype(tag);
+                                           if constexpr (std::is_same_v<T, bool>) {
+                                               ctx.fail("boolean inputs are not allowed");
+                                           } else {
+                                               const T* pa = a.data<T>();
+                                               T* out = y.data<T>();
+                                               for (int64_t i = 0; i < y.numel(); ++i) {
+                                                   const double e = b.get_as_double(ob[i]);
+                                                   out[i] = static_cast<T>(
+                                                       std::pow(static_cast<double>(pa[oa[i]]), e));
+                                               }
+                                           }
+                                       });
+                                       return std::vector<Tensor>{y};
+                                   }});
 
 template <class F>
 OpKernel comparison(F f) {
@@ -343,13 +364,15 @@ OpKernel variadic(F f, bool mean) {
                                 ctx.fail("boolean inputs are not allowed");
                             } else {
                                 for (std::size_t i = 1; i < ctx.inputs.size(); ++i)
-                                    acc = broadcast_binary<T, T>(acc, ctx.in(i), acc.dtype(), ctx.node,
+                                    acc = broadcast_binary<T, T>(acc, ctx.in(i), acc.dtype(),
+                                                                 ctx.node,
                                                                  [&](T x, T z) { return f(x, z); });
                                 if (ctx.inputs.size() == 1) acc = acc.clone();
                                 if (mean) {
                                     T* p = acc.data<T>();
                                     const T n = static_cast<T>(ctx.inputs.size());
-                                    for (int64_t k = 0; k < acc.numel(); ++k) p[k] = static_cast<T>(p[k] / n);
+                                    for (int64_t k = 0; k < acc.numel(); ++k)
+                                        p[k] = static_cast<T>(p[k] / n);
                                 }
                             }
                         });
@@ -372,54 +395,66 @@ T nan_min(T a, T b) {
 
 XPUSIM_REGISTER_OP("Max", variadic([](auto a, auto b) { return nan_max(a, b); }, false));
 XPUSIM_REGISTER_OP("Min", variadic([](auto a, auto b) { return nan_min(a, b); }, false));
-XPUSIM_REGISTER_OP("Sum", variadic([](auto a, auto b) { return static_cast<decltype(a)>(a + b); }, false));
-XPUSIM_REGISTER_OP("Mean", variadic([](auto a, auto b) { return static_cast<decltype(a)>(a + b); }, true));
+XPUSIM_REGISTER_OP("Sum",
+                   variadic([](auto a, auto b) { return static_cast<decltype(a)>(a + b); }, false));
+XPUSIM_REGISTER_OP("Mean",
+                   variadic([](auto a, auto b) { return static_cast<decltype(a)>(a + b); }, true));
 
 // PRelu: y = x < 0 ? slope * x : x, with slope broadcast to x (unidirectionally).
 XPUSIM_REGISTER_OP("PRelu", OpKernel{infer_same_as_input0, [](const KernelContext& ctx) {
-    const Tensor& x = ctx.in(0);
-    Tensor slope = ctx.in(1);
-    // Before opset 7 a 1-D slope of size C applies per channel (axis 1), not numpy-style.
-    if (ctx.opset < 7 && slope.rank() == 1 && x.rank() >= 2 && slope.numel() == x.dim(1) &&
-        slope.numel() != x.dim(-1)) {
-        Shape s(static_cast<std::size_t>(x.rank() - 1), 1);
-        s[0] = slope.numel();
-        slope = slope.reshaped(s);
-    }
-    Tensor y;
-    dispatch_numeric(x.dtype(), ctx.node, [&](auto tag) {
-        using T = decltype(tag);
-        y = broadcast_binary<T, T>(x, slope, x.dtype(), ctx.node,
-                                   [](T x, T s) { return x < T(0) ? static_cast<T>(s * x) : x; });
-    });
-    return std::vector<Tensor>{y};
-}});
+                                         const Tensor& x = ctx.in(0);
+                                         Tensor slope = ctx.in(1);
+                                         // Before opset 7 a 1-D slope of size C applies per channel
+                                         // (axis 1), not numpy-style.
+                                         if (ctx.opset < 7 && slope.rank() == 1 && x.rank() >= 2 &&
+                                             slope.numel() == x.dim(1) &&
+                                             slope.numel() != x.dim(-1)) {
+                                             Shape s(static_cast<std::size_t>(x.rank() - 1), 1);
+                                             s[0] = slope.numel();
+                                             slope = slope.reshaped(s);
+                                         }
+                                         Tensor y;
+                                         dispatch_numeric(x.dtype(), ctx.node, [&](auto tag) {
+                                             using T = decltype(tag);
+                                             y = broadcast_binary<T, T>(
+                                                 x, slope, x.dtype(), ctx.node, [](T x, T s) {
+                                                     return x < T(0) ? static_cast<T>(s * x) : x;
+                                                 });
+                                         });
+                                         return std::vector<Tensor>{y};
+                                     }});
 
 // Where(cond, x, y): three-way broadcast.
 XPUSIM_REGISTER_OP("Where", OpKernel{[](InferContext& ctx) {
-    infer_broadcast(ctx);
-    ctx.output_dtypes[0] = ctx.in(1).dtype;
-}, [](const KernelContext& ctx) {
-    const Tensor& c = ctx.in(0);
-    const Tensor& a = ctx.in(1);
-    const Tensor& b = ctx.in(2);
-    if (c.dtype() != DType::Bool) ctx.fail("condition must be bool");
-    const Shape shape = broadcast_shapes(broadcast_shapes(c.shape(), a.shape(), ctx.node), b.shape(), ctx.node);
-    Tensor y(a.dtype(), shape);
-    const auto oc = broadcast_offsets(c.shape(), shape);
-    const auto oa = broadcast_offsets(a.shape(), shape);
-    const auto ob = broadcast_offsets(b.shape(), shape);
-    const std::size_t es = sim::dtype_size(a.dtype());
-    const bool* pc = c.data<bool>();
-    const auto* pa = static_cast<const uint8_t*>(a.raw());
-    const auto* pb = static_cast<const uint8_t*>(b.raw());
-    auto* out = static_cast<uint8_t*>(y.raw());
-    for (int64_t i = 0; i < y.numel(); ++i) {
-        const uint8_t* src = pc[oc[i]] ? pa + oa[i] * es : pb + ob[i] * es;
-        std::memcpy(out + i * es, src, es);
-    }
-    return std::vector<Tensor>{y};
-}, /*widen_half=*/false});
+                                         infer_broadcast(ctx);
+                                         ctx.output_dtypes[0] = ctx.in(1).dtype;
+                                     },
+                                     [](const KernelContext& ctx) {
+                                         const Tensor& c = ctx.in(0);
+                                         const Tensor& a = ctx.in(1);
+                                         const Tensor& b = ctx.in(2);
+                                         if (c.dtype() != DType::Bool)
+                                             ctx.fail("condition must be bool");
+                                         const Shape shape = broadcast_shapes(
+                                             broadcast_shapes(c.shape(), a.shape(), ctx.node),
+                                             b.shape(), ctx.node);
+                                         Tensor y(a.dtype(), shape);
+                                         const auto oc = broadcast_offsets(c.shape(), shape);
+                                         const auto oa = broadcast_offsets(a.shape(), shape);
+                                         const auto ob = broadcast_offsets(b.shape(), shape);
+                                         const std::size_t es = sim::dtype_size(a.dtype());
+                                         const bool* pc = c.data<bool>();
+                                         const auto* pa = static_cast<const uint8_t*>(a.raw());
+                                         const auto* pb = static_cast<const uint8_t*>(b.raw());
+                                         auto* out = static_cast<uint8_t*>(y.raw());
+                                         for (int64_t i = 0; i < y.numel(); ++i) {
+                                             const uint8_t* src =
+                                                 pc[oc[i]] ? pa + oa[i] * es : pb + ob[i] * es;
+                                             std::memcpy(out + i * es, src, es);
+                                         }
+                                         return std::vector<Tensor>{y};
+                                     },
+                                     /*widen_half=*/false});
 
 }  // namespace
 }  // namespace xpusim::frontend::ops
