@@ -239,6 +239,16 @@ nlohmann::json RunOutcome::stats_json() const {
         row_of[op.name] = ops.size();
         ops.push_back(std::move(row));
     }
+    // An untimed (infeasible) design still lists where each node would run.
+    if (!feasible())
+        for (const auto& p : placements)
+            ops.push_back({{"name", p.node},
+                           {"op_type", p.op_type},
+                           {"placement", sim::placement_name(p.placement)},
+                           {"unit", p.unit},
+                           {"start_cycle", nullptr},
+                           {"end_cycle", nullptr},
+                           {"reason", p.reason}});
     // A node a graph pass folded into another has the row of the node it went into.
     if (feasible())
         for (const auto& p : placements) {
@@ -315,6 +325,10 @@ void write_outcome(const RunOutcome& outcome, const std::string& outdir) {
     fs::create_directories(fs::path(outdir) / "outputs", ec);
     fs::create_directories(fs::path(outdir) / "inputs", ec);
     if (ec) throw sim::IoError("cannot create output folder '" + outdir + "': " + ec.message());
+    // The folder holds this run only: tensors an earlier run left behind would pass for ours.
+    for (const char* sub : {"outputs", "inputs"})
+        for (const auto& e : fs::directory_iterator(fs::path(outdir) / sub, ec))
+            if (e.path().extension() == ".npy") fs::remove(e.path(), ec);
     for (const auto& [name, t] : outcome.results.outputs)
         sim::write_npy((fs::path(outdir) / "outputs" / (safe_file_name(name) + ".npy")).string(),
                        t);

@@ -52,7 +52,12 @@ std::string format_run_summary(const RunOutcome& o) {
                 s << m.value("error", "");
             s << '\n';
         }
-    for (const auto& p : o.problems) s << p.kind << ": " << p.message << '\n';
+    const std::size_t shown = 3;
+    for (std::size_t i = 0; i < o.problems.size() && i < shown; ++i)
+        s << o.problems[i].kind << ": " << o.problems[i].where << ": " << o.problems[i].message
+          << '\n';
+    if (o.problems.size() > shown)
+        s << "(" << o.problems.size() - shown << " more problems in stats.json)\n";
     return s.str();
 }
 

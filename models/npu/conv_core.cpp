@@ -45,6 +45,20 @@ ConvCore::Tickets& ConvCore::wait_cbuf(int32_t id) {
     Tickets& t = m_tickets[id];
     if (!t.granted) {
         const ConvPlan& plan = m_ctx.conv_plan(id);
+        // A load larger than the banks it goes to can never be granted: the program was planned
+        // for another CBUF (the lowering reports such a design as infeasible before it runs).
+        for (const auto& l : plan.data_loads)
+            if (l.bytes > plan.data_capacity)
+                throw sim::CapacityError("NPU program: conv descriptor " + std::to_string(id) +
+                                         " loads " + std::to_string(l.bytes) + " B of input into " +
+                                         std::to_string(plan.data_capacity) +
+                                         " B of CBUF data banks");
+        for (const auto& l : plan.weight_loads)
+            if (l.bytes > plan.weight_capacity)
+                throw sim::CapacityError(
+                    "NPU program: conv descriptor " + std::to_string(id) + " loads " +
+                    std::to_string(l.bytes) + " B of weights into " +
+                    std::to_string(plan.weight_capacity) + " B of CBUF weight banks");
         t.granted = true;
         t.data_free = plan.data_capacity;
         t.weight_free = plan.weight_capacity;
@@ -75,7 +89,7 @@ void ConvCore::cdma_dat_loop() {
         m_ctx.stats(id).touch(start);
         for (std::size_t i = 0; i < plan.data_loads.size(); ++i) {
             const DataLoad& l = plan.data_loads[i];
-            acquire(t.data_free, std::min(l.bytes, plan.data_capacity));
+            acquire(t.data_free, l.bytes);
             const sc_time done = m_dat_dma.issue(base + l.offset, l.bytes, false, id);
             t.data_ready_ns[i] = done.to_seconds() * 1e9;
             t.data_issued = i + 1;
@@ -101,7 +115,7 @@ void ConvCore::cdma_wt_loop() {
         m_ctx.stats(id).touch(start);
         for (std::size_t i = 0; i < plan.weight_loads.size(); ++i) {
             const WeightLoad& l = plan.weight_loads[i];
-            acquire(t.weight_free, std::min(l.bytes, plan.weight_capacity));
+            acquire(t.weight_free, l.bytes);
             const sc_time done = m_wt_dma.issue(base + l.offset, l.bytes, false, id);
             t.weight_ready_ns[i] = done.to_seconds() * 1e9;
             t.weight_issued = i + 1;
@@ -160,7 +174,7 @@ void ConvCore::csc_loop() {
             sc_core::wait(m_ctx.cycles(static_cast<double>(it.mac_cycles)));
             if (it.last_in_strip_kgroup)  // one trace event per kernel group and strip (a tile)
                 m_ctx.trace(
-                    "csc+cmac",
+                    "cmac",
                     "kgroup " + std::to_string(it.kgroup) + " strip " + std::to_string(it.strip),
                     tile_ns, NpuContext::now_ns(), id);
             st.busy_cycles += it.mac_cycles;
@@ -179,7 +193,7 @@ void ConvCore::csc_loop() {
             }
             m_credit_event.notify(sc_core::SC_ZERO_TIME);
         }
-        m_ctx.trace("csc+cmac", desc_name(m_ctx, id), first_ns, NpuContext::now_ns(), id);
+        m_ctx.trace("cmac", desc_name(m_ctx, id), first_ns, NpuContext::now_ns(), id);
         m_tickets.erase(id);
         ++m_cbuf_released;
         m_cbuf_event.notify(sc_core::SC_ZERO_TIME);

@@ -181,18 +181,17 @@ void collect_results(const NpuContext& ctx, const NpuTop& top, sim::Results& r) 
                        static_cast<double>(tot.macs) / (static_cast<double>(peak) * total)});
     for (const char* u : {"sdp", "pdp", "cdp", "bdma", "host"})
         r.units.push_back({u, tot.busy[u], static_cast<double>(tot.busy[u]) / total});
+    // Each DMA engine is a unit of its own, named as its trace track; BDMA's engine is the
+    // BDMA unit itself. The DRAM reports itself under memory.dram.
     for (const auto& [name, e] : top.dmas) {
+        if (name == "bdma") continue;
         std::vector<std::pair<double, double>> iv;
         for (const auto& rec : e->records()) iv.emplace_back(rec.start_ns, rec.end_ns);
         const uint64_t busy = to_cycles(union_ns(iv));
-        r.units.push_back({"dma." + name, busy, static_cast<double>(busy) / total});
+        r.units.push_back({name, busy, static_cast<double>(busy) / total});
     }
     const auto& dt = top.dram->timing();
     const double seconds = total * cyc * 1e-9;
-    const double dram_util = static_cast<double>(dt.bytes_read() + dt.bytes_written()) /
-                             (spec.dram.bandwidth_gbps * 1e9 * seconds);
-    r.units.push_back(
-        {"dram", to_cycles(dt.busy_ns() / static_cast<double>(spec.dram.channels)), dram_util});
 
     r.roofline =
         sim::Roofline{static_cast<double>(peak) * spec.clock_hz(), spec.dram.bandwidth_gbps * 1e9};
@@ -219,7 +218,7 @@ void collect_results(const NpuContext& ctx, const NpuTop& top, sim::Results& r) 
     const int pid = r.trace.add_process("npu");
     std::map<std::string, int> tracks;
     for (const char* t :
-         {"sequencer", "cdma.dat", "cdma.wt", "csc+cmac", "cacc", "sdp.rdma", "sdp", "sdp.wdma",
+         {"sequencer", "cdma.dat", "cdma.wt", "cmac", "cacc", "sdp.rdma", "sdp", "sdp.wdma",
           "pdp.rdma", "pdp", "pdp.wdma", "cdp.rdma", "cdp", "cdp.wdma", "bdma", "host"})
         tracks[t] = r.trace.add_track(pid, t);
     for (const auto& ev : ctx.trace_events()) {
@@ -230,7 +229,7 @@ void collect_results(const NpuContext& ctx, const NpuTop& top, sim::Results& r) 
             std::max<uint64_t>(to_cycles(ev.end_ns) - std::min(s, to_cycles(ev.end_ns)), 1);
         nlohmann::json args = {{"descriptor", ev.desc}};
         const auto& st = ctx.all_stats()[static_cast<std::size_t>(ev.desc)];
-        if (ev.track == "csc+cmac" && st.busy_cycles)
+        if (ev.track == "cmac" && st.busy_cycles)
             args["mac_utilization"] =
                 static_cast<double>(st.macs) /
                 static_cast<double>(st.busy_cycles *

@@ -44,7 +44,7 @@ TpuTop::TpuTop(sc_core::sc_module_name name, TpuRun& run) : sc_core::sc_module(n
     dram = new sim::Dram("dram", spec.dram);
     cmem = spec.cmem.kib > 0 ? new sim::Dram("cmem", cmem_spec(spec)) : nullptr;
     auto* fetcher = new WeightFetcher("weights", run, queue(Queue::Weights), m_weight_fifos,
-                                      run.trace.add_track(pid, "weight fetch (DMA)"));
+                                      run.trace.add_track(pid, "weights"));
     fetcher->dram_socket.bind(dram->socket);
     if (cmem) fetcher->cmem_socket->bind(cmem->socket);
     for (int64_t m = 0; m < spec.mxu.count; ++m)
@@ -53,11 +53,9 @@ TpuTop::TpuTop(sc_core::sc_module_name name, TpuRun& run) : sc_core::sc_module(n
             *m_queues[static_cast<std::size_t>(Queue::Mxu0) + static_cast<std::size_t>(m)],
             *m_weight_fifos[static_cast<std::size_t>(m)],
             run.trace.add_track(pid, "mxu" + std::to_string(m)));
-    auto* dma =
-        new DmaEngine("dma", run, queue(Queue::Dma), run.trace.add_track(pid, "activation DMA"));
+    auto* dma = new DmaEngine("dma", run, queue(Queue::Dma), run.trace.add_track(pid, "dma"));
     dma->dram_socket.bind(dram->socket);
-    new SimpleUnit("host", run, queue(Queue::HostLink),
-                   run.trace.add_track(pid, "host link + host"));
+    new SimpleUnit("host", run, queue(Queue::HostLink), run.trace.add_track(pid, "host"));
     new SimpleUnit("activate", run, queue(Queue::Activate), run.trace.add_track(pid, "activate"));
     new SimpleUnit("vector", run, queue(Queue::Vector), run.trace.add_track(pid, "vector"));
     new SimpleUnit("sync", run, queue(Queue::Sync), -1);

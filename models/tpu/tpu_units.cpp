@@ -345,7 +345,7 @@ void SimpleUnit::execute_loop() {
         const Instruction& i = *m_queue.read();
         m_run.wait_for_dependencies(i);
         InstructionRecord& rec = m_run.records[static_cast<std::size_t>(i.id)];
-        rec.unit = name();
+        rec.unit = basename();
         rec.start = m_run.now_cycles();
         const uint64_t d = duration(i, rec);
         if (m_run.datapath) {

@@ -3,8 +3,8 @@
 print exactly one line on stderr that says what was wrong and where, within a time and memory
 limit (no crash, no hang, no allocation the file cannot justify).
 
-    bad_inputs.py XPUSIM CASE     run one case (ctest runs each as its own test)
-    bad_inputs.py XPUSIM --list   print the case names
+    bad_inputs.py CASE     run one case (ctest runs each as its own test; see _harness.py)
+    bad_inputs.py --list   print the case names
 """
 import os
 import random
@@ -14,6 +14,8 @@ import sys
 import tempfile
 
 import numpy as np
+
+import _harness
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
@@ -189,13 +191,5 @@ def run_case(xpusim, name):
         return 0
 
 
-def main():
-    xpusim, what = sys.argv[1], sys.argv[2]
-    if what == "--list":
-        print("\n".join(CASES))
-        return 0
-    return run_case(xpusim, what)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_harness.main({name: (lambda n=name: run_case(_harness.xpusim(), n) == 0) for name in CASES}))

@@ -3,7 +3,7 @@
 test fails (a missing op is a skip), at least MIN_NODE_PASSED node tests pass, and the run ends
 with the "N passed, M failed, K skipped" line.
 
-    conformance_count.py XPUSIM DATA_DIR
+    conformance_count.py onnx_backend      (see _harness.py; data from XPUSIM_TESTDATA)
 """
 import json
 import os
@@ -12,11 +12,13 @@ import subprocess
 import sys
 import tempfile
 
+import _harness
+
 MIN_NODE_PASSED = 380
 
 
-def main():
-    xpusim, data = sys.argv[1], sys.argv[2]
+def onnx_backend():
+    xpusim, data = _harness.xpusim(), _harness.path("XPUSIM_TESTDATA")
     folders = ["node", "pytorch-converted", "pytorch-operator", "simple"]
     total_failed = 0
     for folder in folders:
@@ -30,14 +32,14 @@ def main():
                     print("  " + line)
             if p.returncode == 2 or not re.fullmatch(r"\d+ passed, \d+ failed, \d+ skipped", last):
                 print(f"FAILED: exit {p.returncode}: {p.stderr.strip()}")
-                return 1
+                return False
             report = json.load(open(j.name))
             total_failed += report["failed"]
             if folder == "node" and report["passed"] < MIN_NODE_PASSED:
                 print(f"FAILED: only {report['passed']} node tests pass, at least {MIN_NODE_PASSED} required")
-                return 1
-    return 1 if total_failed else 0
+                return False
+    return total_failed == 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_harness.main({"onnx_backend": onnx_backend}))

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end checks of the NPU target through the `xpusim` command line.
 
-    npu_models.py XPUSIM MODELS_DIR CASE        (CASE: see CASES; --list prints them)
+    npu_models.py CASE        (see _harness.py; CASE: see CASES)
 
 MODELS_DIR holds the models examples/models/generate.py writes (small_cnn.onnx, resnet50.onnx);
 the MobileNetV2-style model is built here. Numerics cases run the model on nvdla_full and on the
@@ -17,6 +17,8 @@ import sys
 import tempfile
 
 import numpy as np
+
+import _harness
 
 COSINE_MIN = 0.98
 FPS_TOLERANCE = 0.25
@@ -214,13 +216,8 @@ def check_timing_only(exe, models):
 CASES = ["small_cnn", "mobilenet", "op_zoo", "resnet50", "primer_2048", "primer_64", "timing_only", "check_exit"]
 
 
-def main():
-    if len(sys.argv) > 1 and sys.argv[-1] == "--list":
-        print("\n".join(CASES))
-        return
-    if len(sys.argv) != 4 or sys.argv[3] not in CASES:
-        raise SystemExit(f"usage: {sys.argv[0]} XPUSIM MODELS_DIR CASE  ({', '.join(CASES)})")
-    exe, models, case = sys.argv[1:]
+def run_case(case):
+    exe, models = _harness.xpusim(), _harness.models()
     if case == "small_cnn":
         check_numerics(exe, os.path.join(models, "small_cnn.onnx"), ["--shape", "image=2x3x32x32"])
     elif case == "resnet50":
@@ -253,4 +250,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(_harness.main({c: (lambda c=c: run_case(c)) for c in CASES}))

@@ -3,9 +3,9 @@
 the way PyTorch's exporters write them (examples/models/generate.py). Passes when every output
 is within rel-L2 1e-5 of ONNX Runtime's.
 
-    reference_vs_ort.py XPUSIM MODELS_DIR ORT_DIR MODEL [--shape NAME=SHAPE]...
+    reference_vs_ort.py MODEL        (see _harness.py)
 
-Exits 77 (ctest's skip code here) when ONNX Runtime is not installed in ORT_DIR.
+Skips (exit 77) when ONNX Runtime is not installed in XPUSIM_ORT.
 """
 import os
 import subprocess
@@ -14,16 +14,19 @@ import tempfile
 
 import numpy as np
 
-SKIP = 77
+import _harness
+
 TOLERANCE = 1e-5
+MODELS = {"small_cnn": ["--shape", "image=2x3x32x32"], "small_transformer": ["--shape", "input_ids=2x24"],
+          "resnet50": []}
 
 
-def main():
-    xpusim, models, ort_dir, model = sys.argv[1:5]
-    extra = sys.argv[5:]
+def compare(model):
+    xpusim, models, ort_dir = _harness.xpusim(), _harness.models(), _harness.path("XPUSIM_ORT")
+    extra = MODELS[model]
     if not os.path.isdir(os.path.join(ort_dir, "node_modules", "onnxruntime-node")):
         print(f"ONNX Runtime is not installed in {ort_dir} (npm install there); skipping")
-        return SKIP
+        return _harness.SKIP
     path = os.path.join(models, model + ".onnx")
     with tempfile.TemporaryDirectory() as d:
         subprocess.run([xpusim, "run", path, "-c", "reference", "-o", d, "--seed", "3"] + extra, check=True)
@@ -40,9 +43,9 @@ def main():
             worst = max(worst, rel)
     if worst > TOLERANCE:
         print(f"FAILED: rel_l2 {worst:.3g} > {TOLERANCE}")
-        return 1
-    return 0
+        return False
+    return True
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_harness.main({m: (lambda m=m: compare(m)) for m in MODELS}))

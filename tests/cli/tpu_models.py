@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """TPU target end to end on models built like PyTorch exports (examples/models/generate.py).
 
-    tpu_models.py XPUSIM MODELS_DIR CASE
+    tpu_models.py CASE       (see _harness.py)
 
 CASE:
   resnet50_v4i   bf16: logits within rel-L2 2e-2 of the fp32 reference, same top-1 class
@@ -19,6 +19,8 @@ import sys
 import tempfile
 
 import numpy as np
+
+import _harness
 
 
 def run(xpusim, model, config, out, *extra):
@@ -132,16 +134,11 @@ def case_mlp0(xpusim, models):
     return ok
 
 
-def main():
-    xpusim, models, case = sys.argv[1:4]
-    ok = {"resnet50_v4i": lambda: case_resnet50(xpusim, models, "tpu_v4i"),
-          "resnet50_v1": lambda: case_resnet50(xpusim, models, "tpu_v1"),
-          "transformer": lambda: case_transformer(xpusim, models),
-          "timing_only": lambda: case_timing_only(xpusim, models),
-          "deterministic": lambda: case_deterministic(xpusim, models),
-          "mlp0": lambda: case_mlp0(xpusim, models)}[case]()
-    return 0 if ok else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    x, m = os.environ.get("XPUSIM"), os.environ.get("XPUSIM_MODELS")
+    sys.exit(_harness.main({"resnet50_v4i": lambda: case_resnet50(x, m, "tpu_v4i"),
+                            "resnet50_v1": lambda: case_resnet50(x, m, "tpu_v1"),
+                            "transformer": lambda: case_transformer(x, m),
+                            "timing_only": lambda: case_timing_only(x, m),
+                            "deterministic": lambda: case_deterministic(x, m),
+                            "mlp0": lambda: case_mlp0(x, m)}))

@@ -229,13 +229,14 @@ std::vector<SdpStage> Emitter::build_stages(const std::vector<int>& ops,
                 }
                 x.table = add_const(name + ".lut", table, sim::DType::Int8, {256}, 256);
                 st.push_back(x);
+                // The table's output scale to the next segment's working scale. Always
+                // programmed, even as an identity, so that the stages (and their cost) do not
+                // depend on the calibrated values: a timing-only lowering has none.
                 const double s_next = scale_of(segment_end(i + 1)) / frac;
-                if (std::fabs(s_out / frac - s_next) > 1e-12 * s_next) {
-                    SdpStage r;
-                    r.op = "rescale";
-                    r.m = FixedMultiplier::from_double(s_out / frac / s_next);
-                    st.push_back(r);
-                }
+                SdpStage r;
+                r.op = "rescale";
+                r.m = FixedMultiplier::from_double(s_out / frac / s_next);
+                st.push_back(r);
                 s = s_next;
                 continue;
             }

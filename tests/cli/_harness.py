@@ -1,0 +1,46 @@
+"""The one convention of the command-line tests in tests/cli/, which tests/CMakeLists.txt finds by
+glob: every `*.py` here (but this one) is a test script with named cases.
+
+    SCRIPT.py --list     prints the case names, one per line (run when CMake configures)
+    SCRIPT.py CASE       runs one case: exit 0 passed, 1 failed, 77 skipped
+
+ctest runs each case as the test SCRIPT.CASE, with the build's paths in the environment:
+XPUSIM (the command line), XPUSIM_MODELS (the models examples/models/generate.py wrote),
+XPUSIM_ORT (ONNX Runtime from npm), XPUSIM_TESTDATA (Debian's ONNX backend test data) and
+XPUSIM_SOURCE (the source tree); PYTHONPATH holds the xpusim package.
+"""
+import os
+import sys
+
+SKIP = 77
+
+
+def path(name):
+    """A path the environment gives (see above); a clear error when it is missing."""
+    value = os.environ.get(name)
+    if not value:
+        raise SystemExit(f"{name} is not set: run this test through ctest")
+    return value
+
+
+def xpusim():
+    return path("XPUSIM")
+
+
+def models():
+    return path("XPUSIM_MODELS")
+
+
+def main(cases):
+    """cases: {name: function()}; a function returns True/None to pass, False to fail, or SKIP."""
+    if len(sys.argv) != 2:
+        raise SystemExit(f"usage: {os.path.basename(sys.argv[0])} --list | CASE")
+    if sys.argv[1] == "--list":
+        print("\n".join(cases))
+        return 0
+    if sys.argv[1] not in cases:
+        raise SystemExit(f"unknown case {sys.argv[1]!r} (cases: {', '.join(cases)})")
+    result = cases[sys.argv[1]]()
+    if result == SKIP:
+        return SKIP
+    return 1 if result is False else 0
