@@ -1,4 +1,4 @@
-// The `xpusim` command line: a thin layer over app/driver. Exit codes (DESIGN.md): 0 success,
+// The `xpusim` command line: a thin layer over app/driver. Exit codes (docs/DESIGN.md): 0 success,
 // 1 a check failed, 2 bad input or usage, with one line on stderr saying what and where.
 #include <unistd.h>
 

@@ -14,7 +14,8 @@ void require_static_shapes(const Graph& graph, const std::string& target) {
                 if (!v.empty() && !graph.value(v).shape_known)
                     throw sim::UnsupportedError(
                         target + ": " + n.describe() + ": the shape of '" + v +
-                        "' is only known at run time; give input shapes with --shape");
+                        "' is only known at run time (it depends on the data), and " + target +
+                                                " sizes every buffer before it runs");
 }
 
 void add_folded_placements(const Graph& graph, std::vector<NodePlacement>& placements) {

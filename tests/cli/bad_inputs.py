@@ -139,6 +139,18 @@ def case_input_wrong_dtype(d):
     return ["run", save(tiny_model(), d), "-c", "reference", "--input", "x=" + x, "-o", d], ["'x'", "float32", "int32"]
 
 
+def dynamic_shape_case(preset, target):
+    """A shape only known at run time (NonZero's output) cannot be sized by a target: exit 2,
+    naming the node that meets it."""
+    def setup(d):
+        nodes = [helper.make_node("NonZero", ["x"], ["nz"], name="nonzero"),
+                 helper.make_node("Cast", ["nz"], ["f"], name="cast", to=TensorProto.FLOAT),
+                 helper.make_node("Relu", ["f"], ["y"], name="relu")]
+        m = tiny_model(nodes, outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+        return ["run", save(m, d), "-c", preset, "-o", d], [target + ":", "node 'nonzero'", "run time"]
+    return setup
+
+
 def yaml_case(text, words):
     def setup(d):
         return ["run", save(tiny_model(), d), "-c", write_yaml(d, text), "-o", d], ["bad.yaml"] + words
@@ -158,6 +170,8 @@ CASES = {
     "declared_shape_contradiction": case_declared_shape_contradiction,
     "input_wrong_shape": case_input_wrong_shape,
     "input_wrong_dtype": case_input_wrong_dtype,
+    "dynamic_shape_tpu": dynamic_shape_case("tpu_v1", "tpu"),
+    "dynamic_shape_npu": dynamic_shape_case("nvdla_full", "npu"),
     "yaml_unknown_key": yaml_case("target: reference\nhost:\n  thraeds: 2\n", [":3", "host.thraeds", "host.threads"]),
     "yaml_wrong_type": yaml_case("target: reference\nhost:\n  threads: many\n", [":3", "host.threads", "many"]),
     "yaml_negative_size": yaml_case("target: reference\nhost:\n  threads: -4\n", [":3", "host.threads", "-4"]),

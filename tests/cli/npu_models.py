@@ -213,7 +213,40 @@ def check_timing_only(exe, models):
         raise SystemExit("FAIL: --timing-only changed the timing")
 
 
-CASES = ["small_cnn", "mobilenet", "op_zoo", "resnet50", "primer_2048", "primer_64", "timing_only", "check_exit"]
+def check_infeasible(exe, models):
+    """ResNet-50 on nvdla_full with an 8 KiB CBUF: no conv's kernel group and input rows fit, so
+    the design is infeasible: run exits 1 with one line, stats.json says feasible false with
+    the problems and no latency, check fails, and a sweep row says fits false."""
+    model = os.path.join(models, "resnet50.onnx")
+    with tempfile.TemporaryDirectory() as tmp:
+        p = subprocess.run([exe, "run", model, "-c", "nvdla_full", "--set", "cbuf.kib=8", "--timing-only", "-o", tmp],
+                           capture_output=True, text=True)
+        stats = json.load(open(os.path.join(tmp, "stats.json")))
+    print(f"run: exit {p.returncode}: {p.stderr.strip()}")
+    print(f"stats: feasible {stats['feasible']}, {len(stats['problems'])} problems, latency_s {stats['latency_s']}, "
+          f"first: {stats['problems'][0]}")
+    if p.returncode != 1 or len(p.stderr.strip().splitlines()) != 1 or "infeasible" not in p.stderr:
+        raise SystemExit("FAIL: an infeasible run must exit 1 with one line")
+    if stats["feasible"] or stats["latency_s"] is not None or stats["cycles"] is not None:
+        raise SystemExit("FAIL: an infeasible design was timed")
+    if not all(pr["kind"] == "capacity" and "CBUF" in pr["message"] for pr in stats["problems"]):
+        raise SystemExit("FAIL: the problems are not CBUF capacity problems")
+    if len(stats["ops"]) < 50 or any(op["start_cycle"] is not None for op in stats["ops"]):
+        raise SystemExit("FAIL: an infeasible run still lists every op, untimed")
+    c = subprocess.run([exe, "check", model, "-c", "nvdla_full", "--set", "cbuf.kib=8", "--timing-only"],
+                       capture_output=True, text=True)
+    if c.returncode != 1 or "NOT deployable" not in c.stdout:
+        raise SystemExit(f"FAIL: check on an infeasible design exited {c.returncode}")
+    from xpusim import _worker
+    row = _worker.run_point({"model": model, "config": "nvdla_full", "overrides": ["cbuf.kib=8"], "shapes": {},
+                             "seed": 0, "timing_only": True})
+    print(f"sweep row: fits {row['fits']}, latency_s {row['latency_s']}, problem {row['problem'][:80]}...")
+    if row["fits"] or row["latency_s"] is not None or "CBUF" not in (row["problem"] or ""):
+        raise SystemExit("FAIL: a sweep row of an infeasible point must say fits false and why")
+
+
+CASES = ["small_cnn", "mobilenet", "op_zoo", "resnet50", "primer_2048", "primer_64", "timing_only", "check_exit",
+         "infeasible_cbuf"]
 
 
 def run_case(case):
@@ -236,6 +269,8 @@ def run_case(case):
         check_primer(exe, models, case)
     elif case == "timing_only":
         check_timing_only(exe, models)
+    elif case == "infeasible_cbuf":
+        check_infeasible(exe, models)
     elif case == "check_exit":
         # `check` fails (exit 1) when the int8 deviation exceeds --max-rel-err
         model = os.path.join(models, "small_cnn.onnx")
