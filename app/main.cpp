@@ -16,7 +16,7 @@
 #include "app/driver/conformance.h"
 #include "app/driver/driver.h"
 #include "app/driver/report.h"
-#include "frontends/onnx/random_inputs.h"
+#include "sim/json.h"
 
 namespace xpusim::app {
 namespace {
@@ -58,6 +58,8 @@ const char* kRunHelp = R"(usage: xpusim run MODEL.onnx -c CONFIG [options]
   --set PATH=VALUE        override a config value (repeatable)
   -o, --out DIR           write outputs/, inputs/, stats.json, trace.json there (default: out)
   --timing-only           skip the numeric work; timing is unchanged
+  --max-tensor-gib X      the most one tensor may take (default 2): sizes a model's data implies
+                          are checked against it before anything is allocated
 
 A design that cannot hold the model (a buffer or memory too small) is not timed: stats.json
 says `feasible: false` with the problems and `latency_s: null`, and the exit code is 1.
@@ -219,6 +221,14 @@ RunRequest make_request(const Args& args, const std::string& model, bool several
     r.seed = parse_seed(args.one("--seed", "", "0"));
     r.timing_only = args.flag("--timing-only");
     r.calibration_dir = args.one("--calibration", "", "");
+    const std::string gib = args.one("--max-tensor-gib", "", "");
+    if (!gib.empty()) {
+        const double v = parse_double(gib, "--max-tensor-gib");
+        if (!std::isfinite(v) || v <= 0 || v > 1e6)
+            throw UsageError("--max-tensor-gib expects a number of GiB in (0, 1e6], got '" + gib +
+                             "'");
+        r.max_tensor_bytes = static_cast<uint64_t>(v * static_cast<double>(uint64_t{1} << 30));
+    }
     return r;
 }
 
@@ -228,9 +238,16 @@ std::string one_model(const Args& args, const char* cmd) {
     return args.positional()[0];
 }
 
+// An output folder given as an option: never empty (that would write into the current folder).
+std::string out_dir(const Args& args, const std::string& fallback) {
+    const std::string dir = args.one("-o", "--out", fallback);
+    if (dir.empty()) throw UsageError("-o/--out expects a folder, got an empty name");
+    return dir;
+}
+
 int cmd_run(const Args& args) {
+    const std::string dir = out_dir(args, "out");
     const RunOutcome out = run(make_request(args, one_model(args, "run")));
-    const std::string dir = args.one("-o", "--out", "out");
     write_outcome(out, dir);
     std::cout << format_run_summary(out) << "wrote " << dir
               << "/{outputs,inputs,stats.json,trace.json}\n";
@@ -256,7 +273,7 @@ int cmd_check(const Args& args) {
     if (!json_path.empty()) {
         std::ofstream f(json_path);
         if (!f) throw sim::IoError("cannot write '" + json_path + "'");
-        f << report.json.dump(2) << '\n';
+        f << sim::json_text(report.json, 2) << '\n';
     }
     return report.deployable ? kExitOk : kExitCheckFailed;
 }
@@ -275,13 +292,14 @@ int cmd_compare(const Args& args) {
     if (!json_path.empty()) {
         std::ofstream f(json_path);
         if (!f) throw sim::IoError("cannot write '" + json_path + "'");
-        f << table.second.dump(2) << '\n';
+        f << sim::json_text(table.second, 2) << '\n';
     }
     return kExitOk;
 }
 
 int cmd_lower(const Args& args) {
     RunRequest request = make_request(args, one_model(args, "lower"));
+    const sim::TensorLimit limit(request.max_tensor_bytes);
     const auto config = config_loader().load(request.config, request.overrides);
     TensorMap given;
     const frontend::Graph graph = load_graph(request, given);
@@ -328,11 +346,8 @@ int cmd_conformance(const Args& args) {
     if (!json_path.empty()) {
         std::ofstream f(json_path);
         if (!f) throw sim::IoError("cannot write '" + json_path + "'");
-        f << nlohmann::json{{"passed", passed},
-                            {"failed", failed},
-                            {"skipped", skipped},
-                            {"tests", rows}}
-                 .dump(2)
+        f << sim::json_text(
+                 {{"passed", passed}, {"failed", failed}, {"skipped", skipped}, {"tests", rows}}, 2)
           << '\n';
     }
     return failed ? kExitCheckFailed : kExitOk;
@@ -378,9 +393,13 @@ int exec_python_sweep(int argc, char** argv) {
 }
 
 int dispatch(int argc, char** argv) {
-    if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
+    if (argc < 2) {
         std::cout << kMainHelp;
-        return argc < 2 ? kExitBadInput : kExitOk;
+        throw UsageError("usage: xpusim COMMAND [ARGS]: no command given (see xpusim --help)");
+    }
+    if (!std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
+        std::cout << kMainHelp;
+        return kExitOk;
     }
     const std::string cmd = argv[1];
     if (cmd == "sweep") return exec_python_sweep(argc, argv);

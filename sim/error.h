@@ -2,15 +2,22 @@
 // line, a key path, a graph node); the command line maps each kind to an exit code.
 #pragma once
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 
 namespace xpusim::sim {
 
-/// @brief Base of every error xpusim raises on purpose. `what()` is the full one-line message.
+/// @brief `text` made safe to print on one line of a terminal or a log: control characters
+/// become escapes (\n, \t, \xNN), bytes that are not valid UTF-8 become \xNN, and text longer
+/// than `max_bytes` is cut with "...". Names from model files pass through here.
+std::string printable(const std::string& text, std::size_t max_bytes = 4096);
+
+/// @brief Base of every error xpusim raises on purpose. `what()` is the full one-line message,
+/// made printable, so that a node name holding a newline or invalid UTF-8 cannot break the line.
 class Error : public std::runtime_error {
   public:
-    explicit Error(const std::string& message) : std::runtime_error(message) {}
+    explicit Error(const std::string& message) : std::runtime_error(printable(message)) {}
 };
 
 /// A configuration file or override is wrong: unknown key, wrong type, out of range.

@@ -10,6 +10,7 @@
 #include "frontends/onnx/passes.h"
 #include "frontends/onnx/random_inputs.h"
 #include "sim/config/schema.h"
+#include "sim/json.h"
 #include "sim/runtime/target_model.h"
 #include "sim/tensor/npy.h"
 
@@ -43,9 +44,10 @@ sim::Shape parse_shape(const std::string& text) {
         const std::size_t x = text.find_first_of("x,", start);
         const std::string tok =
             text.substr(start, x == std::string::npos ? std::string::npos : x - start);
-        if (tok.empty() || tok.find_first_not_of("0123456789") != std::string::npos ||
-            tok.size() > 12)
+        if (tok.empty() || tok.find_first_not_of("0123456789") != std::string::npos)
             throw ModelError("bad shape '" + text + "' (expected e.g. 1x3x224x224)");
+        if (tok.size() > 18)
+            throw ModelError("dimension " + tok + " of shape '" + text + "' is too large");
         shape.push_back(std::stoll(tok));
         if (x == std::string::npos) break;
         start = x + 1;
@@ -57,6 +59,10 @@ frontend::Graph load_graph(const RunRequest& request, TensorMap& inputs) {
     frontend::Graph graph = frontend::import_model(request.model_path);
     inputs = request.input_tensors;
     for (const auto& [name, path] : request.input_files) inputs[name] = sim::read_npy(path);
+    auto source = [&](const std::string& name) {  // the file a given tensor came from
+        auto f = request.input_files.find(name);
+        return f == request.input_files.end() ? std::string() : " (from '" + f->second + "')";
+    };
     std::map<std::string, sim::Shape> shapes = request.shapes;
     for (const auto& [name, t] : inputs) {
         if (std::find(graph.inputs.begin(), graph.inputs.end(), name) == graph.inputs.end())
@@ -67,11 +73,23 @@ frontend::Graph load_graph(const RunRequest& request, TensorMap& inputs) {
             }() + ")");
         auto it = shapes.find(name);
         if (it != shapes.end() && it->second != t.shape())
-            throw ModelError("input '" + name + "' has shape " + sim::shape_str(t.shape()) +
-                             " but --shape gives " + sim::shape_str(it->second));
+            throw ModelError("input '" + name + "'" + source(name) + " has shape " +
+                             sim::shape_str(t.shape()) + " but --shape gives " +
+                             sim::shape_str(it->second));
         shapes[name] = t.shape();
     }
-    frontend::bind_input_shapes(graph, shapes);
+    try {
+        frontend::bind_input_shapes(graph, shapes);
+    } catch (const ModelError& e) {
+        // Name the file right after the input (the rest may be a long shape).
+        const std::string what = e.what();
+        for (const auto& [name, path] : request.input_files) {
+            const std::string prefix = "input '" + name + "'";
+            if (what.rfind(prefix, 0) == 0)
+                throw ModelError(prefix + source(name) + what.substr(prefix.size()));
+        }
+        throw;
+    }
     frontend::infer_and_fold(graph);
     frontend::remove_dead_nodes(graph);
     return graph;
@@ -193,6 +211,7 @@ RunOutcome run_graph(const frontend::Graph& graph, const sim::config::Config& co
 }
 
 RunOutcome run(const RunRequest& request) {
+    const sim::TensorLimit limit(request.max_tensor_bytes);
     const sim::config::Config config = config_loader().load(request.config, request.overrides);
     TensorMap given;
     const frontend::Graph graph = load_graph(request, given);
@@ -337,7 +356,7 @@ void write_outcome(const RunOutcome& outcome, const std::string& outdir) {
     const std::string stats_path = (fs::path(outdir) / "stats.json").string();
     std::ofstream stats(stats_path);
     if (!stats) throw sim::IoError("cannot write '" + stats_path + "'");
-    stats << outcome.stats_json().dump(2) << '\n';
+    stats << sim::json_text(outcome.stats_json(), 2) << '\n';
     outcome.results.trace.write((fs::path(outdir) / "trace.json").string());
 }
 

@@ -33,6 +33,9 @@ struct RunRequest {
     /// or, with neither, quant.samples inputs drawn from seed + 1000 (never the run's inputs).
     std::string calibration_dir;
     std::vector<TensorMap> calibration_samples;
+    /// The most bytes one tensor may take (--max-tensor-gib): sizes a model's data implies are
+    /// checked against it before anything is allocated.
+    uint64_t max_tensor_bytes = sim::TensorLimit::kDefaultMaxTensorBytes;
 };
 
 struct RunOutcome {

@@ -7,15 +7,24 @@ sim::Registry<LoweringFactory>& lowerings() {
     return registry;
 }
 
-void require_static_shapes(const Graph& graph, const std::string& target) {
+void require_mappable_shapes(const Graph& graph, const std::string& target) {
     for (const auto& n : graph.nodes)
         for (const auto* names : {&n.inputs, &n.outputs})
-            for (const auto& v : *names)
-                if (!v.empty() && !graph.value(v).shape_known)
+            for (const auto& v : *names) {
+                if (v.empty()) continue;
+                const auto& info = graph.value(v);
+                if (!info.shape_known)
                     throw sim::UnsupportedError(
                         target + ": " + n.describe() + ": the shape of '" + v +
                         "' is only known at run time (it depends on the data), and " + target +
-                                                " sizes every buffer before it runs");
+                        " sizes every buffer before it runs");
+                if (sim::shape_numel(info.shape) == 0)
+                    throw sim::UnsupportedError(
+                        target + ": " + n.describe() + ": tensor '" + v + "' of shape " +
+                        sim::shape_str(info.shape) +
+                        " has no elements; empty tensors are not mapped to " + target +
+                        " (the reference target runs them)");
+            }
 }
 
 void add_folded_placements(const Graph& graph, std::vector<NodePlacement>& placements) {

@@ -34,8 +34,9 @@ struct NodePlacement {
 };
 
 /// @brief UnsupportedError naming the first node with an input or output whose shape is only
-/// known at run time: a target must size every buffer before it runs.
-void require_static_shapes(const Graph& graph, const std::string& target);
+/// known at run time (a target must size every buffer before it runs) or that has no elements
+/// (legal ONNX, which the reference executor runs; a chip's tiling has nothing to map it to).
+void require_mappable_shapes(const Graph& graph, const std::string& target);
 
 /// @brief Placements of the nodes graph passes folded away (graph.folded): lowered, on the unit
 /// of the node each went into (looked up in `placements`), with the pass's reason.

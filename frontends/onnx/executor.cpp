@@ -38,7 +38,15 @@ std::vector<Tensor> run_node(const Node& node, int64_t opset,
             }
         }
     }
-    std::vector<Tensor> outputs = kernel->compute(ctx);
+    std::vector<Tensor> outputs;
+    try {
+        outputs = kernel->compute(ctx);
+    } catch (const sim::CapacityError& e) {
+        // An allocation over the tensor limit, made deep in a kernel: say whose it was.
+        const std::string what = e.what();
+        if (what.rfind("node '", 0) == 0) throw;
+        throw sim::CapacityError(node.describe() + ": " + what);
+    }
     if (outputs.size() < node.num_outputs_given())
         throw ModelError(node.describe() + ": kernel produced " + std::to_string(outputs.size()) +
                          " outputs, the node names " + std::to_string(node.num_outputs_given()));

@@ -106,6 +106,20 @@ void copy_field(const Field& field, int64_t count, const std::string& what, Fn s
     for (int64_t i = 0; i < count; ++i) store(i, field.Get(static_cast<int>(i)));
 }
 
+// A non-negative decimal integer, all of `text` (an external-data offset or length).
+uint64_t parse_size_field(const std::string& text, const std::string& key,
+                          const std::string& what) {
+    uint64_t v = 0;
+    const bool digits =
+        !text.empty() && text.size() <= 19 &&
+        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits)
+        throw ModelError(what + ": external data " + key + " '" + text +
+                         "' is not a non-negative integer");
+    for (char c : text) v = v * 10 + static_cast<uint64_t>(c - '0');
+    return v;
+}
+
 }  // namespace
 
 Tensor tensor_from_proto(const ::onnx::TensorProto& p, const std::string& base_dir,
@@ -133,19 +147,17 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& p, const std::string& base_d
         uint64_t offset = 0, length = want_bytes;
         bool has_length = false;
         for (const auto& kv : p.external_data()) {
-            try {
-                if (kv.key() == "location")
-                    location = kv.value();
-                else if (kv.key() == "offset")
-                    offset = std::stoull(kv.value());
-                else if (kv.key() == "length")
-                    length = std::stoull(kv.value()), has_length = true;
-            } catch (const std::exception&) {
-                throw ModelError(what + ": bad external data field '" + kv.key() + "'");
-            }
+            if (kv.key() == "location")
+                location = kv.value();
+            else if (kv.key() == "offset")
+                offset = parse_size_field(kv.value(), "offset", what);
+            else if (kv.key() == "length")
+                length = parse_size_field(kv.value(), "length", what), has_length = true;
         }
         const fs::path file = resolve_external(location, base_dir, what);
         std::error_code ec;
+        if (!fs::is_regular_file(file, ec))
+            throw IoError(what + ": external data '" + location + "' is not a regular file");
         const uint64_t file_size = fs::file_size(file, ec);
         if (ec) throw IoError(what + ": cannot read external data file '" + location + "'");
         if (has_length && length != want_bytes)
@@ -429,6 +441,8 @@ Graph import_model(const std::string& path) {
     std::set<std::string> defined;
     for (auto& init : *gp.mutable_initializer()) {
         if (init.name().empty()) throw ModelError("an initializer has no name");
+        if (defined.count(init.name()))
+            throw ModelError("initializer '" + init.name() + "' is defined twice");
         ValueInfo v;
         v.name = init.name();
         Tensor t = tensor_from_proto(init, base_dir, "initializer '" + init.name() + "'");
@@ -442,12 +456,19 @@ Graph import_model(const std::string& path) {
     }
     if (gp.sparse_initializer_size())
         throw UnsupportedError("'" + path + "': sparse initializers are not supported");
+    const std::set<std::string> initializers = defined;
     for (const auto& in : gp.input()) {
-        if (defined.count(in.name())) continue;  // IR < 4 lists initializers as inputs too
+        if (initializers.count(in.name())) continue;  // IR < 4 lists initializers as inputs too
+        if (in.name().empty()) throw ModelError("a graph input has no name");
+        if (defined.count(in.name()))
+            throw ModelError("graph input '" + in.name() + "' is declared twice");
         ValueInfo v;
         read_value_info(in, v, /*is_graph_input=*/true);
         if (!in.has_type() || !in.type().has_tensor_type())
             throw ModelError("graph input '" + in.name() + "' has no tensor type");
+        if (in.type().tensor_type().elem_type() == 0)
+            throw ModelError("graph input '" + in.name() +
+                             "' has no element type (elem_type 0, UNDEFINED)");
         g.inputs.push_back(in.name());
         g.values[in.name()] = std::move(v);
         defined.insert(in.name());

@@ -23,6 +23,16 @@ void InferContext::set_output(std::size_t i, DType dtype, Shape shape) {
         output_dtypes.resize(i + 1, DType::Float32);
         output_shapes.resize(i + 1);
     }
+    // Every size a model's data implies is checked here, before anything is allocated.
+    int64_t numel = 0;
+    try {
+        numel = sim::shape_numel(shape);
+    } catch (const sim::Error&) {
+        fail("output " + std::to_string(i) + " of shape " + sim::shape_str(shape) +
+             " overflows 64 bits");
+    }
+    sim::TensorLimit::check(numel, dtype, sim::shape_str(shape),
+                            node.describe() + ": output " + std::to_string(i));
     output_dtypes[i] = dtype;
     output_shapes[i] = std::move(shape);
 }

@@ -35,6 +35,14 @@ void bind_input_shapes(Graph& graph, const std::map<std::string, Shape>& shapes)
                                      v.dim_params[d] + "': give its shape with --shape " + name +
                                      "=...");
         }
+        int64_t numel = 0;
+        try {
+            numel = sim::shape_numel(v.shape);
+        } catch (const sim::Error&) {
+            throw ModelError("input '" + name + "' of shape " + sim::shape_str(v.shape) +
+                             " overflows 64 bits");
+        }
+        sim::TensorLimit::check(numel, v.dtype, sim::shape_str(v.shape), "input '" + name + "'");
         v.shape_known = true;
     }
 }

@@ -49,8 +49,11 @@ const ConvPlan& NpuContext::conv_plan(int32_t id) {
 }
 
 std::vector<int32_t> NpuContext::leaves(int32_t surface) const {
-    const auto& s = program.surface(surface);
-    if (s.kind == "view") return leaves(s.alias);
+    // Through a chain of views (any length) to the surface that holds the bytes.
+    for (std::size_t hops = 0; program.surface(surface).kind == "view"; ++hops) {
+        if (hops > program.surfaces.size()) throw sim::ModelError("NPU program: view alias cycle");
+        surface = program.surface(surface).alias;
+    }
     std::vector<int32_t> out;
     const auto& slices = m_slices[static_cast<std::size_t>(surface)];
     if (slices.empty()) out.push_back(surface);

@@ -81,8 +81,19 @@ NpuMemory::NpuMemory(const NpuProgram& program) : m_program(program) {
         if (s.kind == "const" && s.data.valid()) m_storage[s.id] = s.data;
 }
 
+// Views only reshape: the surface a chain of views (of any length) stands for.
+int32_t NpuMemory::through_views(int32_t id) const {
+    for (std::size_t hops = 0; m_program.surface(id).kind == "view"; ++hops) {
+        if (hops > m_program.surfaces.size())
+            throw sim::ModelError("NPU program: view alias cycle");
+        id = m_program.surface(id).alias;
+    }
+    return id;
+}
+
 Tensor NpuMemory::read(int32_t id) const {
     const Surface& s = m_program.surface(id);
+    if (s.kind == "view") return read(through_views(id)).reshaped(s.shape);
     if (s.alias < 0) {
         auto it = m_storage.find(id);
         if (it == m_storage.end())
@@ -124,7 +135,8 @@ void NpuMemory::write(int32_t id, const Tensor& value) {
         write(s.alias, whole);
         return;
     }
-    write(s.alias, value.reshaped(parent.shape));
+    const int32_t target = through_views(s.alias);
+    write(target, value.reshaped(m_program.surface(target).shape));
 }
 
 void NpuMemory::load_input(int32_t id, const Tensor& value) {

@@ -30,6 +30,7 @@ class NpuMemory {
     Tensor read_real(int32_t id) const;
 
   private:
+    int32_t through_views(int32_t id) const;
     const NpuProgram& m_program;
     std::map<int32_t, Tensor> m_storage;  // storage surface id -> values
 };

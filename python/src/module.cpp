@@ -11,6 +11,7 @@
 #include "app/driver/driver.h"
 #include "app/driver/report.h"
 #include "python/src/bindings.h"
+#include "sim/json.h"
 
 namespace xpusim::python {
 
@@ -99,7 +100,7 @@ OutcomePtr run(const std::string& model, const std::string& config, const py::di
                const std::map<std::string, std::vector<int64_t>>& shapes,
                const std::map<std::string, std::string>& input_files, uint64_t seed,
                bool timing_only, const std::string& calibration_dir,
-               const std::vector<py::dict>& calibration_samples) {
+               const std::vector<py::dict>& calibration_samples, double max_tensor_gib) {
     app::RunRequest request;
     request.model_path = model;
     request.config = config;
@@ -107,6 +108,10 @@ OutcomePtr run(const std::string& model, const std::string& config, const py::di
     request.input_files = input_files;
     request.input_tensors = tensors_of(inputs);
     request.calibration_dir = calibration_dir;
+    if (!(max_tensor_gib > 0) || max_tensor_gib > 1e6)
+        throw sim::Error("max_tensor_gib must be a number of GiB in (0, 1e6]");
+    request.max_tensor_bytes =
+        static_cast<uint64_t>(max_tensor_gib * static_cast<double>(uint64_t{1} << 30));
     for (const auto& sample : calibration_samples)
         request.calibration_samples.push_back(tensors_of(sample));
     for (const auto& [name, shape] : shapes) request.shapes[name] = shape;
@@ -129,13 +134,13 @@ PYBIND11_MODULE(_xpusim, m) {
         .def_property_readonly("model_path", [](const app::RunOutcome& o) { return o.model_path; })
         .def_property_readonly("config", [](const app::RunOutcome& o) { return o.config; })
         .def(
-            "stats_json", [](const app::RunOutcome& o) { return o.stats_json().dump(); },
+            "stats_json", [](const app::RunOutcome& o) { return sim::json_text(o.stats_json()); },
             "the stats.json document as JSON text")
         .def(
             "trace_json",
             [](const app::RunOutcome& o) {
                 py::gil_scoped_release release;
-                return o.results.trace.to_json().dump();
+                return sim::json_text(o.results.trace.to_json());
             },
             "the trace.json document (Chrome trace events) as JSON text")
         .def("outputs", [](const app::RunOutcome& o) { return tensors_to_dict(o.results.outputs); })
@@ -152,7 +157,7 @@ PYBIND11_MODULE(_xpusim, m) {
             "check_report",
             [](const app::RunOutcome& o, std::optional<double> max_rel_err) {
                 const app::CheckReport r = app::make_check_report(o, max_rel_err);
-                return py::make_tuple(r.deployable, r.text, r.json.dump());
+                return py::make_tuple(r.deployable, r.text, sim::json_text(r.json));
             },
             py::arg("max_rel_err") = py::none(),
             "(deployable, text, JSON text) as `xpusim check` (None: the preset's "
@@ -163,7 +168,7 @@ PYBIND11_MODULE(_xpusim, m) {
           py::arg("shapes") = std::map<std::string, std::vector<int64_t>>{},
           py::arg("input_files") = std::map<std::string, std::string>{}, py::arg("seed") = 0,
           py::arg("timing_only") = false, py::arg("calibration_dir") = std::string(),
-          py::arg("calibration_samples") = std::vector<py::dict>{},
+          py::arg("calibration_samples") = std::vector<py::dict>{}, py::arg("max_tensor_gib") = 2.0,
           "Loads, lowers and simulates one model on one config (app::run).");
     m.def(
         "compare_table",
@@ -171,7 +176,7 @@ PYBIND11_MODULE(_xpusim, m) {
             std::vector<app::RunOutcome> copies;
             for (const auto& o : outcomes) copies.push_back(*o);
             const auto table = app::format_compare_table(copies);
-            return py::make_tuple(table.first, table.second.dump());
+            return py::make_tuple(table.first, sim::json_text(table.second));
         },
         "(text, JSON text): the table `xpusim compare` prints");
     m.def(

@@ -21,9 +21,9 @@ using detail::TreeNode;
 
 namespace {
 
-// No real config comes near this; it keeps a wrong path (a model file, a device) from being
-// read into memory whole.
-constexpr std::uintmax_t kMaxConfigBytes = 16u << 20;
+// No real config comes near this (a preset is a few KiB); it keeps a wrong path (a model file, a
+// device) from being read whole, and bounds the YAML parser's time on a hostile file.
+constexpr std::uintmax_t kMaxConfigBytes = 1u << 20;
 
 bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() &&
@@ -40,7 +40,8 @@ std::optional<std::string> read_text(const std::string& path) {
     const std::uintmax_t size = fs::file_size(path, ec);
     if (ec) return std::nullopt;
     if (size > kMaxConfigBytes)
-        throw ConfigError(path + ": config file too large (" + std::to_string(size) + " bytes)");
+        throw ConfigError(path + ": config file too large (" + std::to_string(size) +
+                          " bytes; a config is at most " + std::to_string(kMaxConfigBytes) + ")");
     std::ifstream in(path, std::ios::binary);
     if (!in) return std::nullopt;
     std::ostringstream text;
@@ -71,7 +72,11 @@ std::string join_names(const std::vector<std::string>& names, std::size_t shown)
 
 std::string unknown_name_message(const std::string& what, const std::string& name,
                                  const std::vector<std::string>& known) {
-    std::string message = "unknown " + what + " '" + name + "' (known: " + join_names(known, 20);
+    // A name is quoted only while short: a value may be a whole file (`!include /etc/passwd`).
+    const std::string shown = name.size() <= 64 && name.find('\n') == std::string::npos
+                                  ? "'" + name + "'"
+                                  : "of " + std::to_string(name.size()) + " characters";
+    std::string message = "unknown " + what + " " + shown + " (known: " + join_names(known, 20);
     const std::string hint = nearest_name(name, known);
     if (!hint.empty()) message += "; did you mean '" + hint + "'?";
     return message + ")";

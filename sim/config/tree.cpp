@@ -2,7 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace xpusim::sim::config::detail {
 
@@ -70,7 +72,18 @@ std::vector<std::string> split_key(const std::string& key, const Origin& where,
     }
 }
 
-TreeNode convert(const YAML::Node& node, const std::string& file, const std::string& path);
+// YAML -> TreeNode. yaml-cpp resolves an alias to the node it names, so an alias inside its own
+// anchor (`host: &a [*a]`) is a cycle, and nested aliases ("billion laughs") multiply: the
+// conversion refuses a node that contains itself and stops after kMaxNodes nodes.
+constexpr std::size_t kMaxNodes = 1000000;
+
+struct Converter {
+    const std::string& file;
+    std::size_t nodes = 0;
+    std::vector<YAML::Node> ancestors;
+
+    TreeNode convert(const YAML::Node& node, const std::string& path);
+};
 
 // Inserts `value` under the dotted key `segments[i..]` of `map`. Two entries may meet only
 // where both are maps (`mxu.rows: 1` beside `mxu: {cols: 2}`); anything else is a duplicate.
@@ -112,9 +125,22 @@ bool is_core_tag(const std::string& tag) {
     return tag.empty() || tag == "?" || tag == "!" || tag.rfind("tag:yaml.org,2002:", 0) == 0;
 }
 
-TreeNode convert(const YAML::Node& node, const std::string& file, const std::string& path) {
+TreeNode Converter::convert(const YAML::Node& node, const std::string& path) {
     TreeNode out;
     out.origin = mark_origin(node.Mark(), file);
+    for (const auto& a : ancestors)
+        if (a.is(node))
+            fail(out.origin, path,
+                 "an alias refers to a node that contains it (the value would be infinite)");
+    if (++nodes > kMaxNodes)
+        fail(out.origin, path,
+             "the document expands to more than " + std::to_string(kMaxNodes) +
+                 " values (aliases of aliases?); a config is far smaller");
+    ancestors.push_back(node);
+    struct Pop {
+        std::vector<YAML::Node>& a;
+        ~Pop() { a.pop_back(); }
+    } pop{ancestors};
     const std::string& tag = node.Tag();
     const bool include = tag == "!include";
     if (!include && !is_core_tag(tag))
@@ -133,26 +159,38 @@ TreeNode convert(const YAML::Node& node, const std::string& file, const std::str
             out.kind = TreeNode::Kind::Seq;
             std::size_t i = 0;
             for (const auto& item : node) {
-                out.items.push_back(convert(item, file, path + "[" + std::to_string(i++) + "]"));
+                out.items.push_back(convert(item, path + "[" + std::to_string(i++) + "]"));
                 if (out.items.back().kind == TreeNode::Kind::Null)
                     out.items.back().origin = out.origin;
             }
             break;
         }
-        case YAML::NodeType::Map:
+        case YAML::NodeType::Map: {
             out.kind = TreeNode::Kind::Map;
+            // Where each key of this map is, so that the duplicate check stays linear.
+            std::unordered_map<std::string, std::size_t> index;
             for (auto it = node.begin(); it != node.end(); ++it) {
                 Origin key_origin = mark_origin(it->first.Mark(), file);
                 if (it->first.Type() != YAML::NodeType::Scalar)
                     fail(key_origin, path, "a key must be a plain name");
                 const std::string key = it->first.Scalar();
                 const auto segments = split_key(key, key_origin, path);
-                TreeNode value = convert(it->second, file, join_path(path, key));
+                TreeNode value = convert(it->second, join_path(path, key));
                 // yaml-cpp marks an empty value at the next token, often on a later line.
                 if (value.kind == TreeNode::Kind::Null) value.origin = key_origin;
+                auto at = index.find(segments[0]);
+                if (at == index.end() && segments.size() == 1) {
+                    value.key = key;
+                    value.key_origin = key_origin;
+                    index[key] = out.items.size();
+                    out.items.push_back(std::move(value));
+                    continue;
+                }
                 insert_entry(out, segments, 0, std::move(value), key_origin, path);
+                if (at == index.end()) index[segments[0]] = out.items.size() - 1;
             }
             break;
+        }
         default:
             out.kind = TreeNode::Kind::Null;
             break;
@@ -171,11 +209,16 @@ void set_origin(TreeNode& node, const Origin& origin) {
 TreeNode parse_yaml(const std::string& text, const std::string& file) {
     YAML::Node root;
     try {
-        root = YAML::Load(text);
+        const std::vector<YAML::Node> documents = YAML::LoadAll(text);
+        if (documents.size() > 1)
+            throw ConfigError(
+                file + ": holds " + std::to_string(documents.size()) +
+                " YAML documents; a config is one (remove the '---' and what follows)");
+        if (!documents.empty()) root = documents[0];
     } catch (const YAML::Exception& e) {
         syntax_error(e, file);
     }
-    TreeNode tree = convert(root, file, "");
+    TreeNode tree = Converter{file, 0, {}}.convert(root, "");
     if (tree.kind == TreeNode::Kind::Null) tree.origin = Origin{file};
     return tree;
 }
@@ -194,7 +237,7 @@ TreeNode parse_override_value(const std::string& text, const Origin& origin) {
     } catch (const YAML::Exception& e) {
         throw ConfigError(origin.str() + ": YAML syntax error: " + e.msg);
     }
-    TreeNode value = convert(node, origin.file, "");
+    TreeNode value = Converter{origin.file, 0, {}}.convert(node, "");
     if (value.kind == TreeNode::Kind::Include)
         throw ConfigError(origin.str() + ": !include is not allowed in an override");
     set_origin(value, origin);

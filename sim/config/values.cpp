@@ -224,6 +224,9 @@ std::string describe_node(const TreeNode& node) {
             break;
     }
     if (node.text.empty()) return "an empty string";
+    // Quote a short value, never a text that may be a whole file (`!include /etc/passwd`).
+    if (node.text.size() > 64 || node.text.find('\n') != std::string::npos)
+        return "a text of " + std::to_string(node.text.size()) + " characters";
     if (node.quoted) return "the quoted string \"" + node.text + "\"";
     return "'" + node.text + "'";
 }

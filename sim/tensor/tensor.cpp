@@ -1,5 +1,7 @@
 #include "sim/tensor/tensor.h"
 
+#include <cstdio>
+
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -124,12 +126,45 @@ Tensor::Storage::~Storage() {
     std::free(m_ptr);
 }
 
+namespace {
+thread_local uint64_t t_max_tensor_bytes = TensorLimit::kDefaultMaxTensorBytes;
+
+std::string bytes_text(double b) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    int u = 0;
+    while (b >= 1024 && u < 6) b /= 1024, ++u;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, u ? "%.3g %s" : "%.0f %s", b, units[u]);
+    return buf;
+}
+}  // namespace
+
+TensorLimit::TensorLimit(uint64_t max_bytes) : m_previous(t_max_tensor_bytes) {
+    t_max_tensor_bytes = max_bytes;
+}
+
+TensorLimit::~TensorLimit() {
+    t_max_tensor_bytes = m_previous;
+}
+
+uint64_t TensorLimit::current() {
+    return t_max_tensor_bytes;
+}
+
+void TensorLimit::check(int64_t numel, DType dtype, const std::string& shape_text,
+                        const std::string& what) {
+    const double bytes = static_cast<double>(numel) * static_cast<double>(dtype_size(dtype));
+    if (bytes > static_cast<double>(t_max_tensor_bytes))
+        throw CapacityError(
+            what + (what.empty() ? "" : ": ") + "a tensor of shape " + shape_text + " " +
+            dtype_name(dtype) + " needs " + bytes_text(bytes) + ", over the limit of " +
+            bytes_text(static_cast<double>(t_max_tensor_bytes)) + " per tensor (--max-tensor-gib)");
+}
+
 Tensor::Tensor(DType dtype, Shape shape)
     : m_dtype(dtype), m_shape(std::move(shape)), m_numel(shape_numel(m_shape)) {
-    const std::size_t elem = dtype_size(dtype);
-    if (static_cast<uint64_t>(m_numel) > (uint64_t{1} << 62) / elem)
-        throw CapacityError("tensor of shape " + shape_str(m_shape) + " is too large");
-    m_storage = std::make_shared<Storage>(static_cast<std::size_t>(m_numel) * elem);
+    TensorLimit::check(m_numel, dtype, shape_str(m_shape), "");
+    m_storage = std::make_shared<Storage>(static_cast<std::size_t>(m_numel) * dtype_size(dtype));
 }
 
 void Tensor::check_type(DType t) const {

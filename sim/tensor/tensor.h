@@ -26,11 +26,37 @@ std::vector<int64_t> shape_strides(const Shape& shape);
 template <class T>
 using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
+/// The most bytes one tensor may take. Sizes that come from a model's data (an Expand to a shape
+/// read from a constant, a declared input of 2^40 elements) are checked against it before
+/// anything is allocated, so that a hostile file cannot make xpusim allocate what it cannot
+/// justify. The limit is scoped: a TensorLimit sets it for the code that runs while it lives on
+/// this thread (the driver sets the run's --max-tensor-gib); kDefaultMaxTensorBytes otherwise.
+class TensorLimit {
+  public:
+    static constexpr uint64_t kDefaultMaxTensorBytes = uint64_t{2} << 30;
+
+    explicit TensorLimit(uint64_t max_bytes);
+    ~TensorLimit();
+    TensorLimit(const TensorLimit&) = delete;
+    TensorLimit& operator=(const TensorLimit&) = delete;
+
+    /// @brief The limit in force on this thread.
+    static uint64_t current();
+    /// @brief CapacityError unless `numel` elements of `dtype` fit the limit; `what` says whose
+    /// tensor it is ("node 'x' (Expand): output 0").
+    static void check(int64_t numel, DType dtype, const std::string& shape_text,
+                      const std::string& what);
+
+  private:
+    uint64_t m_previous;
+};
+
 class Tensor {
   public:
     /// An empty float32 scalar-less tensor (no storage); valid() is false.
     Tensor() = default;
-    /// @brief Zero-filled tensor of the given type and shape.
+    /// @brief Zero-filled tensor of the given type and shape; CapacityError beyond the
+    /// TensorLimit in force.
     Tensor(DType dtype, Shape shape);
 
     template <class T>

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "sim/error.h"
+#include "sim/json.h"
 
 namespace xpusim::sim {
 
@@ -75,7 +76,7 @@ nlohmann::json TraceLog::to_json() const {
 void TraceLog::write(const std::string& path) const {
     std::ofstream out(path);
     if (!out) throw IoError("cannot write trace '" + path + "'");
-    out << to_json().dump() << '\n';
+    out << json_text(to_json()) << '\n';
     if (!out) throw IoError("error writing trace '" + path + "'");
 }
 

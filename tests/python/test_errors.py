@@ -46,7 +46,7 @@ def cases(small_cnn, tmp_path):
         "wrong_input_shape": (["run", small_cnn, "-c", TARGET, "--shape", "image=1x3x32x32",
                                "--input", "image=" + str(tmp_path / "x.npy")],
                               dict(model=small_cnn, config=TARGET, shapes=shapes,
-                                   inputs={"image": np.zeros((1,), np.float32)}),
+                                   input_files={"image": tmp_path / "x.npy"}),
                               xpusim.ModelError),
     }
 

@@ -55,6 +55,18 @@ Emitter::Emitter(const Graph& graph, const GraphPlan& plan, const NpuSpec& spec,
       m_act_dtype(spec.quant.precision == Precision::Fp16 ? sim::DType::Float16 : sim::DType::Int8),
       m_program(std::make_unique<NpuProgram>()) {
     m_program->spec = spec;
+    // A value is NPU-consumed when a non-host group reads it, directly or through views. In
+    // reverse topological order every reader's own answer is known first: linear, no recursion.
+    for (std::size_t i = graph.nodes.size(); i-- > 0;) {
+        const auto& n = graph.nodes[i];
+        const Group& g = plan.groups[static_cast<std::size_t>(plan.group_of[i])];
+        const bool reads_on_npu = g.kind == GroupKind::View
+                                      ? !n.outputs.empty() && m_npu_consumed.count(n.outputs[0])
+                                      : g.kind != GroupKind::Host;
+        if (!reads_on_npu) continue;
+        for (const auto& in : n.inputs)
+            if (!in.empty() && !graph.is_constant(in)) m_npu_consumed.insert(in);
+    }
 }
 
 double Emitter::scale_of(const std::string& value) const {
@@ -66,18 +78,7 @@ double Emitter::scale_of(const std::string& value) const {
 }
 
 bool Emitter::npu_consumed(const std::string& value) const {
-    auto it = m_plan.consumers.find(value);
-    if (it == m_plan.consumers.end()) return false;
-    for (int c : it->second) {
-        const Group& g =
-            m_plan.groups[static_cast<std::size_t>(m_plan.group_of[static_cast<std::size_t>(c)])];
-        if (g.kind == GroupKind::View) {
-            if (npu_consumed(node(c).outputs[0])) return true;
-        } else if (g.kind != GroupKind::Host) {
-            return true;
-        }
-    }
-    return false;
+    return m_npu_consumed.count(value) != 0;
 }
 
 bool Emitter::channel_last(const std::string& value) const {
@@ -472,7 +473,8 @@ void Emitter::emit_view(const Group& g) {
         s.name = out;
         s.kind = "view";
         s.shape = os;
-        s.alias = surface_of(in);
+        // A view of a view aliases the same storage: chains never form.
+        s.alias = src.kind == "view" ? src.alias : surface_of(in);
         s.channel_offset = 0;
         s.data = sim::Tensor();
         m_surface[out] = m_program->add_surface(std::move(s));

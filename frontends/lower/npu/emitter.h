@@ -79,7 +79,8 @@ class Emitter {
     std::map<std::string, double> m_scale_override;  // concat members share the concat's scale
     std::map<std::string, bool> m_channel_last;
     std::set<int> m_placed;
-    std::set<int> m_concat_placed;  // concat nodes done by address placement
+    std::set<int> m_concat_placed;         // concat nodes done by address placement
+    std::set<std::string> m_npu_consumed;  // values a non-host group reads (through views)
     std::vector<NodePlacement> m_placements;
     std::vector<sim::Problem> m_problems;
 };

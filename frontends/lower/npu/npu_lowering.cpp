@@ -14,7 +14,7 @@ class NpuLowering : public LoweringFor<NpuSpec> {
   protected:
     LoweredModel lower_spec(const Graph& input, const NpuSpec& spec,
                             const LowerOptions& options) const override {
-        require_static_shapes(input, "npu");
+        require_mappable_shapes(input, "npu");
         Graph graph = input;
         frontend::fold_batchnorm(graph);
         const GraphPlan plan = plan_graph(graph, spec);

@@ -61,7 +61,7 @@ class TpuLoweringPass : public LoweringFor<TpuSpec> {
   protected:
     LoweredModel lower_spec(const Graph& input, const TpuSpec& spec,
                             const LowerOptions& options) const override {
-        require_static_shapes(input, "tpu");
+        require_mappable_shapes(input, "tpu");
         Graph graph = input;
         frontend::fold_batchnorm(graph);
         auto program = std::make_unique<TpuProgram>();
@@ -213,39 +213,62 @@ class TpuLoweringPass : public LoweringFor<TpuSpec> {
         }
         for (const auto& [name, b] : p.graph_outputs)
             last[root(b)] = end, users[root(b)].insert(end);
+        // A sweep over t: the buffers alive and not spilled are kept ordered by size (largest
+        // first, then by id), so each spill decision costs a log, not a scan of every buffer.
         std::vector<bool> spilled(nb, false);
-        auto resident = [&](std::size_t b, int t) {
-            if (p.buffers[b].alias_of >= 0 || first[b] > t || last[b] < t) return false;
-            return !spilled[b] || first[b] == t || users[b].count(t) > 0;
+        const std::size_t steps = static_cast<std::size_t>(end) + 2;  // t = -1 .. end
+        std::vector<std::vector<std::size_t>> born(steps), dies(steps), used(steps);
+        for (std::size_t b = 0; b < nb; ++b) {
+            if (p.buffers[b].alias_of >= 0 || first[b] > last[b]) continue;
+            born[static_cast<std::size_t>(first[b] + 1)].push_back(b);
+            dies[static_cast<std::size_t>(last[b] + 1)].push_back(b);
+            used[static_cast<std::size_t>(first[b] + 1)].push_back(b);
+            for (int u : users[b])
+                if (u != first[b]) used[static_cast<std::size_t>(u + 1)].push_back(b);
+        }
+        auto larger = [&](std::size_t a, std::size_t b) {
+            const uint64_t sa = p.buffers[a].bytes(), sb = p.buffers[b].bytes();
+            return sa != sb ? sa > sb : a < b;
         };
+        std::set<std::size_t, decltype(larger)> candidates(larger);
+        uint64_t live_unspilled = 0;
         const uint64_t cap = static_cast<uint64_t>(spec.ub.kib) * 1024;
         for (int t = -1; t <= end; ++t) {
-            for (;;) {
-                uint64_t live = 0;
-                for (std::size_t b = 0; b < nb; ++b)
-                    if (resident(b, t)) live += p.buffers[b].bytes();
-                if (live <= cap) break;
+            const std::size_t at = static_cast<std::size_t>(t + 1);
+            for (std::size_t b : born[at]) {
+                candidates.insert(b);
+                live_unspilled += p.buffers[b].bytes();
+            }
+            // A spilled buffer is back in the unified buffer while layer t reads or writes it.
+            const std::set<std::size_t> in_use(used[at].begin(), used[at].end());
+            uint64_t returned = 0;
+            for (std::size_t b : in_use)
+                if (spilled[b]) returned += p.buffers[b].bytes();
+            while (live_unspilled + returned > cap) {
                 // The largest buffer alive here that this layer neither reads nor writes.
-                int victim = -1;
-                for (std::size_t b = 0; b < nb; ++b)
-                    if (resident(b, t) && !spilled[b] && first[b] != t && !users[b].count(t) &&
-                        (victim < 0 || p.buffers[b].bytes() >
-                                           p.buffers[static_cast<std::size_t>(victim)].bytes()))
-                        victim = static_cast<int>(b);
-                if (victim < 0) {
+                auto victim = candidates.begin();
+                while (victim != candidates.end() && in_use.count(*victim)) ++victim;
+                if (victim == candidates.end()) {
                     const std::string where =
                         t < 0      ? "the inputs"
                         : t == end ? "the outputs"
                                    : "layer '" + p.layers[static_cast<std::size_t>(t)].name + "'";
                     problems.push_back(
                         {"capacity", where,
-                         where + " needs " + std::to_string(live / 1024) +
+                         where + " needs " + std::to_string((live_unspilled + returned) / 1024) +
                              " KiB of unified buffer for its own inputs and outputs; ub.kib is " +
                              std::to_string(spec.ub.kib)});
                     break;
                 }
-                spilled[static_cast<std::size_t>(victim)] = true;
+                spilled[*victim] = true;
+                live_unspilled -= p.buffers[*victim].bytes();
+                candidates.erase(victim);
             }
+            for (std::size_t b : dies[at])
+                if (!spilled[b]) {
+                    candidates.erase(b);
+                    live_unspilled -= p.buffers[b].bytes();
+                }
         }
         // Spilled activations sit in DRAM above the weights, which must all fit its capacity.
         const uint64_t weights = constant_weight_bytes(spec, p);

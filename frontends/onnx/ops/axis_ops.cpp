@@ -113,6 +113,7 @@ SplitPlan split_plan(const OpArgs& a) {
     }
     if (a.opset >= 18 && a.node.has_attr("num_outputs")) {
         const int64_t n = a.node.attr_int("num_outputs", 0);
+        if (n < 1) fail(a.node, "num_outputs " + std::to_string(n) + " must be at least 1");
         if (n != n_out) fail(a.node, "num_outputs does not match the number of outputs");
         const int64_t chunk = (dim + n - 1) / n;
         const int64_t last = dim - chunk * (n - 1);

@@ -42,14 +42,14 @@ ConvGeometry common_geometry(const Node& node, const Shape& x, const Shape& w) {
     if (g.group < 1 || g.in_channels % g.group != 0)
         fail(node, "group " + std::to_string(g.group) + " does not divide " +
                        std::to_string(g.in_channels) + " input channels");
-    g.strides = spatial_attr(node, "strides", r, 1);
-    g.dilations = spatial_attr(node, "dilations", r, 1);
+    g.strides = spatial_attr(node, "strides", r, 1, 1);
+    g.dilations = spatial_attr(node, "dilations", r, 1, 1);
     for (std::size_t i = 0; i < r; ++i)
         if (g.strides[i] < 1 || g.dilations[i] < 1 || g.kernel[i] < 1)
             fail(node, "strides, dilations and kernel sizes must be positive");
     if (node.has_attr("pads") && auto_pad_of(node) != AutoPad::NotSet)
         fail(node, "pads cannot be given together with auto_pad");
-    const auto pads = spatial_attr(node, "pads", 2 * r, 0);
+    const auto pads = spatial_attr(node, "pads", 2 * r, 0, 0);
     g.pad_begin.assign(pads.begin(), pads.begin() + r);
     g.pad_end.assign(pads.begin() + r, pads.end());
     return g;
@@ -104,7 +104,11 @@ ConvGeometry conv_transpose_geometry(const Node& node, const Shape& x, const Sha
                        std::to_string(g.in_channels) + " input channels");
     g.out_channels = w[1] * g.group;
     const std::size_t r = g.rank();
-    const auto output_padding = spatial_attr(node, "output_padding", r, 0);
+    const auto output_padding = spatial_attr(node, "output_padding", r, 0, 0);
+    for (std::size_t i = 0; i < r; ++i)
+        if (output_padding[i] >= std::max(g.strides[i], g.dilations[i]))
+            fail(node, "output_padding " + std::to_string(output_padding[i]) +
+                           " must be smaller than the stride or the dilation of its axis");
     std::vector<int64_t> output_shape = node.attr_ints("output_shape", {});
     if (output_shape.size() == r + 2)
         output_shape.erase(output_shape.begin(), output_shape.begin() + 2);

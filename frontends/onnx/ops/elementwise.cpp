@@ -219,6 +219,7 @@ void check_same_type(const KernelContext& ctx) {
                      " and " + describe_tensor(ctx.in(i)) + ")");
 }
 
+// f(ctx, a, b) per element pair; ctx names the node when an element is out of the op's domain.
 template <class F>
 OpKernel arithmetic(F f) {
     return OpKernel{infer_broadcast, [f](const KernelContext& ctx) {
@@ -231,27 +232,34 @@ OpKernel arithmetic(F f) {
                                 ctx.fail("boolean inputs are not allowed");
                             else
                                 y = broadcast_binary<T, T>(a, ctx.in(1), a.dtype(), ctx.node,
-                                                           [&](T x, T z) { return f(x, z); });
+                                                           [&](T x, T z) { return f(ctx, x, z); });
                         });
                         return std::vector<Tensor>{y};
                     }};
 }
 
+// Integer a / b, truncated toward zero as C and ONNX Runtime do. The one quotient that does not
+// fit, MIN / -1, wraps to MIN (as numpy gives) instead of trapping.
 template <class T>
-T integer_div(T a, T b) {
-    if (b == 0) throw sim::ModelError("integer division by zero");
+T integer_div(const KernelContext& ctx, T a, T b) {
+    if (b == 0) ctx.fail("integer division by zero");
+    if constexpr (std::is_signed_v<T>)
+        if (b == -1) return static_cast<T>(0 - static_cast<std::make_unsigned_t<T>>(a));
     return static_cast<T>(a / b);
 }
 
-XPUSIM_REGISTER_OP("Add",
-                   arithmetic([](auto a, auto b) { return static_cast<decltype(a)>(a + b); }));
-XPUSIM_REGISTER_OP("Sub",
-                   arithmetic([](auto a, auto b) { return static_cast<decltype(a)>(a - b); }));
-XPUSIM_REGISTER_OP("Mul",
-                   arithmetic([](auto a, auto b) { return static_cast<decltype(a)>(a * b); }));
-XPUSIM_REGISTER_OP("Div", arithmetic([](auto a, auto b) {
+XPUSIM_REGISTER_OP("Add", arithmetic([](const KernelContext&, auto a, auto b) {
+                       return static_cast<decltype(a)>(a + b);
+                   }));
+XPUSIM_REGISTER_OP("Sub", arithmetic([](const KernelContext&, auto a, auto b) {
+                       return static_cast<decltype(a)>(a - b);
+                   }));
+XPUSIM_REGISTER_OP("Mul", arithmetic([](const KernelContext&, auto a, auto b) {
+                       return static_cast<decltype(a)>(a * b);
+                   }));
+XPUSIM_REGISTER_OP("Div", arithmetic([](const KernelContext& ctx, auto a, auto b) {
                        if constexpr (std::is_integral_v<decltype(a)>)
-                           return integer_div(a, b);
+                           return integer_div(ctx, a, b);
                        else
                            return a / b;
                    }));
@@ -277,6 +285,9 @@ XPUSIM_REGISTER_OP("Mod",
                                                     return std::fmod(x, m);
                                                 } else {
                                                     if (m == 0) ctx.fail("integer modulus by zero");
+                                                    // x % -1 is 0; MIN % -1 would trap.
+                                                    if constexpr (std::is_signed_v<T>)
+                                                        if (m == -1) return T(0);
                                                     T r = static_cast<T>(x % m);
                                                     if (!use_fmod && r != 0 && ((r < 0) != (m < 0)))
                                                         r = static_cast<T>(r + m);

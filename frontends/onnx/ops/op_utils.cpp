@@ -10,7 +10,7 @@ void fail(const Node& node, const std::string& why) {
 
 int64_t normalize_axis(int64_t axis, int64_t rank, const Node& node) {
     const int64_t a = axis < 0 ? axis + rank : axis;
-    if (a < 0 || a >= std::max<int64_t>(rank, 1))
+    if (a < 0 || a >= rank)
         throw sim::ModelError(node.describe() + ": axis " + std::to_string(axis) +
                               " is out of range for rank " + std::to_string(rank));
     return a;
@@ -156,12 +156,17 @@ void strided_copy(const uint8_t* src, uint8_t* dst, const Shape& out_shape,
 }
 
 std::vector<int64_t> spatial_attr(const Node& node, const char* name, std::size_t count,
-                                  int64_t def) {
+                                  int64_t def, int64_t lo) {
     std::vector<int64_t> v = node.attr_ints(name, {});
     if (v.empty()) return std::vector<int64_t>(count, def);
     if (v.size() != count)
         fail(node, std::string("attribute '") + name + "' has " + std::to_string(v.size()) +
                        " values, expected " + std::to_string(count));
+    for (int64_t x : v)
+        if (x < lo || x > kMaxWindowAttr)
+            fail(node, std::string("attribute '") + name + "' value " + std::to_string(x) +
+                           " is outside [" + std::to_string(lo) + ", " +
+                           std::to_string(kMaxWindowAttr) + "]");
     return v;
 }
 

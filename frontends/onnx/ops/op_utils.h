@@ -18,7 +18,8 @@ namespace xpusim::frontend::ops {
 /// @brief Throws a ModelError "<node>: <why>".
 [[noreturn]] void fail(const Node& node, const std::string& why);
 
-/// @brief Maps a possibly negative axis into [0, rank); fails naming the node otherwise.
+/// @brief Maps a possibly negative axis in [-rank, rank - 1] into [0, rank); fails naming the node
+/// otherwise (so every axis of a rank-0 tensor is out of range, as the ONNX spec says).
 int64_t normalize_axis(int64_t axis, int64_t rank, const Node& node);
 std::vector<int64_t> normalize_axes(const std::vector<int64_t>& axes, int64_t rank,
                                     const Node& node);
@@ -195,9 +196,14 @@ void gather_by_axis_tables(const uint8_t* in, uint8_t* out, const Shape& in_shap
 
 // ---- convolution and pooling windows ------------------------------------------------------------
 
-/// A per-axis attribute: `def` repeated when absent, else exactly `count` values.
+/// The largest kernel size, stride, dilation or pad accepted: every window computation then
+/// stays far inside int64 (products of two such values and a dimension cannot overflow).
+constexpr int64_t kMaxWindowAttr = (int64_t{1} << 31) - 1;
+
+/// A per-axis attribute: `def` repeated when absent, else exactly `count` values, each in
+/// [lo, kMaxWindowAttr]; fails naming the node and the attribute otherwise.
 std::vector<int64_t> spatial_attr(const Node& node, const char* name, std::size_t count,
-                                  int64_t def);
+                                  int64_t def, int64_t lo);
 
 enum class AutoPad { NotSet, SameUpper, SameLower, Valid };
 

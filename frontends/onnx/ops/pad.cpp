@@ -130,6 +130,10 @@ std::vector<Tensor> compute_pad(const KernelContext& ctx) {
             std::memcpy(value.raw(), ctx.in(2).raw(), sim::dtype_size(x.dtype()));
         }
     }
+    // The output first (its size is checked against the tensor limit); an empty one needs no
+    // tables, however large the pads that emptied it.
+    Tensor y(x.dtype(), spec.out_shape);
+    if (y.numel() == 0) return {y};
     // table[d][j]: the input index along axis d for output index j, or -1 for the value.
     const std::size_t rank = x.shape().size();
     std::vector<std::vector<int64_t>> table(rank);
@@ -144,7 +148,6 @@ std::vector<Tensor> compute_pad(const KernelContext& ctx) {
             table[d][j] = s < 0 ? -1 : s + crop_begin;
         }
     }
-    Tensor y(x.dtype(), spec.out_shape);
     dispatch_element_size(sim::dtype_size(x.dtype()), node, [&](auto es) {
         gather_by_axis_tables<decltype(es)::value>(bytes(x), bytes(y), x.shape(), spec.out_shape,
                                                    table, bytes(value));

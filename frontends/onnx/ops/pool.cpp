@@ -30,13 +30,13 @@ PoolGeometry pool_geometry(const Node& node, const Shape& x) {
     g.batch = x[0];
     g.channels = x[1];
     g.in.assign(x.begin() + 2, x.end());
-    g.kernel = node.attr_ints("kernel_shape", {});
-    if (g.kernel.size() != r)
+    if (node.attr_ints("kernel_shape", {}).size() != r)
         fail(node, "kernel_shape must give " + std::to_string(r) + " sizes for input " +
                        sim::shape_str(x));
-    g.strides = spatial_attr(node, "strides", r, 1);
-    g.dilations = spatial_attr(node, "dilations", r, 1);
-    const auto pads = spatial_attr(node, "pads", 2 * r, 0);
+    g.kernel = spatial_attr(node, "kernel_shape", r, 1, 1);
+    g.strides = spatial_attr(node, "strides", r, 1, 1);
+    g.dilations = spatial_attr(node, "dilations", r, 1, 1);
+    const auto pads = spatial_attr(node, "pads", 2 * r, 0, 0);
     g.pad_begin.assign(pads.begin(), pads.begin() + r);
     g.pad_end.assign(pads.begin() + r, pads.end());
     const bool ceil_mode = node.attr_int("ceil_mode", 0) != 0;
@@ -75,7 +75,13 @@ Shape out_shape_of(const PoolGeometry& g) {
 }
 
 // Every output position's window: the input offsets (row-major) of its taps inside the input,
-// and how many taps fall inside the padded input (the count_include_pad divisor).
+// and how many taps fall inside the padded input (the count_include_pad divisor). Along axis d
+// the taps of output o sit at p = o * stride - pad_begin + k * dilation, k in [0, kernel), so
+// the ones inside the input are the k in [ceil(-base / dilation), floor((in - 1 - base) /
+// dilation)] (base = o * stride - pad_begin), and those inside the padded input the k up to
+// floor((in + pad_end - 1 - base) / dilation). The table is built from these ranges, so its cost
+// is the taps that read the input, never the kernel's size: a kernel of 10^6 with pads to match
+// costs what its few in-bound taps cost.
 struct WindowTable {
     std::vector<int64_t> start;        // taps of output o: offsets[start[o] .. start[o + 1])
     std::vector<int64_t> offsets;      // row-major offset in the (image, channel) plane
@@ -83,13 +89,29 @@ struct WindowTable {
     std::vector<int64_t> padded_count;
 };
 
+int64_t floor_div(int64_t a, int64_t b) {
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
 WindowTable window_table(const PoolGeometry& g, bool with_col_major) {
     const std::size_t r = g.rank();
     const int64_t n_out = sim::shape_numel(g.out);
-    const int64_t n_taps = sim::shape_numel(g.kernel);
     const auto row_strides = sim::shape_strides(g.in);
     std::vector<int64_t> col_strides(r, 1);
     for (std::size_t d = 1; d < r; ++d) col_strides[d] = col_strides[d - 1] * g.in[d - 1];
+    struct Taps {
+        int64_t first, last, padded;  // in-input taps [first, last]; taps in the padded input
+    };
+    std::vector<std::vector<Taps>> taps(r);
+    for (std::size_t d = 0; d < r; ++d)
+        for (int64_t o = 0; o < g.out[d]; ++o) {
+            const int64_t base = o * g.strides[d] - g.pad_begin[d], dil = g.dilations[d];
+            const int64_t first = base >= 0 ? 0 : (-base + dil - 1) / dil;
+            const int64_t last = std::min(g.kernel[d] - 1, floor_div(g.in[d] - 1 - base, dil));
+            const int64_t padded =
+                std::min(g.kernel[d] - 1, floor_div(g.in[d] + g.pad_end[d] - 1 - base, dil)) + 1;
+            taps[d].push_back({first, last, std::max<int64_t>(padded, 0)});
+        }
     WindowTable t;
     t.start.reserve(static_cast<std::size_t>(n_out) + 1);
     t.padded_count.reserve(static_cast<std::size_t>(n_out));
@@ -97,33 +119,31 @@ WindowTable window_table(const PoolGeometry& g, bool with_col_major) {
     for (int64_t q = 0; q < n_out; ++q) {
         t.start.push_back(static_cast<int64_t>(t.offsets.size()));
         int64_t padded = 1;
+        bool any = true;
         for (std::size_t d = 0; d < r; ++d) {
-            int64_t c = 0;
-            for (int64_t kk = 0; kk < g.kernel[d]; ++kk) {
-                const int64_t p = o[d] * g.strides[d] - g.pad_begin[d] + kk * g.dilations[d];
-                if (p >= -g.pad_begin[d] && p < g.in[d] + g.pad_end[d]) ++c;
-            }
-            padded *= c;
+            const Taps& w = taps[d][static_cast<std::size_t>(o[d])];
+            padded *= w.padded;
+            any = any && w.first <= w.last;
+            k[d] = w.first;
         }
         t.padded_count.push_back(padded);
-        std::fill(k.begin(), k.end(), 0);
-        for (int64_t tap = 0; tap < n_taps; ++tap) {
+        while (any) {
             int64_t row = 0, col = 0;
-            bool inside = true;
             for (std::size_t d = 0; d < r; ++d) {
                 const int64_t p = o[d] * g.strides[d] - g.pad_begin[d] + k[d] * g.dilations[d];
-                inside = inside && p >= 0 && p < g.in[d];
                 row += p * row_strides[d];
                 col += p * col_strides[d];
             }
-            if (inside) {
-                t.offsets.push_back(row);
-                if (with_col_major) t.col_offsets.push_back(col);
+            t.offsets.push_back(row);
+            if (with_col_major) t.col_offsets.push_back(col);
+            // next tap: the last axis fastest, within each axis's in-input range
+            std::size_t d = r;
+            while (d-- > 0) {
+                const Taps& w = taps[d][static_cast<std::size_t>(o[d])];
+                if (++k[d] <= w.last) break;
+                k[d] = w.first;
             }
-            for (std::size_t d = r; d-- > 0;) {
-                if (++k[d] < g.kernel[d]) break;
-                k[d] = 0;
-            }
+            if (d == static_cast<std::size_t>(-1)) break;
         }
         for (std::size_t d = r; d-- > 0;) {
             if (++o[d] < g.out[d]) break;
@@ -256,7 +276,8 @@ OpKernel sum_pool_kernel(bool lp) {
 enum class Global { Average, Max, Lp };
 
 Shape global_shape(const Shape& x, const Node& node) {
-    if (x.size() < 2) fail(node, "input must have rank >= 2, got " + sim::shape_str(x));
+    if (x.size() < 3)
+        fail(node, "input must be N x C x spatial..., rank >= 3, got " + sim::shape_str(x));
     Shape s = x;
     std::fill(s.begin() + 2, s.end(), 1);
     return s;

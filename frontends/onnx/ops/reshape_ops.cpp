@@ -264,7 +264,8 @@ BlockPlan depth_to_space_plan(const OpArgs& a) {
     const Shape& s = a.shape(0);
     if (s.size() != 4) fail(a.node, "input must be 4-D (NCHW)");
     const int64_t b = a.node.attr_int("blocksize", 0);
-    if (b <= 0) fail(a.node, "blocksize must be positive");
+    if (b <= 0 || b > (int64_t{1} << 31))
+        fail(a.node, "blocksize " + std::to_string(b) + " is outside [1, 2^31]");
     const int64_t n = s[0], c = s[1], h = s[2], w = s[3];
     if (c % (b * b) != 0) fail(a.node, "channels are not divisible by blocksize^2");
     const std::string mode = a.node.attr_string("mode", "DCR");
@@ -278,7 +279,8 @@ BlockPlan space_to_depth_plan(const OpArgs& a) {
     const Shape& s = a.shape(0);
     if (s.size() != 4) fail(a.node, "input must be 4-D (NCHW)");
     const int64_t b = a.node.attr_int("blocksize", 0);
-    if (b <= 0) fail(a.node, "blocksize must be positive");
+    if (b <= 0 || b > (int64_t{1} << 31))
+        fail(a.node, "blocksize " + std::to_string(b) + " is outside [1, 2^31]");
     const int64_t n = s[0], c = s[1], h = s[2], w = s[3];
     if (h % b != 0 || w % b != 0) fail(a.node, "height and width must be divisible by blocksize");
     return {{n, c, h / b, b, w / b, b}, {0, 3, 5, 1, 2, 4}, {n, c * b * b, h / b, w / b}};

@@ -350,10 +350,11 @@ bool is_identity(const AxisWeights& aw, int64_t len_in, int64_t len_out) {
 
 Tensor resize_nearest(const Tensor& x, const ResizeSpec& spec, const Node& node) {
     const std::size_t rank = x.shape().size();
+    Tensor y(x.dtype(), spec.out_shape);  // checked against the tensor limit before any table
+    if (y.numel() == 0) return y;
     std::vector<std::vector<int64_t>> table(rank);
     for (std::size_t d = 0; d < rank; ++d)
         table[d] = nearest_table(spec, d, x.shape()[d], spec.out_shape[d]);
-    Tensor y(x.dtype(), spec.out_shape);
     const Tensor fill = Tensor::scalar<double>(spec.extrapolation).cast(x.dtype());
     dispatch_element_size(sim::dtype_size(x.dtype()), node, [&](auto es) {
         gather_by_axis_tables<decltype(es)::value>(bytes(x), bytes(y), x.shape(), spec.out_shape,
@@ -366,6 +367,8 @@ Tensor resize_nearest(const Tensor& x, const ResizeSpec& spec, const Node& node)
 template <class T>
 Tensor resize_interp(const Tensor& x, const ResizeSpec& spec) {
     const std::size_t rank = x.shape().size();
+    Tensor y(x.dtype(), spec.out_shape);  // checked against the tensor limit first
+    if (y.numel() == 0) return y;
     Shape shape = x.shape();
     std::vector<double> cur(static_cast<std::size_t>(x.numel()));
     const T* px = x.data<T>();
@@ -380,6 +383,8 @@ Tensor resize_interp(const Tensor& x, const ResizeSpec& spec) {
         int64_t outer = 1, inner = 1;
         for (std::size_t d = 0; d < dd; ++d) outer *= shape[d];
         for (std::size_t d = dd + 1; d < rank; ++d) inner *= shape[d];
+        sim::TensorLimit::check(sim::shape_numel({outer, len_out, inner}), DType::Float64,
+                                "(an intermediate of the interpolation)", "Resize");
         std::vector<double> next(static_cast<std::size_t>(outer * len_out * inner), 0.0);
         for (int64_t o = 0; o < outer; ++o) {
             const double* src = cur.data() + o * len_in * inner;
@@ -396,7 +401,6 @@ Tensor resize_interp(const Tensor& x, const ResizeSpec& spec) {
         cur = std::move(next);
         shape[dd] = len_out;
     }
-    Tensor y(x.dtype(), spec.out_shape);
     T* py = y.data<T>();
     for (int64_t i = 0; i < y.numel(); ++i) py[i] = from_double<T>(cur[i]);
     if (spec.coord == CoordMode::TfCropAndResize && y.numel() > 0) {

@@ -5,6 +5,7 @@
 // compute().
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include "frontends/onnx/ops/op_utils.h"
@@ -373,11 +374,19 @@ int64_t onehot_position(const Tensor& ind, int64_t i, int64_t depth) {
     return static_cast<int64_t>(v);
 }
 
+std::string format_number(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", v);
+    return buf;
+}
+
 int64_t onehot_depth(const OpArgs& a) {
     const Tensor& d = a.value(1);
     if (d.numel() != 1) fail(a.node, "depth must hold one element");
-    const int64_t depth = static_cast<int64_t>(d.get_as_double(0));  // non-integer: truncated
-    if (depth <= 0) fail(a.node, "depth must be positive");
+    const double value = d.get_as_double(0);
+    if (!(value >= 1)) fail(a.node, "depth " + format_number(value) + " is not positive");
+    if (value >= 9.2e18) fail(a.node, "depth " + format_number(value) + " is too large");
+    const int64_t depth = static_cast<int64_t>(value);  // non-integer: truncated
     return depth;
 }
 
