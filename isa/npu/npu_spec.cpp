@@ -19,11 +19,33 @@ int64_t ConvSpec::weight_load_cycles(Precision p) const {
 }
 
 sim::DramSpec NpuSpec::soc_dram() {
+    // LPDDR4 at 20 GB/s as four x16 channels (configs/memory/lpddr4_3200.yaml has the sources).
     sim::DramSpec d;
-    d.kind = "lpddr4";
     d.bandwidth_gbps = 20;
     d.channels = 4;
-    d.latency_ns = 100;
+    d.width_bits = 16;
+    d.burst_length = 16;
+    d.bank_groups = 1;
+    d.banks_per_group = 8;
+    d.row_bytes = 2048;
+    d.interleave_bytes = 2048;
+    d.latency_ns = 30;
+    d.capacity_mib = 4096;
+    d.timing.tRCD = 18;
+    d.timing.tRP = 18;
+    d.timing.tCL = 17.5;
+    d.timing.tCWL = 8.75;
+    d.timing.tRAS = 42;
+    d.timing.tRC = 60;
+    d.timing.tRRD_S = d.timing.tRRD_L = 10;
+    d.timing.tFAW = 40;
+    d.timing.tCCD_S = d.timing.tCCD_L = 5;
+    d.timing.tWTR = 10;
+    d.timing.tRTW = 1.25;
+    d.timing.tWR = 18;
+    d.timing.tRTP = 7.5;
+    d.timing.tREFI = 3904;
+    d.timing.tRFC = 280;
     return d;
 }
 

@@ -121,7 +121,6 @@ struct DmaSpec {
     int64_t width_bytes = 64;  // memory interface data width (bytes per cycle per engine)
     int64_t latency_tolerance_cycles = 1200;  // outstanding window = width * tolerance bytes
     int64_t request_bytes = 4096;             // simulation granularity of DMA requests
-    int64_t mcif_queue_bytes = 8192;  // DRAM work the controller accepts ahead; MCIF holds the rest
     int64_t atom_bytes = 32;          // NVDLA_MEMORY_ATOMIC_SIZE: surfaces pad C to this many bytes
 
     template <class V>
@@ -132,10 +131,6 @@ struct DmaSpec {
                 "read latency the DMA engines cover with outstanding requests", {1, 1 << 24});
         v.field("request_bytes", request_bytes, "B",
                 "DMA request size modelled (simulation granularity)", {64, 1 << 26});
-        v.field(
-            "mcif_queue_bytes", mcif_queue_bytes, "B",
-            "DRAM work accepted ahead of service; beyond it MCIF arbitrates clients round-robin",
-            {0, double(int64_t{1} << 40)});
         v.field("atom_bytes", atom_bytes, "B",
                 "memory atom: a surface pads its channels to this many bytes", {1, 4096});
     }

@@ -13,11 +13,10 @@ const sim::config::SchemaRegistration s_schema{sim::config::spec_schema<TpuSpec>
 }  // namespace
 
 sim::DramSpec TpuSpec::v1_weight_memory() {
+    // [J17] 34 GB/s DDR3: two x64 DDR3-2133 channels (the DramSpec defaults are DDR3-2133's).
     sim::DramSpec d;
-    d.kind = "ddr3";
     d.bandwidth_gbps = 34;
-    d.channels = 4;
-    d.banks = 8;
+    d.channels = 2;
     return d;
 }
 

@@ -22,8 +22,8 @@ int64_t strip_key(int64_t image, int64_t chunk, int64_t strip) {
 
 }  // namespace
 
-ConvCore::ConvCore(sc_core::sc_module_name name, NpuContext& ctx, DmaEngine& dat_dma,
-                   DmaEngine& wt_dma, sc_core::sc_fifo<PipeItem>& to_sdp)
+ConvCore::ConvCore(sc_core::sc_module_name name, NpuContext& ctx, sim::DmaEngine& dat_dma,
+                   sim::DmaEngine& wt_dma, sc_core::sc_fifo<PipeItem>& to_sdp)
     : sc_module(name),
       slots("slots", 2),
       m_ctx(ctx),
@@ -62,8 +62,8 @@ ConvCore::Tickets& ConvCore::wait_cbuf(int32_t id) {
         t.granted = true;
         t.data_free = plan.data_capacity;
         t.weight_free = plan.weight_capacity;
-        t.data_ready_ns.assign(plan.data_loads.size(), 0.0);
-        t.weight_ready_ns.assign(plan.weight_loads.size(), 0.0);
+        t.data_loads.reserve(plan.data_loads.size());
+        t.weight_loads.reserve(plan.weight_loads.size());
     }
     return t;
 }
@@ -90,9 +90,7 @@ void ConvCore::cdma_dat_loop() {
         for (std::size_t i = 0; i < plan.data_loads.size(); ++i) {
             const DataLoad& l = plan.data_loads[i];
             acquire(t.data_free, l.bytes);
-            const sc_time done = m_dat_dma.issue(base + l.offset, l.bytes, false, id);
-            t.data_ready_ns[i] = done.to_seconds() * 1e9;
-            t.data_issued = i + 1;
+            t.data_loads.push_back(m_dat_dma.issue(base + l.offset, l.bytes, false, id));
             m_ctx.stats(id).cbuf_bytes += l.bytes;
             m_ticket_event.notify(sc_core::SC_ZERO_TIME);
         }
@@ -116,9 +114,7 @@ void ConvCore::cdma_wt_loop() {
         for (std::size_t i = 0; i < plan.weight_loads.size(); ++i) {
             const WeightLoad& l = plan.weight_loads[i];
             acquire(t.weight_free, l.bytes);
-            const sc_time done = m_wt_dma.issue(base + l.offset, l.bytes, false, id);
-            t.weight_ready_ns[i] = done.to_seconds() * 1e9;
-            t.weight_issued = i + 1;
+            t.weight_loads.push_back(m_wt_dma.issue(base + l.offset, l.bytes, false, id));
             m_ctx.stats(id).cbuf_bytes += l.bytes;
             m_ticket_event.notify(sc_core::SC_ZERO_TIME);
         }
@@ -152,14 +148,14 @@ void ConvCore::csc_loop() {
             const ConvItem& it = plan.items[i];
             double t0 = NpuContext::now_ns();
             const auto dl = static_cast<std::size_t>(it.data_load);
-            while (t.data_issued <= dl) sc_core::wait(m_ticket_event);
-            wait_until(sc_time(t.data_ready_ns[dl], sc_core::SC_NS));
+            while (t.data_loads.size() <= dl) sc_core::wait(m_ticket_event);
+            t.data_loads[dl]->wait();
             st.stall_data_ns += NpuContext::now_ns() - t0;
             if (it.weight_load >= 0) {
                 t0 = NpuContext::now_ns();
                 const auto wl = static_cast<std::size_t>(it.weight_load);
-                while (t.weight_issued <= wl) sc_core::wait(m_ticket_event);
-                wait_until(sc_time(t.weight_ready_ns[wl], sc_core::SC_NS));
+                while (t.weight_loads.size() <= wl) sc_core::wait(m_ticket_event);
+                t.weight_loads[wl]->wait();
                 st.stall_weight_ns += NpuContext::now_ns() - t0;
                 kgroup_weights = std::min(plan.weight_loads[wl].bytes, plan.weight_capacity);
                 chunk_weights += kgroup_weights;

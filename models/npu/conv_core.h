@@ -14,24 +14,23 @@
 #include <map>
 #include <systemc>
 
-#include "models/npu/dma.h"
 #include "models/npu/npu_context.h"
+#include "sim/memory/dma.h"
 
 namespace xpusim::models::npu {
 
 class ConvCore : public sc_core::sc_module {
   public:
     SC_HAS_PROCESS(ConvCore);
-    ConvCore(sc_core::sc_module_name name, NpuContext& ctx, DmaEngine& dat_dma, DmaEngine& wt_dma,
-             sc_core::sc_fifo<PipeItem>& to_sdp);
+    ConvCore(sc_core::sc_module_name name, NpuContext& ctx, sim::DmaEngine& dat_dma,
+             sim::DmaEngine& wt_dma, sc_core::sc_fifo<PipeItem>& to_sdp);
 
     IdQueue dat_queue, wt_queue, csc_queue;
     sc_core::sc_semaphore slots;  // ping-pong register groups
 
   private:
     struct Tickets {
-        std::vector<double> data_ready_ns, weight_ready_ns;
-        std::size_t data_issued = 0, weight_issued = 0;
+        std::vector<sim::DmaHandle> data_loads, weight_loads;  // issued so far
         uint64_t data_free = 0, weight_free = 0;
         bool granted = false;
     };
@@ -50,8 +49,8 @@ class ConvCore : public sc_core::sc_module {
     void acquire(uint64_t& pool, uint64_t bytes);
 
     NpuContext& m_ctx;
-    DmaEngine& m_dat_dma;
-    DmaEngine& m_wt_dma;
+    sim::DmaEngine& m_dat_dma;
+    sim::DmaEngine& m_wt_dma;
     sc_core::sc_fifo<PipeItem> m_csc_to_cacc;
     sc_core::sc_fifo<PipeItem>& m_to_sdp;
     std::map<int32_t, Tickets> m_tickets;

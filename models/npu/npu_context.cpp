@@ -31,10 +31,13 @@ NpuContext::NpuContext(const isa::npu::NpuProgram& prog, bool timing)
     for (std::size_t i = 0; i < ns; ++i) {
         const auto& sf = prog.surfaces[i];
         m_events.push_back(std::make_unique<sc_core::sc_event>());
+        // Constants are in memory before the run; the host writes the graph's inputs over its
+        // link (HostUnit), and an input surface no binding names is there from the start.
         if (sf.kind == "const" || sf.kind == "input") m_ready[i] = m_external[i] = 1;
         if (sf.kind == "slice" && sf.alias >= 0)
             m_slices[static_cast<std::size_t>(sf.alias)].push_back(sf.id);
     }
+    for (const auto& b : prog.inputs) m_ready.at(static_cast<std::size_t>(b.surface)) = 0;
 }
 
 const ConvPlan& NpuContext::conv_plan(int32_t id) {

@@ -15,6 +15,7 @@
 #include "isa/npu/program.h"
 #include "models/npu/conv_plan.h"
 #include "models/npu/npu_memory.h"
+#include "sim/memory/dma.h"
 
 namespace xpusim::models::npu {
 
@@ -28,7 +29,7 @@ struct PipeItem {
     uint64_t elems = 0;      // output elements of the item
     uint64_t out_bytes = 0;  // bytes it will occupy in the output surface
     bool last = false;
-    double ready_ns = 0;  // read tickets: when the item's data has arrived
+    std::vector<sim::DmaHandle> reads;  // read DMA tickets: the item's data has arrived when done
 };
 std::ostream& operator<<(std::ostream& os, const PipeItem& item);
 

@@ -58,6 +58,7 @@ void collect_results(const NpuContext& ctx, const NpuTop& top, sim::Results& r) 
                 " never finished (the program deadlocks: check its fused links and surfaces)");
         end_ns = std::max(end_ns, st.end_ns);
     }
+    end_ns = std::max(end_ns, top.host->io_end_ns);  // the outputs have reached the host
     const uint64_t total_cycles = std::max<uint64_t>(1, to_cycles(end_ns));
     r.clock_hz = spec.clock_hz();
     r.cycles = total_cycles;
@@ -65,10 +66,10 @@ void collect_results(const NpuContext& ctx, const NpuTop& top, sim::Results& r) 
 
     // DRAM bytes per descriptor from the DMA records.
     std::map<int32_t, std::pair<uint64_t, uint64_t>> dram_bytes;  // desc -> (read, written)
-    std::vector<DmaRecord> all_records;
+    std::vector<sim::DmaRecord> all_records;
     for (const auto& [name, e] : top.dmas)
         for (const auto& rec : e->records()) {
-            auto& b = dram_bytes[rec.desc];
+            auto& b = dram_bytes[rec.tag];
             (rec.write ? b.second : b.first) += rec.bytes;
             all_records.push_back(rec);
         }
@@ -190,7 +191,7 @@ void collect_results(const NpuContext& ctx, const NpuTop& top, sim::Results& r) 
         const uint64_t busy = to_cycles(union_ns(iv));
         r.units.push_back({name, busy, static_cast<double>(busy) / total});
     }
-    const auto& dt = top.dram->timing();
+    const sim::ChannelCounters dt = top.dram->totals();
     const double seconds = total * cyc * 1e-9;
 
     r.roofline =
@@ -207,7 +208,7 @@ void collect_results(const NpuContext& ctx, const NpuTop& top, sim::Results& r) 
     energy.add("sdp", "op", static_cast<double>(tot.sdp_ops), e.sdp_op_pj);
     energy.add("pdp", "op", static_cast<double>(tot.pdp_ops), e.pdp_op_pj);
     energy.add("cdp", "op", static_cast<double>(tot.cdp_ops), e.cdp_op_pj);
-    energy.add("dram", "byte", static_cast<double>(dt.bytes_read() + dt.bytes_written()),
+    energy.add("dram", "byte", static_cast<double>(dt.bytes_read + dt.bytes_written),
                e.dram_byte_pj);
     energy.add("host", "link_byte", static_cast<double>(top.host->link_bytes), e.host_link_byte_pj);
     energy.add_static(e.static_w, seconds);
@@ -227,6 +228,10 @@ void collect_results(const NpuContext& ctx, const NpuTop& top, sim::Results& r) 
         const uint64_t s = static_cast<uint64_t>(std::floor(ev.start_ns / cyc));
         const uint64_t dur =
             std::max<uint64_t>(to_cycles(ev.end_ns) - std::min(s, to_cycles(ev.end_ns)), 1);
+        if (ev.desc < 0) {  // the host's graph input and output transfers
+            r.trace.complete(pid, t->second, ev.name, s, dur, {});
+            continue;
+        }
         nlohmann::json args = {{"descriptor", ev.desc}};
         const auto& st = ctx.all_stats()[static_cast<std::size_t>(ev.desc)];
         if (ev.track == "cmac" && st.busy_cycles)

@@ -8,8 +8,9 @@ using isa::npu::Unit;
 NpuTop::NpuTop(sc_core::sc_module_name name, NpuContext& ctx)
     : sc_module(name), m_ctx(ctx), m_cacc_to_sdp("cacc_to_sdp", 2), m_sdp_to_pdp("sdp_to_pdp", 2) {
     dram = new sim::Dram("dram", ctx.spec.dram);
-    mcif = new Mcif("mcif", ctx.spec.dram, static_cast<uint64_t>(ctx.spec.dma.mcif_queue_bytes));
-    mcif->dram.bind(dram->socket);
+    mcif = new sim::MemoryPort("mcif", static_cast<double>(ctx.spec.dma.width_bytes),
+                               ctx.spec.cycle_ns());
+    mcif->memory.bind(dram->socket);
     for (const char* n : {"cdma.dat", "cdma.wt", "sdp.rdma", "sdp.wdma", "pdp.rdma", "pdp.wdma",
                           "cdp.rdma", "cdp.wdma", "bdma"})
         make_dma(n);
@@ -18,18 +19,29 @@ NpuTop::NpuTop(sc_core::sc_module_name name, NpuContext& ctx)
     pdp = new PdpUnit("pdp", ctx, *dmas["pdp.rdma"], *dmas["pdp.wdma"]);
     cdp = new CdpUnit("cdp", ctx, *dmas["cdp.rdma"], *dmas["cdp.wdma"]);
     bdma = new BdmaUnit("bdma_unit", ctx, *dmas["bdma"]);
-    host = new HostUnit("host", ctx);
+    host = new HostUnit("host", ctx, *dram);
     sdp->input = &m_cacc_to_sdp;
     sdp->output = &m_sdp_to_pdp;
     pdp->input = &m_sdp_to_pdp;
     SC_THREAD(sequencer);
 }
 
-DmaEngine* NpuTop::make_dma(const std::string& name) {
+// Every engine streams at the port's width and keeps dma.width_bytes x latency_tolerance_cycles
+// bytes in flight (the latency buffer NVDLA sizes from its latency assumption); a request never
+// exceeds that buffer, so a design sized for a short latency (nv_small: 8 B x 50 cycles = 400 B)
+// cannot stream at full rate from a slower memory.
+sim::DmaEngine* NpuTop::make_dma(const std::string& name) {
     std::string module_name = name;
     for (char& ch : module_name)
         if (ch == '.') ch = '_';
-    auto* e = new DmaEngine(module_name.c_str(), m_ctx.spec.dma, m_ctx.spec.cycle_ns());
+    const auto& d = m_ctx.spec.dma;
+    sim::DmaConfig c;
+    c.request_bytes = std::min<uint64_t>(static_cast<uint64_t>(d.request_bytes),
+                                         std::max<uint64_t>(1, d.window_bytes()));
+    c.outstanding = std::max<int64_t>(1, static_cast<int64_t>(d.window_bytes() / c.request_bytes));
+    c.bytes_per_cycle = static_cast<double>(d.width_bytes);
+    c.cycle_ns = m_ctx.spec.cycle_ns();
+    auto* e = new sim::DmaEngine(module_name.c_str(), c);
     e->socket.bind(mcif->clients);
     dmas[name] = e;
     return e;

@@ -5,7 +5,8 @@
 //
 //   sequencer --> ConvCore (cdma_dat, cdma_wt, csc+cmac, cacc) --fifo--> SDP --fifo--> PDP
 //                 CDP, BDMA, host
-//   every DMA engine --> MCIF --> DRAM (TLM-2.0, shared timing model)
+//   every DMA engine --> MCIF (one shared port: dma.width_bytes a cycle) --> DRAM    TLM-2.0
+//   host link DMA --> DRAM (graph inputs in, outputs out, host calls' operands)
 #pragma once
 
 #include <map>
@@ -13,8 +14,8 @@
 #include <systemc>
 
 #include "models/npu/conv_core.h"
-#include "models/npu/dma.h"
 #include "models/npu/post_units.h"
+#include "sim/memory/dma.h"
 #include "sim/memory/dram.h"
 
 namespace xpusim::models::npu {
@@ -25,8 +26,8 @@ class NpuTop : public sc_core::sc_module {
     NpuTop(sc_core::sc_module_name name, NpuContext& ctx);
 
     sim::Dram* dram;
-    Mcif* mcif;
-    std::map<std::string, DmaEngine*> dmas;  // by engine name ("cdma.dat", "sdp.wdma", ...)
+    sim::MemoryPort* mcif;
+    std::map<std::string, sim::DmaEngine*> dmas;  // by engine name ("cdma.dat", "sdp.wdma", ...)
     ConvCore* conv;
     SdpUnit* sdp;
     PdpUnit* pdp;
@@ -37,7 +38,7 @@ class NpuTop : public sc_core::sc_module {
   private:
     void sequencer();
     void sequencer_loop();
-    DmaEngine* make_dma(const std::string& name);
+    sim::DmaEngine* make_dma(const std::string& name);
 
     NpuContext& m_ctx;
     sc_core::sc_fifo<PipeItem> m_cacc_to_sdp;

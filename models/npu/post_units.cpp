@@ -2,6 +2,7 @@
 #include "sim/runtime/simulation_context.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "isa/npu/layout.h"
 #include "models/npu/numerics.h"
@@ -89,8 +90,8 @@ std::vector<UnitItem> sdp_items(NpuContext& ctx, int32_t id) {
 
 // ---- StreamUnit -------------------------------------------------------------------------
 
-StreamUnit::StreamUnit(sc_core::sc_module_name name, NpuContext& ctx, DmaEngine& rdma,
-                       DmaEngine& wdma)
+StreamUnit::StreamUnit(sc_core::sc_module_name name, NpuContext& ctx, sim::DmaEngine& rdma,
+                       sim::DmaEngine& wdma)
     : sc_module(name),
       slots("slots", 2),
       m_ctx(ctx),
@@ -126,21 +127,18 @@ void StreamUnit::rdma_loop() {
         for (std::size_t i = 0; i < its.size(); ++i) {
             const UnitItem& it = its[i];
             if (!needs_read(id, i, it)) continue;
-            sc_time ready = sc_core::sc_time_stamp();
+            PipeItem t{id, static_cast<int64_t>(i), it.in_elems, it.in_bytes, false, {}};
             if (i == 0)
                 for (int32_t p : param_surfaces(id)) {
                     const auto& ps = m_ctx.program.surface(p);
-                    ready = std::max(ready, m_rdma.issue(ps.addr, ps.bytes, false, id));
+                    t.reads.push_back(m_rdma.issue(ps.addr, ps.bytes, false, id));
                 }
             if (it.in_bytes)
-                ready = std::max(ready, m_rdma.issue(src_base + src_off, it.in_bytes, false, id));
+                t.reads.push_back(m_rdma.issue(src_base + src_off, it.in_bytes, false, id));
             if (it.operand_bytes)
-                ready =
-                    std::max(ready, m_rdma.issue(op_base + op_off, it.operand_bytes, false, id));
+                t.reads.push_back(m_rdma.issue(op_base + op_off, it.operand_bytes, false, id));
             src_off += it.in_bytes;
             op_off += it.operand_bytes;
-            PipeItem t{id, static_cast<int64_t>(i), it.in_elems, it.in_bytes, false};
-            t.ready_ns = ready.to_seconds() * 1e9;
             m_rdma_to_core.write(t);
         }
         m_ctx.trace(m_track + ".rdma", desc_name(m_ctx, id), start, NpuContext::now_ns(), id);
@@ -167,8 +165,7 @@ void StreamUnit::core_loop() {
                     throw sim::Error("NPU model: " + m_track + " descriptor " + std::to_string(id) +
                                      " received an item of descriptor " + std::to_string(in.desc));
             }
-            if (needs_read(id, i, it))
-                wait_until(sc_time(m_rdma_to_core.read().ready_ns, sc_core::SC_NS));
+            if (needs_read(id, i, it)) sim::wait_all(m_rdma_to_core.read().reads);
             st.stall_input_ns += NpuContext::now_ns() - t0;
             if (start < 0) {
                 start = NpuContext::now_ns();
@@ -207,7 +204,7 @@ void StreamUnit::wdma() {
 void StreamUnit::wdma_loop() {
     int32_t current = -1;
     uint64_t offset = 0, base = 0;
-    sc_time done;
+    std::vector<sim::DmaHandle> writes;  // of the current descriptor
     double start = 0;
     while (true) {
         const PipeItem it = m_core_to_wdma.read();
@@ -215,13 +212,13 @@ void StreamUnit::wdma_loop() {
             current = it.desc;
             offset = 0;
             base = m_ctx.program.surface(destination(current)).addr;
-            done = sc_core::sc_time_stamp();
+            writes.clear();
             start = NpuContext::now_ns();
         }
-        done = std::max(done, m_wdma.issue(base + offset, it.out_bytes, true, current));
+        writes.push_back(m_wdma.issue(base + offset, it.out_bytes, true, current));
         offset += it.out_bytes;
         if (it.last) {
-            wait_until(done);
+            sim::wait_all(writes);
             m_ctx.mark_ready(destination(current));
             m_ctx.stats(current).touch(NpuContext::now_ns());
             m_ctx.stats(current).done = true;
@@ -373,7 +370,7 @@ void CdpUnit::finish(int32_t id) {
 
 // ---- BDMA ---------------------------------------------------------------------------------
 
-BdmaUnit::BdmaUnit(sc_core::sc_module_name name, NpuContext& ctx, DmaEngine& dma)
+BdmaUnit::BdmaUnit(sc_core::sc_module_name name, NpuContext& ctx, sim::DmaEngine& dma)
     : sc_module(name), slots("slots", 2), m_ctx(ctx), m_dma(dma) {
     SC_THREAD(run);
 }
@@ -391,7 +388,7 @@ void BdmaUnit::run_loop() {
         m_ctx.stats(id).touch(start);
         const uint64_t src = m_ctx.program.surface(d.src).addr,
                        dst = m_ctx.program.surface(d.dst).addr;
-        sc_time done = sc_core::sc_time_stamp();
+        std::vector<sim::DmaHandle> writes;
         for (uint64_t off = 0; off < d.bytes; off += kItemBytes) {
             const uint64_t n = std::min(kItemBytes, d.bytes - off);
             m_dma.transfer(src + off, n, false, id);
@@ -399,9 +396,9 @@ void BdmaUnit::run_loop() {
                 ceil_div(n, static_cast<uint64_t>(m_ctx.spec.bdma.bytes_per_cycle));
             sc_core::wait(m_ctx.cycles(static_cast<double>(cycles)));
             m_ctx.stats(id).busy_cycles += cycles;
-            done = std::max(done, m_dma.issue(dst + off, n, true, id));
+            writes.push_back(m_dma.issue(dst + off, n, true, id));
         }
-        wait_until(done);
+        sim::wait_all(writes);
         if (!m_ctx.timing_only) m_ctx.memory.write(d.dst, m_ctx.memory.read(d.src));
         m_ctx.mark_ready(d.dst);
         m_ctx.stats(id).touch(NpuContext::now_ns());
@@ -413,9 +410,51 @@ void BdmaUnit::run_loop() {
 
 // ---- host ---------------------------------------------------------------------------------
 
-HostUnit::HostUnit(sc_core::sc_module_name name, NpuContext& ctx)
+namespace {
+sim::DmaConfig link_dma_config(const NpuContext& ctx) {
+    sim::DmaConfig c;
+    c.cycle_ns = 1;
+    c.bytes_per_cycle = ctx.spec.host.link_gbps;  // GB/s = B/ns
+    c.request_bytes = 4096;                       // simulation granularity
+    const double in_flight = c.bytes_per_cycle * ctx.spec.dram.access_latency_ns();
+    c.outstanding =
+        1 + static_cast<int64_t>(std::ceil(in_flight / static_cast<double>(c.request_bytes)));
+    return c;
+}
+}  // namespace
+
+HostUnit::HostUnit(sc_core::sc_module_name name, NpuContext& ctx, sim::Dram& dram)
     : sc_module(name), slots("slots", 2), m_ctx(ctx) {
+    m_link = new sim::DmaEngine("link_dma", link_dma_config(ctx));
+    m_link->socket.bind(dram.socket);
     SC_THREAD(run);
+    SC_THREAD(graph_io);
+}
+
+void HostUnit::cross(int32_t id, bool write, int32_t desc) {
+    const auto& s = m_ctx.program.surface(id);
+    if (s.bytes == 0) return;
+    sc_core::wait(sc_time(m_ctx.spec.host.link_latency_us, sc_core::SC_US));
+    m_link->transfer(s.addr, s.bytes, write, desc);
+    link_bytes += s.bytes;
+}
+
+void HostUnit::graph_io() {
+    sim::SimulationContext::guard([this] {
+        for (const auto& b : m_ctx.program.inputs) {
+            const double t0 = NpuContext::now_ns();
+            cross(b.surface, true, -1);
+            m_ctx.mark_ready(b.surface);
+            m_ctx.trace("host", "input " + b.name, t0, NpuContext::now_ns(), -1);
+        }
+        for (const auto& b : m_ctx.program.outputs) {
+            m_ctx.wait_ready(b.surface, -1);
+            const double t0 = NpuContext::now_ns();
+            cross(b.surface, false, -1);
+            m_ctx.trace("host", "output " + b.name, t0, NpuContext::now_ns(), -1);
+        }
+        io_end_ns = NpuContext::now_ns();
+    });
 }
 
 void HostUnit::run() {
@@ -429,14 +468,8 @@ void HostUnit::run_loop() {
         for (int32_t s : h.inputs) m_ctx.wait_ready(s, id);
         const double start = NpuContext::now_ns();
         m_ctx.stats(id).touch(start);
-        uint64_t in_bytes = 0, out_bytes = 0;
-        for (int32_t s : h.inputs) in_bytes += m_ctx.program.surface(s).bytes;
-        for (int32_t s : h.outputs) out_bytes += m_ctx.program.surface(s).bytes;
-        link_bytes += in_bytes + out_bytes;
-        const auto& host = m_ctx.spec.host;
-        const double seconds = host.link_seconds(in_bytes) + host.op_seconds({h.flops, h.bytes}) +
-                               host.link_seconds(out_bytes);
-        sc_core::wait(sc_time(seconds, sc_core::SC_SEC));
+        for (int32_t s : h.inputs) cross(s, false, id);
+        sc_core::wait(sc_time(m_ctx.spec.host.op_seconds({h.flops, h.bytes}), sc_core::SC_SEC));
         if (!m_ctx.timing_only) {
             if (h.call < 0 || h.call >= static_cast<int32_t>(m_ctx.program.host_calls.size()) ||
                 !m_ctx.program.host_calls[static_cast<std::size_t>(h.call)].compute)
@@ -454,6 +487,7 @@ void HostUnit::run_loop() {
                 m_ctx.memory.write(
                     h.outputs[i], quantize_tensor(outputs[i], m_ctx.program.surface(h.outputs[i])));
         }
+        for (int32_t s : h.outputs) cross(s, true, id);
         for (int32_t s : h.outputs) m_ctx.mark_ready(s);
         m_ctx.stats(id).touch(NpuContext::now_ns());
         m_ctx.stats(id).done = true;

@@ -12,8 +12,9 @@
 
 #include <systemc>
 
-#include "models/npu/dma.h"
 #include "models/npu/npu_context.h"
+#include "sim/memory/dma.h"
+#include "sim/memory/dram.h"
 
 namespace xpusim::models::npu {
 
@@ -27,7 +28,8 @@ struct UnitItem {
 class StreamUnit : public sc_core::sc_module {
   public:
     SC_HAS_PROCESS(StreamUnit);
-    StreamUnit(sc_core::sc_module_name name, NpuContext& ctx, DmaEngine& rdma, DmaEngine& wdma);
+    StreamUnit(sc_core::sc_module_name name, NpuContext& ctx, sim::DmaEngine& rdma,
+               sim::DmaEngine& wdma);
 
     IdQueue rdma_queue, core_queue;
     sc_core::sc_semaphore slots;                   // ping-pong register groups
@@ -62,9 +64,9 @@ class StreamUnit : public sc_core::sc_module {
     void wdma_loop();
     bool needs_read(int32_t id, std::size_t index, const UnitItem& item);
 
-    DmaEngine& m_rdma;
-    DmaEngine& m_wdma;
-    sc_core::sc_fifo<PipeItem> m_rdma_to_core;  // read tickets (ready_ns = data in the unit)
+    sim::DmaEngine& m_rdma;
+    sim::DmaEngine& m_wdma;
+    sc_core::sc_fifo<PipeItem> m_rdma_to_core;  // items with their read tickets
     sc_core::sc_fifo<PipeItem> m_core_to_wdma;
 };
 
@@ -113,7 +115,7 @@ class CdpUnit : public StreamUnit {
 class BdmaUnit : public sc_core::sc_module {
   public:
     SC_HAS_PROCESS(BdmaUnit);
-    BdmaUnit(sc_core::sc_module_name name, NpuContext& ctx, DmaEngine& dma);
+    BdmaUnit(sc_core::sc_module_name name, NpuContext& ctx, sim::DmaEngine& dma);
     IdQueue queue;
     sc_core::sc_semaphore slots;
 
@@ -121,22 +123,31 @@ class BdmaUnit : public sc_core::sc_module {
     void run();
     void run_loop();
     NpuContext& m_ctx;
-    DmaEngine& m_dma;
+    sim::DmaEngine& m_dma;
 };
 
-/// The host CPU and its link, for ops placed on the host.
+/// The host CPU and its link into the SoC's DRAM. It writes the graph's inputs before any layer
+/// reads them and reads its outputs once written; a host call reads its operands, computes
+/// (HostSpec::op_seconds) and writes its results. Each transfer pays the link latency and moves
+/// its bytes through the DRAM model by a DMA engine paced at the link's bandwidth, with enough
+/// requests in flight to cover the DRAM's access latency.
 class HostUnit : public sc_core::sc_module {
   public:
     SC_HAS_PROCESS(HostUnit);
-    HostUnit(sc_core::sc_module_name name, NpuContext& ctx);
+    HostUnit(sc_core::sc_module_name name, NpuContext& ctx, sim::Dram& dram);
     IdQueue queue;
     sc_core::sc_semaphore slots;
     uint64_t link_bytes = 0;
+    double io_end_ns = 0;  // when the last graph output has crossed to the host
 
   private:
     void run();
     void run_loop();
+    void graph_io();
+    /// @brief Moves surface `id` over the link: write = host to DRAM.
+    void cross(int32_t id, bool write, int32_t desc);
     NpuContext& m_ctx;
+    sim::DmaEngine* m_link;
 };
 
 /// @brief `total` cut into parts proportional to `weights` (cumulative rounding, so the parts

@@ -13,13 +13,10 @@ constexpr int kQueueDepth = 16;
 // The common memory (v4i CMEM) as a wide on-chip memory: one "row" per access, no misses.
 sim::DramSpec cmem_spec(const TpuSpec& s) {
     sim::DramSpec d;
-    d.kind = "cmem (on-chip SRAM)";
+    d.impl = "simple";
     d.bandwidth_gbps = std::max(1.0, s.cmem.bandwidth_gbps);
     d.channels = 16;
-    d.banks = 1;
-    d.row_bytes = 1 << 20;
     d.interleave_bytes = 4096;
-    d.row_miss_ns = 0;
     d.latency_ns = 10;
     d.capacity_mib = std::max<int64_t>(1, s.cmem.kib / 1024);
     return d;

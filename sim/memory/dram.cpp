@@ -1,82 +1,244 @@
 #include "sim/memory/dram.h"
 
 #include <algorithm>
-#include <cmath>
+#include <cstdint>
+
+#include "sim/error.h"
 
 namespace xpusim::sim {
 
-DramTimingModel::DramTimingModel(const DramSpec& spec)
-    : m_spec(spec),
-      m_channel_bytes_per_ns(spec.bandwidth_gbps / static_cast<double>(spec.channels)),
-      m_channel_free(static_cast<std::size_t>(spec.channels), 0.0),
-      m_open_row(static_cast<std::size_t>(spec.channels * spec.banks), -1) {}
+using sc_core::SC_NS;
+using sc_core::sc_time;
 
-double DramTimingModel::access(uint64_t addr, uint64_t bytes, double t_ns, bool write) {
-    (write ? m_bytes_written : m_bytes_read) += bytes;
-    if (bytes == 0) return t_ns;
-    const uint64_t il = static_cast<uint64_t>(m_spec.interleave_bytes);
-    const uint64_t channels = static_cast<uint64_t>(m_spec.channels);
-    const uint64_t banks = static_cast<uint64_t>(m_spec.banks);
-    // Bytes of one row across every channel and bank: the row index changes every stripe.
-    const uint64_t stripe = static_cast<uint64_t>(m_spec.row_bytes) * channels * banks;
-    double done = t_ns;
-    uint64_t a = addr;
-    const uint64_t end = addr + bytes;
-    while (a < end) {
-        const uint64_t chunk_index = a / il;
-        const uint64_t chunk_end = std::min(end, (chunk_index + 1) * il);
-        const uint64_t n = chunk_end - a;
-        const std::size_t c = static_cast<std::size_t>(chunk_index % channels);
-        const std::size_t bank = static_cast<std::size_t>((chunk_index / channels) % banks);
-        const int64_t row = static_cast<int64_t>(a / stripe);
-        double start = std::max(t_ns, m_channel_free[c]);
-        int64_t& open = m_open_row[c * banks + bank];
-        if (open != row) {
-            start += m_spec.row_miss_ns;
-            open = row;
-            ++m_row_misses;
-        } else {
-            ++m_row_hits;
-        }
-        const double transfer = static_cast<double>(n) / m_channel_bytes_per_ns;
-        m_channel_free[c] = start + transfer;
-        m_busy_ns += transfer;
-        done = std::max(done, m_channel_free[c]);
-        a = chunk_end;
-    }
-    return done + m_spec.latency_ns;
+namespace {
+double now_ns() {
+    return sc_core::sc_time_stamp().to_seconds() * 1e9;
 }
+}  // namespace
+
+struct Dram::Transaction {
+    tlm::tlm_generic_payload* payload = nullptr;
+    int initiator = 0;
+    int parts_unqueued = 0;  // parts still waiting for room in a controller queue
+    int parts_left = 0;      // parts whose data has not moved yet
+    bool accepted = false;   // END_REQ given (or, blocking, nothing to give)
+    bool blocking = false;
+    double done_ns = 0;
+    sc_core::sc_event done;  // blocking callers wait on it
+};
 
 Dram::Dram(sc_core::sc_module_name name, const DramSpec& spec)
-    : sc_core::sc_module(name), socket("socket"), m_timing(spec) {
+    : sc_core::sc_module(name),
+      socket("socket"),
+      m_spec(spec),
+      m_channels(static_cast<std::size_t>(spec.channels)),
+      m_responses(this, &Dram::respond) {
+    const ChannelFactory& make = channel_models().get(spec.impl);
+    for (auto& c : m_channels) c.model = make(spec);
+    socket.register_nb_transport_fw(this, &Dram::nb_transport_fw);
     socket.register_b_transport(this, &Dram::b_transport);
+    for (std::size_t c = 0; c < m_channels.size(); ++c)
+        sc_core::sc_spawn(sc_bind(&Dram::controller, this, c),
+                          sc_core::sc_gen_unique_name("controller"));
     if (SimulationContext* context = SimulationContext::current()) context->add_memory(*this);
 }
 
-MemoryReport Dram::memory_report() const {
-    MemoryReport r;
-    r.kind = m_timing.spec().kind;
-    r.bytes_read = m_timing.bytes_read();
-    r.bytes_written = m_timing.bytes_written();
-    r.row_hits = m_timing.row_hits();
-    r.row_misses = m_timing.row_misses();
-    r.busy_ns = m_timing.busy_ns() / static_cast<double>(m_timing.spec().channels);
-    r.peak_bytes_per_s = m_timing.spec().bandwidth_gbps * 1e9;
-    return r;
+Dram::~Dram() = default;
+
+Dram::Transaction* Dram::begin(int id, tlm::tlm_generic_payload& p, double arrival_ns,
+                               bool blocking) {
+    auto owned = std::make_unique<Transaction>();
+    Transaction* t = owned.get();
+    t->payload = &p;
+    t->initiator = id;
+    t->blocking = blocking;
+    m_in_flight[&p] = std::move(owned);
+    // Cut the transfer into parts, one per (channel, row stripe).
+    const uint64_t il = static_cast<uint64_t>(m_spec.interleave_bytes);
+    const uint64_t channels = static_cast<uint64_t>(m_spec.channels);
+    const uint64_t stripe = static_cast<uint64_t>(m_spec.row_bytes * m_spec.bank_groups);
+    const uint64_t burst = static_cast<uint64_t>(m_spec.burst_bytes());
+    const bool write = p.get_command() == tlm::TLM_WRITE_COMMAND;
+    uint64_t a = p.get_address();
+    const uint64_t end = a + p.get_data_length();
+    // A channel's share of one transaction is contiguous in its local space: consecutive chunks
+    // on one channel that stay in one row stripe merge into one part.
+    std::vector<std::pair<std::size_t, Part>> parts;
+    std::vector<std::pair<std::size_t, uint64_t>> open(channels, {SIZE_MAX, 0});  // part, local end
+    while (a < end) {
+        const uint64_t chunk = a / il;
+        const std::size_t c = static_cast<std::size_t>(chunk % channels);
+        const uint64_t local = (chunk / channels) * il + a % il;
+        const uint64_t in_stripe = local % stripe;
+        const uint64_t n = std::min({end - a, il - a % il, stripe - in_stripe});
+        const uint64_t s = local / stripe;
+        auto& [last, local_end] = open[c];
+        if (last != SIZE_MAX && local_end == local && in_stripe != 0) {
+            parts[last].second.access.bytes += static_cast<int64_t>(n);
+        } else {
+            ChannelAccess access;
+            access.bank = static_cast<int64_t>(s % static_cast<uint64_t>(m_spec.banks_per_group));
+            access.row = static_cast<int64_t>(s / static_cast<uint64_t>(m_spec.banks_per_group));
+            access.first_burst = static_cast<int64_t>(in_stripe / burst);
+            access.bytes = static_cast<int64_t>(n);
+            access.write = write;
+            last = parts.size();
+            parts.push_back({c, Part{t, access, arrival_ns, m_order++}});
+        }
+        local_end = local + n;
+        a += n;
+    }
+    t->parts_unqueued = t->parts_left = static_cast<int>(parts.size());
+    if (parts.empty()) {
+        t->accepted = true;
+        t->done_ns = arrival_ns;
+        finish(*t);
+        return t;
+    }
+    for (auto& [c, part] : parts) {
+        Channel& ch = m_channels[c];
+        if (ch.queue.size() < static_cast<std::size_t>(m_spec.queue_depth) && ch.overflow.empty()) {
+            ch.queue.push_back(part);
+            --t->parts_unqueued;
+            ch.arrived.notify(sc_core::SC_ZERO_TIME);
+        } else {
+            ch.overflow.push_back(part);
+        }
+    }
+    if (t->parts_unqueued == 0) t->accepted = true;
+    return t;
 }
 
-void Dram::b_transport(int, tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {
-    const double now_ns = (sc_core::sc_time_stamp() + delay).to_seconds() * 1e9;
-    const double done_ns = m_timing.access(p.get_address(), p.get_data_length(), now_ns,
-                                           p.get_command() == tlm::TLM_WRITE_COMMAND);
-    delay += sc_core::sc_time(done_ns - now_ns, sc_core::SC_NS);
+tlm::tlm_sync_enum Dram::nb_transport_fw(int id, tlm::tlm_generic_payload& p, tlm::tlm_phase& phase,
+                                         sc_time& delay) {
+    if (phase == tlm::END_RESP) return tlm::TLM_COMPLETED;
+    if (phase != tlm::BEGIN_REQ) throw Error("dram: unexpected TLM phase from an initiator");
+    Transaction* t = begin(id, p, (sc_core::sc_time_stamp() + delay).to_seconds() * 1e9, false);
+    if (!t->accepted) return tlm::TLM_ACCEPTED;  // END_REQ follows once every part is queued
+    phase = tlm::END_REQ;
+    return tlm::TLM_UPDATED;
+}
+
+void Dram::b_transport(int id, tlm::tlm_generic_payload& p, sc_time& delay) {
+    Transaction* t = begin(id, p, (sc_core::sc_time_stamp() + delay).to_seconds() * 1e9, true);
+    if (t->parts_left > 0) sc_core::wait(t->done);
+    const double done = t->done_ns;
+    m_in_flight.erase(&p);
+    const double now = now_ns();
+    delay = done > now ? sc_time(done - now, SC_NS) : sc_core::SC_ZERO_TIME;
     p.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
+void Dram::admitted(Transaction& t) {
+    t.accepted = true;
+    if (t.blocking) return;
+    tlm::tlm_phase phase = tlm::END_REQ;
+    sc_time zero = sc_core::SC_ZERO_TIME;
+    socket[t.initiator]->nb_transport_bw(*t.payload, phase, zero);
+}
+
+void Dram::controller(std::size_t c) {
+    Channel& ch = m_channels[c];
+    for (;;) {
+        if (ch.queue.empty()) {
+            sc_core::wait(ch.arrived);
+            continue;
+        }
+        const double now = now_ns();
+        // FR-FCFS over the parts that have arrived: the oldest row hit, else the oldest.
+        auto pick = ch.queue.end();
+        double next_arrival = std::numeric_limits<double>::infinity();
+        for (auto it = ch.queue.begin(); it != ch.queue.end(); ++it) {
+            if (it->arrival_ns > now + 1e-9) {
+                next_arrival = std::min(next_arrival, it->arrival_ns);
+                continue;
+            }
+            if (ch.model->row_hit(it->access)) {
+                if (pick == ch.queue.end() || !ch.model->row_hit(pick->access) ||
+                    it->order < pick->order)
+                    pick = it;
+            } else if (pick == ch.queue.end() ||
+                       (!ch.model->row_hit(pick->access) && it->order < pick->order)) {
+                pick = it;
+            }
+        }
+        if (pick == ch.queue.end()) {
+            sc_core::wait(sc_time(next_arrival - now, SC_NS), ch.arrived);
+            continue;
+        }
+        const Part part = *pick;
+        ch.queue.erase(pick);
+        const ChannelService s = ch.model->serve(part.access, part.arrival_ns, now);
+        // Room in the queue: the oldest waiting part comes in.
+        if (!ch.overflow.empty()) {
+            Transaction& waiting = *ch.overflow.front().txn;
+            ch.queue.push_back(ch.overflow.front());
+            ch.overflow.pop_front();
+            if (--waiting.parts_unqueued == 0) admitted(waiting);
+        }
+        Transaction& t = *part.txn;
+        t.done_ns = std::max(t.done_ns, s.data_end_ns);
+        if (--t.parts_left == 0) finish(t);
+        if (s.next_decision_ns > now) sc_core::wait(sc_time(s.next_decision_ns - now, SC_NS));
+    }
+}
+
+void Dram::finish(Transaction& t) {
+    t.done_ns += m_spec.latency_ns;
+    const double wait = std::max(0.0, t.done_ns - now_ns());
+    t.payload->set_response_status(tlm::TLM_OK_RESPONSE);
+    if (t.blocking) {
+        t.done.notify(sc_time(wait, SC_NS));
+        return;
+    }
+    m_responses.notify(*t.payload, tlm::BEGIN_RESP, sc_time(wait, SC_NS));
+}
+
+void Dram::respond(tlm::tlm_generic_payload& p, const tlm::tlm_phase& phase) {
+    auto it = m_in_flight.find(&p);
+    if (it == m_in_flight.end()) return;
+    const int initiator = it->second->initiator;
+    m_in_flight.erase(it);
+    tlm::tlm_phase ph = phase;
+    sc_time zero = sc_core::SC_ZERO_TIME;
+    socket[initiator]->nb_transport_bw(p, ph, zero);
+}
+
+ChannelCounters Dram::totals() const {
+    ChannelCounters t;
+    for (const auto& c : m_channels) {
+        const ChannelCounters& k = c.model->counters();
+        t.bytes_read += k.bytes_read;
+        t.bytes_written += k.bytes_written;
+        t.row_hits += k.row_hits;
+        t.row_misses += k.row_misses;
+        t.row_conflicts += k.row_conflicts;
+        t.activates += k.activates;
+        t.refreshes += k.refreshes;
+        t.busy_ns += k.busy_ns;
+    }
+    return t;
+}
+
+MemoryReport Dram::memory_report() const {
+    const ChannelCounters t = totals();
+    MemoryReport r;
+    r.kind = m_spec.impl;
+    r.bytes_read = t.bytes_read;
+    r.bytes_written = t.bytes_written;
+    r.row_hits = t.row_hits;
+    r.row_misses = t.row_misses + t.row_conflicts;
+    r.busy_ns = t.busy_ns / static_cast<double>(m_spec.channels);
+    r.peak_bytes_per_s = m_spec.bandwidth_gbps * 1e9;
+    r.extra = {
+        {"row_conflicts", t.row_conflicts}, {"activates", t.activates}, {"refreshes", t.refreshes}};
+    return r;
+}
+
 void dram_transfer(tlm::tlm_initiator_socket<>& socket, uint64_t addr, uint64_t bytes, bool write) {
-    // The payload's length is 32-bit: larger transfers go as back-to-back 1 GiB requests.
-    constexpr uint64_t kMaxRequest = uint64_t{1} << 30;
-    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    // Larger transfers go as back-to-back requests of 1 MiB (each waits for the one before; the
+    // latency this exposes is small against a MiB of data).
+    constexpr uint64_t kMaxRequest = uint64_t{1} << 20;
     do {
         const uint64_t n = std::min(bytes, kMaxRequest);
         tlm::tlm_generic_payload p;
@@ -85,11 +247,12 @@ void dram_transfer(tlm::tlm_initiator_socket<>& socket, uint64_t addr, uint64_t 
         p.set_data_ptr(nullptr);
         p.set_data_length(static_cast<unsigned int>(n));
         p.set_streaming_width(static_cast<unsigned int>(n));
+        sc_time delay = sc_core::SC_ZERO_TIME;
         socket->b_transport(p, delay);
+        sc_core::wait(delay);
         addr += n;
         bytes -= n;
     } while (bytes > 0);
-    sc_core::wait(delay);
 }
 
 }  // namespace xpusim::sim

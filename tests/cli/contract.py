@@ -37,11 +37,16 @@ MEMORY_KEYS = ["bytes_read", "bytes_written", "row_hits", "row_misses", "busy_ns
 
 
 def presets():
-    """Preset names: the YAML files under configs/ but the sweep files, by file stem."""
+    """Target presets: the YAML files under configs/ with a top-level `target:` key (not the
+    sweep files, not the memory interfaces of configs/memory that targets build on), by stem."""
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "configs")
     files = glob.glob(os.path.join(root, "**", "*.yaml"), recursive=True)
+
+    def is_target(path):
+        with open(path) as f:
+            return any(line.startswith("target:") for line in f)
     return sorted(os.path.splitext(os.path.basename(f))[0] for f in files
-                  if os.sep + "sweeps" + os.sep not in f)
+                  if os.sep + "sweeps" + os.sep not in f and is_target(f))
 
 
 class Checks:

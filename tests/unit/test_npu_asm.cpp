@@ -133,6 +133,6 @@ TEST_CASE("npu: a program carries the Spec it was lowered for", "[npu]") {
     const auto back = NpuProgram::parse(p.to_asm());
     CHECK(back->spec.cbuf.kib == 64);
     CHECK(back->spec.clock_mhz == 750.5);
-    CHECK(back->spec.dma.mcif_queue_bytes == p.spec.dma.mcif_queue_bytes);
+    CHECK(back->spec.dram.queue_depth == p.spec.dram.queue_depth);
     CHECK(sim::config::spec_lines(back->spec) == sim::config::spec_lines(p.spec));
 }

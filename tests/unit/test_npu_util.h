@@ -20,10 +20,10 @@ using isa::npu::SdpDesc;
 using isa::npu::SdpStage;
 using isa::npu::Surface;
 
-// 1 GHz (1 cycle = 1 ns), DRAM at 1 GB/s (1 byte per cycle) on one channel with no row-miss
-// penalty and no latency, no CSB or interrupt overheads: every cycle count in the tests can be
-// derived from bytes and the closed forms by hand. The DRAM controller accepts any amount of work
-// ahead (dma.mcif_queue_bytes = 1 TiB), so requests are served in the order they are issued.
+// 1 GHz (1 cycle = 1 ns), DRAM at 1 GB/s (1 byte per cycle) on one channel of the simple
+// bandwidth model with no latency, no CSB or interrupt overheads: every cycle count in the tests
+// can be derived from bytes and the closed forms by hand. The DRAM controller queue holds 65536
+// requests, so requests are served in the order they are issued.
 // Everything else is nv_full.
 inline const char* kTestYaml = R"(
 target: npu
@@ -46,16 +46,15 @@ dma:
   width_bytes: 64
   latency_tolerance_cycles: 1200
   request_bytes: 4096
-  mcif_queue_bytes: 1099511627776
   atom_bytes: 32
 sequencer:
   program_cycles: 0
   dependency_cycles: 0
 dram:
+  impl: simple
   bandwidth_gbps: 1
   channels: 1
-  banks: 8
-  row_miss_ns: 0
+  queue_depth: 65536
   latency_ns: 0
 )";
 

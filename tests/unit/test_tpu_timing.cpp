@@ -27,7 +27,7 @@ ub: {kib: 64, bytes_per_cycle: 4}
 sequencer: {issue_cycles: 0}
 dram: {bandwidth_gbps: )" +
         std::to_string(weights_gbps) +
-        R"(, channels: 1, banks: 1, row_miss_ns: 0, latency_ns: 0, interleave_bytes: 4096, row_bytes: 4096}
+        R"(, impl: simple, channels: 1, latency_ns: 0, interleave_bytes: 4096}
 host: {link_gbps: 1, link_latency_us: 0, gflops: 1}
 )";
     return sim::config::ConfigLoader({}).load_string(yaml, "tiny_chip.yaml");
