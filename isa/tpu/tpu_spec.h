@@ -25,7 +25,8 @@ struct MxuSpec {
     MxuPrecision precision = MxuPrecision::Int8;
     bool weight_double_buffer = true;  // a shadow weight tile shifts in while the array computes
     int64_t weight_fifo_tiles = 4;     // tiles queued between weight memory and each MXU
-    int64_t accumulator_rows = 4096;   // rows of cols 32-bit accumulators per MXU
+    int64_t weight_load_rows_per_cycle = 1;  // rows of a tile shifted into the array per cycle
+    int64_t accumulator_rows = 4096;         // rows of cols 32-bit accumulators per MXU
 
     template <class V>
     void visit(V& v) {
@@ -42,23 +43,35 @@ struct MxuSpec {
                "shift the next weight tile in while the array computes");
         v.field("weight_fifo_tiles", weight_fifo_tiles, "tiles",
                 "depth of the weight FIFO in front of each MXU", {1, 64});
+        v.field("weight_load_rows_per_cycle", weight_load_rows_per_cycle, "rows/cycle",
+                "tile rows shifted from the FIFO into the array's weight registers per cycle",
+                {1, 4096});
         v.field("accumulator_rows", accumulator_rows, "rows",
                 "accumulator rows per MXU (each holds cols 32-bit sums)", {1, 1 << 20});
     }
 };
 
-/// Unified Buffer (v1) / vector memory (v4i): activations.
+/// Unified Buffer (v1) / vector memory (v4i): activations. It is `banks` equal address ranges,
+/// each with `ports` ports of bytes_per_cycle; every access (MXU input rows, Activate results,
+/// vector unit, DMA, host link) holds one port of each bank its buffer touches for
+/// ceil(bytes / bytes_per_cycle) cycles, so concurrent accesses beyond the ports wait.
 struct UnifiedBufferSpec {
     int64_t kib = 24 * 1024;
-    int64_t bytes_per_cycle = 256;  // internal datapath width
+    int64_t bytes_per_cycle = 256;  // width of one port
+    int64_t banks = 1;
+    int64_t ports = 2;
 
     template <class V>
     void visit(V& v) {
         v.field("kib", kib, "KiB", "unified buffer / vector memory for activations",
                 {1, double(int64_t{1} << 30)});
-        v.field("bytes_per_cycle", bytes_per_cycle, "B/cycle", "unified buffer datapath width",
+        v.field("bytes_per_cycle", bytes_per_cycle, "B/cycle", "width of one unified buffer port",
                 {1, 1 << 20});
+        v.field("banks", banks, "", "banks: equal address ranges, each with its own ports",
+                {1, 4096});
+        v.field("ports", ports, "", "ports per bank (accesses beyond them wait)", {1, 64});
     }
+    uint64_t bytes() const { return static_cast<uint64_t>(kib) * 1024; }
 };
 
 /// The activation pipeline that drains the accumulators.

@@ -121,10 +121,12 @@ const std::vector<float>& TpuDatapath::left_operand(const Layer& l, int64_t b, i
                                      : sim::NumericFormat::BFloat16);
     }
     std::vector<float> a(static_cast<std::size_t>(gm.M * gm.K));
-    if (gm.is_conv) {
+    if (gm.is_conv) {  // M = images x P x Q: each image's im2col rows in turn
         const sim::Conv2dShape& c = gm.conv;
-        sim::im2col_2d(values.data() + b * c.in_channels * c.in_h * c.in_w, c,
-                       g * c.in_channels_per_group(), a.data());
+        const int64_t image_values = c.in_channels * c.in_h * c.in_w;
+        for (int64_t img = 0; img < c.batch; ++img)
+            sim::im2col_2d(values.data() + img * image_values, c, g * c.in_channels_per_group(),
+                           a.data() + img * c.gemm_m() * gm.K);
     } else {
         std::copy(values.begin() + b * gm.M * gm.K, values.begin() + (b + 1) * gm.M * gm.K,
                   a.begin());
@@ -228,7 +230,9 @@ void TpuDatapath::activate(const Instruction& i) {
                       right_scale(l, g, n);
             if (image && !image->bias.empty()) v += image->bias[static_cast<std::size_t>(channel)];
             v = apply_activation(gm, v);
-            const int64_t index = gm.is_conv ? (i.batch * n_total + channel) * gm.M + m
+            // Convolutions write NCHW: row m is pixel m mod PQ of image m / PQ.
+            const int64_t pq = gm.is_conv ? gm.conv.gemm_m() : 0;
+            const int64_t index = gm.is_conv ? ((m / pq) * n_total + channel) * pq + m % pq
                                              : (i.batch * gm.M + m) * n_total + channel;
             if (out.format == StorageFormat::Int8)
                 t.data<int8_t>()[index] = sim::quantize_int8(v, {out.scale, 0});

@@ -64,6 +64,7 @@ void collect_results(const TpuRun& run, sim::Results& r) {
         add_stall("weight_fetch", rec.stall_weight_fetch);
         add_stall("weight_shift", rec.stall_weight_shift);
         add_stall("input", rec.stall_input);
+        add_stall("ub_port", rec.stall_ub_port);
         auto add_bytes = [&](const char* level, uint64_t v) {
             if (v) o.bytes_by_level[level] += v;
         };
@@ -121,17 +122,49 @@ void collect_results(const TpuRun& run, sim::Results& r) {
         (weights_in_cmem ? spec.cmem.bandwidth_gbps : spec.dram.bandwidth_gbps) * 1e9};
     r.stats.declare("sequencer.instructions", "", "instructions executed").value =
         static_cast<double>(p.instructions.size());
-    uint64_t weight_stall = 0;
-    for (const auto& o : ops)
-        for (const auto& [cause, v] : o.stall_cycles)
-            if (cause.rfind("weight", 0) == 0) weight_stall += v;
+    // Where the MXUs' cycles went, as Jouppi et al. (2017, Table 3) split them: rows streaming
+    // (array active), waiting for weights still in memory (weight stall) or shifting in (weight
+    // shift), waiting for inputs or a UB port, and the rest, when the array idles while other
+    // units work (non-matrix: host transfers, Activate drains, vector layers, fold drains).
+    uint64_t fetch = 0, shift = 0, input = 0, port = 0, active = 0;
+    for (const Instruction& i : p.instructions) {
+        if (i.op != Opcode::MMC) continue;
+        const InstructionRecord& rec = run.records[static_cast<std::size_t>(i.id)];
+        fetch += rec.stall_weight_fetch;
+        shift += rec.stall_weight_shift;
+        input += rec.stall_input;
+        port += rec.stall_ub_port;
+        active += rec.array_active;
+    }
+    const double mxu_cycles = static_cast<double>(total * static_cast<uint64_t>(spec.mxu.count));
+    auto share = [&](uint64_t v) { return std::min(1.0, static_cast<double>(v) / mxu_cycles); };
     r.stats
         .declare("mxu.weight_stall_cycles", "cycles",
                  "cycles MXUs waited for weights (fetch or shift-in)")
-        .value = static_cast<double>(weight_stall);
-    r.stats.declare("mxu.weight_stall_fraction", "", "weight stall cycles / total cycles (per MXU)")
-        .value = static_cast<double>(weight_stall) /
-                 static_cast<double>(total * static_cast<uint64_t>(spec.mxu.count));
+        .value = static_cast<double>(fetch + shift);
+    r.stats.declare("mxu.weight_stall_fraction", "", "weight fetch + shift stalls / MXU cycles")
+        .value = share(fetch + shift);
+    r.stats
+        .declare("mxu.cycles.weight_fetch_fraction", "", "MXU cycles waiting for weights in memory")
+        .value = share(fetch);
+    r.stats
+        .declare("mxu.cycles.weight_shift_fraction", "",
+                 "MXU cycles waiting for weights to shift in")
+        .value = share(shift);
+    r.stats.declare("mxu.cycles.input_fraction", "", "MXU cycles waiting for input activations")
+        .value = share(input);
+    r.stats
+        .declare("mxu.cycles.ub_port_fraction", "", "MXU cycles waiting for a unified-buffer port")
+        .value = share(port);
+    r.stats.declare("mxu.cycles.active_fraction", "", "MXU cycles streaming rows through the array")
+        .value = share(active);
+    r.stats.declare("mxu.cycles.non_matrix_fraction", "", "MXU cycles idle while other units work")
+        .value = std::max(
+        0.0, 1.0 - share(fetch) - share(shift) - share(input) - share(port) - share(active));
+    r.stats
+        .declare("ub.port_wait_cycles", "cycles",
+                 "cycles accesses waited for a unified-buffer port")
+        .value = static_cast<double>(run.ub.wait_cycles());
 
     // Energy: events priced by the preset, plus static power over the run.
     const double mac_pj = spec.energy.mac_pj;

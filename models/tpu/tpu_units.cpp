@@ -29,7 +29,7 @@ std::size_t queue_of(const Instruction& i) {
         case Opcode::DMA:
             return q(Queue::Dma);
         case Opcode::RW:
-            return q(Queue::Weights);
+            return weight_queue(i.mxu);
         case Opcode::ACT:
             return q(Queue::Activate);
         case Opcode::VEC:
@@ -37,7 +37,7 @@ std::size_t queue_of(const Instruction& i) {
         case Opcode::SYNC:
             return q(Queue::Sync);
         case Opcode::MMC:
-            return q(Queue::Mxu0) + static_cast<std::size_t>(i.mxu);
+            return mxu_queue(i.mxu);
     }
     return q(Queue::Sync);
 }
@@ -51,7 +51,25 @@ TpuRun::TpuRun(const TpuProgram& p, TpuDatapath* d, sim::TraceLog& t)
       done(p.instructions.size(), false),
       done_at(p.instructions.size(), SC_ZERO_TIME),
       trace(t),
-      trace_pid(0) {}
+      trace_pid(0),
+      ub(p.spec.ub) {}
+
+UbRange TpuRun::ub_range(int b) const {
+    const Buffer& view = program.buffers[static_cast<std::size_t>(b)];
+    const Buffer& buf =
+        view.alias_of >= 0 ? program.buffers[static_cast<std::size_t>(view.alias_of)] : view;
+    return {buf.address, buf.bytes(), buf.space != MemorySpace::UnifiedBuffer};
+}
+
+uint64_t TpuRun::book_ub(const std::vector<UbRange>& ranges, uint64_t bytes, uint64_t earliest,
+                         uint64_t min_cycles, InstructionRecord& rec) {
+    if (bytes == 0) return earliest;
+    ub.retire(now_cycles());
+    const uint64_t start =
+        ub.reserve(ranges, earliest, std::max(min_cycles, ub.port_cycles(bytes)));
+    rec.stall_ub_port += start - earliest;
+    return start;
+}
 
 uint64_t TpuRun::to_cycles(const sc_time& t) const {
     return static_cast<uint64_t>(std::llround(t / cycle));
@@ -113,81 +131,108 @@ void Sequencer::issue_loop() {
 }
 
 WeightFetcher::WeightFetcher(sc_core::sc_module_name name, TpuRun& run, InstructionQueue& queue,
-                             std::vector<sc_core::sc_fifo<int>*> weight_fifos, int track)
+                             sc_core::sc_fifo<int>& weight_fifo, sc_core::sc_semaphore& slots,
+                             sim::DmaEngine* dram, sim::DmaEngine* cmem, int track)
     : sc_core::sc_module(name),
-      dram_socket("dram_socket"),
       m_run(run),
       m_queue(queue),
-      m_fifos(std::move(weight_fifos)),
+      m_fifo(weight_fifo),
+      m_slots(slots),
+      m_dram(dram),
+      m_cmem(cmem),
       m_track(track) {
-    if (run.spec.cmem.kib > 0)
-        cmem_socket =
-            std::make_unique<tlm_utils::simple_initiator_socket<WeightFetcher>>("cmem_socket");
-    SC_THREAD(fetch);
+    SC_THREAD(issue);
+    SC_THREAD(land);
 }
 
-// An RW completes when its tile is in the MXU's FIFO: the read from weight memory (timed by the
-// DRAM/CMEM model, so it stalls when bandwidth runs out), then a wait for room in the FIFO.
-void WeightFetcher::fetch() {
-    sim::SimulationContext::guard([this] { fetch_loop(); });
+void WeightFetcher::issue() {
+    sim::SimulationContext::guard([this] { issue_loop(); });
 }
 
-void WeightFetcher::fetch_loop() {
+// An RW is issued once its dependencies are met and its FIFO slot is free: its requests go out
+// through the DMA engine (which keeps several in flight), and the next RW follows right behind.
+void WeightFetcher::issue_loop() {
     for (;;) {
         const Instruction& i = *m_queue.read();
         m_run.wait_for_dependencies(i);
+        m_slots.wait();
         InstructionRecord& rec = m_run.records[static_cast<std::size_t>(i.id)];
-        rec.unit = "weights";
+        rec.unit = basename();
         rec.start = m_run.now_cycles();
+        InFlight f{&i, nullptr, sc_core::sc_time_stamp()};
         switch (i.source) {
             case MemorySpace::Dram:
-                sim::dram_transfer(dram_socket, i.address, i.bytes, false);
+                f.ticket = m_dram->issue(i.address, i.bytes, false, i.layer);
                 rec.dram_bytes = i.bytes;
                 break;
             case MemorySpace::Cmem:
-                if (!cmem_socket)
+                if (!m_cmem)
                     throw sim::ModelError(
                         "tpu: instruction " + std::to_string(i.id) +
                         " reads weights from a common memory this chip lacks (cmem.kib = 0)");
-                sim::dram_transfer(*cmem_socket, i.address, i.bytes, false);
+                f.ticket = m_cmem->issue(i.address, i.bytes, false, i.layer);
                 rec.cmem_bytes = i.bytes;
                 break;
-            default:  // an activation in the unified buffer (attention's second operand)
-                sc_core::wait(m_run.cycle *
-                              static_cast<double>(ceil_div(
-                                  i.bytes, static_cast<uint64_t>(m_run.spec.ub.bytes_per_cycle))));
+            default: {  // an activation in the unified buffer (attention's second operand)
+                const Layer& l = m_run.program.layers[static_cast<std::size_t>(i.layer)];
+                const uint64_t start = m_run.book_ub({m_run.ub_range(l.gemm.weight_buffer)},
+                                                     i.bytes, rec.start, 0, rec);
+                f.ready = m_run.cycle * static_cast<double>(start + m_run.ub.port_cycles(i.bytes));
                 rec.ub_bytes = i.bytes;
+            }
         }
+        m_in_flight.push_back(f);
+        m_issued.notify(SC_ZERO_TIME);
+    }
+}
+
+void WeightFetcher::land() {
+    sim::SimulationContext::guard([this] { land_loop(); });
+}
+
+// Tiles land in issue order: when a tile's last byte has arrived it enters the FIFO (its slot
+// is already reserved, so the write never waits).
+void WeightFetcher::land_loop() {
+    for (;;) {
+        while (m_in_flight.empty()) sc_core::wait(m_issued);
+        const InFlight f = m_in_flight.front();
+        m_in_flight.pop_front();
+        if (f.ticket)
+            f.ticket->wait();
+        else if (f.ready > sc_core::sc_time_stamp())
+            sc_core::wait(f.ready - sc_core::sc_time_stamp());
+        const Instruction& i = *f.rw;
+        InstructionRecord& rec = m_run.records[static_cast<std::size_t>(i.id)];
         rec.busy = m_run.now_cycles() - rec.start;
-        m_fifos.at(static_cast<std::size_t>(i.mxu))->write(i.id);
+        m_fifo.write(i.id);
         rec.end = m_run.now_cycles();
         m_run.trace_event(m_track, i, rec.start, rec.end);
         m_run.complete(i, sc_core::sc_time_stamp());
     }
 }
 
-DmaEngine::DmaEngine(sc_core::sc_module_name name, TpuRun& run, InstructionQueue& queue, int track)
-    : sc_core::sc_module(name),
-      dram_socket("dram_socket"),
-      m_run(run),
-      m_queue(queue),
-      m_track(track) {
+ActivationDma::ActivationDma(sc_core::sc_module_name name, TpuRun& run, InstructionQueue& queue,
+                             sim::DmaEngine& engine, int track)
+    : sc_core::sc_module(name), m_run(run), m_queue(queue), m_engine(engine), m_track(track) {
     SC_THREAD(transfer);
 }
 
-// A DMA takes as long as the DRAM side of the transfer (the UB side is wider and faster).
-void DmaEngine::transfer() {
+void ActivationDma::transfer() {
     sim::SimulationContext::guard([this] { transfer_loop(); });
 }
 
-void DmaEngine::transfer_loop() {
+// A spill DMA takes a unified-buffer port for its bytes and moves them to or from DRAM.
+void ActivationDma::transfer_loop() {
     for (;;) {
         const Instruction& i = *m_queue.read();
         m_run.wait_for_dependencies(i);
         InstructionRecord& rec = m_run.records[static_cast<std::size_t>(i.id)];
         rec.unit = "dma";
         rec.start = m_run.now_cycles();
-        sim::dram_transfer(dram_socket, i.address, i.bytes, i.destination == MemorySpace::Dram);
+        const uint64_t start =
+            m_run.book_ub({m_run.ub_range(i.buffer)}, i.bytes, rec.start, 0, rec);
+        if (start > rec.start) sc_core::wait(m_run.cycle * static_cast<double>(start - rec.start));
+        m_engine.transfer(i.address, i.bytes, i.destination == MemorySpace::Dram, i.layer);
         rec.end = m_run.now_cycles();
         rec.busy = rec.end - rec.start;
         rec.dram_bytes = i.bytes;
@@ -198,23 +243,44 @@ void DmaEngine::transfer_loop() {
 }
 
 MatrixUnit::MatrixUnit(sc_core::sc_module_name name, TpuRun& run, InstructionQueue& queue,
-                       sc_core::sc_fifo<int>& weights, int track)
-    : sc_core::sc_module(name), m_run(run), m_queue(queue), m_weights(weights), m_track(track) {
+                       sc_core::sc_fifo<int>& weights, sc_core::sc_semaphore& slots, int track)
+    : sc_core::sc_module(name),
+      m_run(run),
+      m_queue(queue),
+      m_weights(weights),
+      m_slots(slots),
+      m_track(track) {
     SC_THREAD(compute);
     set_stack_size(kStackBytes);
 }
 
 // One MMC is one fold on a weight-stationary R x C array (closed form, in cycles):
-//   shift   the tile's R rows shift into the shadow weight buffer: R cycles, starting when the
-//           tile is out of the FIFO and the shadow buffer is free
+//   shift   the tile's K rows (K <= R) shift into the shadow weight buffer at w =
+//           mxu.weight_load_rows_per_cycle: ceil(K / w) cycles, starting when the tile is out
+//           of the FIFO and the shadow buffer is free
 //   stream  rows m0..m1 enter one per cycle: M cycles, starting when the array is free, the
-//           inputs are ready and the weights have shifted in
-//   drain   the last row's sums leave the array R + C - 2 cycles later
-// An isolated fold therefore takes R + M + (R + C - 2) = 2R + C + M - 2 cycles (SCALE-Sim's
-// weight-stationary figure). With double buffering the shadow buffer frees when a fold starts
-// streaming, so the next tile's shift hides under this fold's M cycles when M >= R, and the next
-// fold streams right behind this one; without it, the next shift waits for this fold to drain.
-// A partial tile costs the full array, as in SCALE-Sim.
+//           inputs are ready, the weights have shifted in and a unified-buffer port can feed
+//           the M rows of K elements (longer if the port is narrower than K elements a cycle)
+//   drain   the last row's sums leave the array R + C - 2 cycles later: partial sums pass
+//           through all R rows even when the fold fills only K of them
+// An isolated fold therefore takes ceil(K / w) + M + R + C - 2 cycles (with K = R and w = 1,
+// SCALE-Sim's weight-stationary 2R + C + M - 2). With double buffering the shadow buffer frees
+// when a fold starts streaming, so the next tile's shift hides under this fold's M cycles when
+// M >= ceil(K / w), and the next fold streams right behind this one; without it, the next shift
+// waits for this fold to drain.
+// Whether the input the MMC waited for longest came from matrix work (an earlier MXU layer, or
+// its spill coming back from DRAM) rather than from the host link, the host or the vector unit.
+bool MatrixUnit::waits_on_matrix_work(const Instruction& i) const {
+    int last = -1;
+    for (int d : i.after)
+        if (last < 0 || m_run.done_at[static_cast<std::size_t>(d)] >
+                            m_run.done_at[static_cast<std::size_t>(last)])
+            last = d;
+    if (last < 0) return true;
+    const Opcode op = m_run.program.instructions[static_cast<std::size_t>(last)].op;
+    return op != Opcode::RHM && op != Opcode::HOST && op != Opcode::VEC;
+}
+
 void MatrixUnit::compute() {
     sim::SimulationContext::guard([this] { compute_loop(); });
 }
@@ -222,6 +288,8 @@ void MatrixUnit::compute() {
 void MatrixUnit::compute_loop() {
     const uint64_t R = static_cast<uint64_t>(m_run.spec.mxu.rows);
     const uint64_t C = static_cast<uint64_t>(m_run.spec.mxu.cols);
+    const uint64_t load_rate = static_cast<uint64_t>(m_run.spec.mxu.weight_load_rows_per_cycle);
+    const uint64_t elem = static_cast<uint64_t>(m_run.spec.element_bytes());
     uint64_t stream_free = 0, shadow_free = 0;
     int layer = -1;
     uint64_t covered_until = 0;  // union of this layer's fold intervals on this MXU
@@ -230,44 +298,55 @@ void MatrixUnit::compute_loop() {
         InstructionRecord& rec = m_run.records[static_cast<std::size_t>(i.id)];
         rec.unit = "mxu" + std::to_string(i.mxu);
         const uint64_t t_pick = m_run.now_cycles();
-        // Weights do not wait for data: the tile leaves the FIFO and shifts in while the inputs
-        // may still be in flight.
+        // Weights do not wait for data: the tile leaves the FIFO (freeing its slot) and shifts
+        // in while the inputs may still be in flight.
         const int tile = m_weights.read();
+        m_slots.post();
         const uint64_t t_tile = m_run.now_cycles();
         const uint64_t arrival = m_run.to_cycles(m_run.done_at[static_cast<std::size_t>(tile)]);
         m_run.wait_for_dependencies(i);
         const uint64_t t_data = m_run.now_cycles();
-        const uint64_t shift_start = std::max(t_tile, shadow_free);
-        const uint64_t shift_done = shift_start + R;
-        const uint64_t stream_start = std::max({stream_free, t_data, shift_done});
+        const uint64_t k_rows = static_cast<uint64_t>(i.k1 - i.k0);
         const uint64_t rows = static_cast<uint64_t>(i.m1 - i.m0);
-        const uint64_t stream_end = stream_start + rows;
+        const uint64_t shift_start = std::max(t_tile, shadow_free);
+        const uint64_t shift_done = shift_start + ceil_div(k_rows, load_rate);
+        const uint64_t ready = std::max({stream_free, t_data, shift_done});
+        const Layer& l = m_run.program.layers[static_cast<std::size_t>(i.layer)];
+        const uint64_t input_bytes = rows * k_rows * elem;
+        const uint64_t stream_start =
+            m_run.book_ub({m_run.ub_range(l.inputs[0])}, input_bytes, ready, rows, rec);
+        const uint64_t stream_end =
+            stream_start + std::max(rows, m_run.ub.port_cycles(input_bytes));
         const uint64_t fold_done = stream_end + R + C - 2;
-        // Stalls: from when the array could take this fold (`free`) to when it streams, charged
-        // to whichever of weights and inputs came last. A weight stall is a fetch stall if the
-        // tile reached the FIFO after `free` (memory too slow), else a shift stall.
+        // Stalls: from when the array could take this fold (`free`) to when it is ready to
+        // stream, charged to whichever of weights and inputs came last. A weight stall is a
+        // fetch stall while the tile was still on its way (memory too slow), then a shift stall;
+        // a wait for a unified-buffer port after that is counted in stall_ub_port.
         const uint64_t free = std::max(stream_free, t_pick);
-        if (stream_start > free) {
-            const uint64_t idle = stream_start - free;
-            if (shift_done >= t_data)
-                (arrival > free ? rec.stall_weight_fetch : rec.stall_weight_shift) = idle;
-            else
-                rec.stall_input = idle;
+        if (ready > free) {
+            if (shift_done >= t_data) {
+                const uint64_t fetch = std::min(ready, std::max(arrival, free)) - free;
+                rec.stall_weight_fetch = fetch;
+                rec.stall_weight_shift = ready - free - fetch;
+            } else if (waits_on_matrix_work(i)) {
+                rec.stall_input = ready - free;
+            }  // else the inputs came from the host link, the host or the vector unit: the array
+               // idled while other units worked, a non-matrix cycle, not a stall
         }
+        rec.array_active = rows;
         if (i.layer != layer) {
             layer = i.layer;
             covered_until = 0;
         }
         // Occupied: the shift-in when it delayed streaming (else it was hidden), the stream and
         // the drain; overlapping folds of one layer are counted once.
-        const uint64_t begin =
-            std::max(shift_done == stream_start ? shift_start : stream_start, covered_until);
+        const bool shift_exposed = shift_done > std::max(stream_free, t_data);
+        const uint64_t begin = std::max(shift_exposed ? shift_start : stream_start, covered_until);
         rec.busy = fold_done > begin ? fold_done - begin : 0;
         covered_until = std::max(covered_until, fold_done);
         rec.start = stream_start;
         rec.end = fold_done;
-        const uint64_t k_rows = static_cast<uint64_t>(i.k1 - i.k0);
-        rec.ub_bytes = rows * k_rows * static_cast<uint64_t>(m_run.spec.element_bytes());
+        rec.ub_bytes = input_bytes;
         rec.acc_bytes = rows * static_cast<uint64_t>(i.n1 - i.n0) * 4 * (i.accumulate ? 2 : 1);
         if (m_run.datapath) m_run.datapath->matrix_multiply(i);
         m_run.trace_event(m_track, i, stream_start, fold_done);
@@ -347,7 +426,37 @@ void SimpleUnit::execute_loop() {
         InstructionRecord& rec = m_run.records[static_cast<std::size_t>(i.id)];
         rec.unit = basename();
         rec.start = m_run.now_cycles();
-        const uint64_t d = duration(i, rec);
+        uint64_t d = duration(i, rec);
+        // Its unified-buffer access: Activate writes its results as it drains, holding a port
+        // throughout; the vector unit, and the host link's reads and writes, hold one for their
+        // bytes. The instruction starts when its port is free.
+        std::vector<UbRange> ranges;
+        bool whole = false;
+        const Layer* l =
+            i.layer >= 0 ? &m_run.program.layers[static_cast<std::size_t>(i.layer)] : nullptr;
+        switch (i.op) {
+            case Opcode::ACT:
+                ranges = {m_run.ub_range(l->outputs[0])};
+                whole = true;
+                break;
+            case Opcode::VEC:
+                for (int b : l->inputs) ranges.push_back(m_run.ub_range(b));
+                for (int b : l->outputs) ranges.push_back(m_run.ub_range(b));
+                break;
+            case Opcode::RHM:
+            case Opcode::WHM:
+                ranges = {m_run.ub_range(i.buffer)};
+                break;
+            default:
+                break;
+        }
+        if (!ranges.empty()) {
+            const uint64_t start =
+                m_run.book_ub(ranges, rec.ub_bytes, rec.start, whole ? d : 0, rec);
+            if (whole) d = std::max(d, m_run.ub.port_cycles(rec.ub_bytes));
+            if (start > rec.start)
+                sc_core::wait(m_run.cycle * static_cast<double>(start - rec.start));
+        }
         if (m_run.datapath) {
             switch (i.op) {
                 case Opcode::RHM:
@@ -368,6 +477,7 @@ void SimpleUnit::execute_loop() {
         if (d) sc_core::wait(m_run.cycle * static_cast<double>(d));
         rec.busy = d;
         rec.end = m_run.now_cycles();
+        rec.start = rec.end - d;
         if (i.op != Opcode::SYNC) m_run.trace_event(m_track, i, rec.start, rec.end);
         m_run.complete(i, sc_core::sc_time_stamp());
     }

@@ -101,9 +101,11 @@ struct DramSpec {
     /// Bytes one burst moves on one channel.
     int64_t burst_bytes() const { return width_bits / 8 * burst_length; }
     double channel_bytes_per_ns() const { return bandwidth_gbps / static_cast<double>(channels); }
-    /// @brief An idle read's latency to its first data: controller + ACT + CAS, the latency a
-    /// streaming initiator covers with requests in flight.
-    double access_latency_ns() const { return latency_ns + timing.tRCD + timing.tCL + burst_ns(); }
+    /// @brief An idle read's latency to its first data: controller + ACT + CAS (the banked
+    /// model) + one burst, the latency a streaming initiator covers with requests in flight.
+    double access_latency_ns() const {
+        return latency_ns + (impl == "simple" ? 0.0 : timing.tRCD + timing.tCL) + burst_ns();
+    }
     /// @brief ns one burst occupies the data bus: burst_bytes / (bandwidth / channels).
     double burst_ns() const { return static_cast<double>(burst_bytes()) / channel_bytes_per_ns(); }
 };

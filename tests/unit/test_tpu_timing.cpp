@@ -13,24 +13,23 @@ using namespace xpusim::isa::tpu;
 namespace {
 
 // weights_gbps: weight-memory bandwidth in GB/s = bytes per cycle at 1 GHz.
-sim::config::Config tiny_chip(double weights_gbps, bool double_buffer = true) {
-    const std::string yaml =
-        std::string(R"(
+sim::config::Config tiny_chip(double weights_gbps, bool double_buffer = true,
+                              const std::vector<std::string>& overrides = {}) {
+    const std::string yaml = std::string(R"(
 target: tpu
 clock_mhz: 1000
 mxu: {rows: 4, cols: 4, count: 1, precision: int8, weight_fifo_tiles: 4, accumulator_rows: 64,
       weight_double_buffer: )") +
-        (double_buffer ? "true" : "false") + R"(}
+                             (double_buffer ? "true" : "false") + R"(}
 activate: {elements_per_cycle: 4}
 vector: {lanes: 4, ops_per_lane: 1, latency_cycles: 2}
 ub: {kib: 64, bytes_per_cycle: 4}
 sequencer: {issue_cycles: 0}
-dram: {bandwidth_gbps: )" +
-        std::to_string(weights_gbps) +
-        R"(, impl: simple, channels: 1, latency_ns: 0, interleave_bytes: 4096}
+dram: {bandwidth_gbps: )" + std::to_string(weights_gbps) +
+                             R"(, impl: simple, channels: 1, latency_ns: 0, interleave_bytes: 4096}
 host: {link_gbps: 1, link_latency_us: 0, gflops: 1}
 )";
-    return sim::config::ConfigLoader({}).load_string(yaml, "tiny_chip.yaml");
+    return sim::config::ConfigLoader({}).load_string(yaml, "tiny_chip.yaml", overrides);
 }
 
 // One GEMM layer: in (M x K) * W (K x N), M rows streamed, on buffers 0 -> 1.
@@ -57,21 +56,21 @@ TpuProgram gemm_program(int64_t M, int64_t K, int64_t N) {
     return p;
 }
 
-Instruction rw(int id, int64_t k0, int64_t n0) {
+Instruction rw(int id, int64_t k0, int64_t n0, int64_t k_rows = 4) {
     Instruction i;
     i.op = Opcode::RW;
     i.id = id;
     i.layer = 0;
     i.k0 = k0;
-    i.k1 = k0 + 4;
+    i.k1 = k0 + k_rows;
     i.n0 = n0;
     i.n1 = n0 + 4;
-    i.bytes = 16;  // a full 4x4 int8 tile
+    i.bytes = static_cast<uint64_t>(k_rows) * 4;  // k_rows x 4 int8
     i.address = static_cast<uint64_t>(id) * 16;
     return i;
 }
 
-Instruction mmc(int id, int64_t m, int64_t k0, int64_t n0) {
+Instruction mmc(int id, int64_t m, int64_t k0, int64_t n0, int64_t k_rows = 4) {
     Instruction i;
     i.op = Opcode::MMC;
     i.id = id;
@@ -79,7 +78,7 @@ Instruction mmc(int id, int64_t m, int64_t k0, int64_t n0) {
     i.m0 = 0;
     i.m1 = m;
     i.k0 = k0;
-    i.k1 = k0 + 4;
+    i.k1 = k0 + k_rows;
     i.n0 = n0;
     i.n1 = n0 + 4;
     i.accumulate = k0 > 0;
@@ -133,8 +132,10 @@ TEST_CASE("tpu: a single fold costs 2R + C + M - 2 after its weights arrive", "[
     REQUIRE(r.ops.size() == 1);
     CHECK(r.ops[0].compute_cycles == 2 * 4 + 4 + 10 - 2);
     CHECK(r.ops[0].end_cycle == 46);
-    // The array waited from 0 to 20 for its weights, which were still in memory.
-    CHECK(r.ops[0].stall_cycles.at("weight_fetch") == 20);
+    // The array waited from 0 to 16 for its weights, which were still in memory (a fetch stall),
+    // then 16 to 20 while they shifted in (a shift stall, counted apart as in Jouppi et al.).
+    CHECK(r.ops[0].stall_cycles.at("weight_fetch") == 16);
+    CHECK(r.ops[0].stall_cycles.at("weight_shift") == 4);
 }
 
 TEST_CASE("tpu: double-buffered weights hide the shift-in of later folds", "[tpu]") {
@@ -149,8 +150,8 @@ TEST_CASE("tpu: double-buffered weights hide the shift-in of later folds", "[tpu
     // MXU occupancy: first fold 2R + C + M - 2 = 20, then +M per fold = 20 + 3*10 = 50.
     CHECK(r.ops[0].compute_cycles == 50);
     // Only the first fold waits for weights (0-5: fetch 1 + shift 4); the rest are hidden.
-    CHECK(r.ops[0].stall_cycles.at("weight_fetch") == 5);
-    CHECK(r.ops[0].stall_cycles.count("weight_shift") == 0);
+    CHECK(r.ops[0].stall_cycles.at("weight_fetch") == 1);
+    CHECK(r.ops[0].stall_cycles.at("weight_shift") == 4);
 }
 
 TEST_CASE("tpu: without double buffering every fold pays 2R + C + M - 2", "[tpu]") {
@@ -163,8 +164,8 @@ TEST_CASE("tpu: without double buffering every fold pays 2R + C + M - 2", "[tpu]
     CHECK(r.ops[0].compute_cycles == 80);
     // Folds 2-4 find their tile waiting but must shift it in after the previous fold drained:
     // R = 4 idle cycles each. The first fold waits 5 for its tile (fetch 1 + shift 4).
-    CHECK(r.ops[0].stall_cycles.at("weight_shift") == 3 * 4);
-    CHECK(r.ops[0].stall_cycles.at("weight_fetch") == 5);
+    CHECK(r.ops[0].stall_cycles.at("weight_shift") == 3 * 4 + 4);
+    CHECK(r.ops[0].stall_cycles.at("weight_fetch") == 1);
 }
 
 TEST_CASE("tpu: a layer stalls when weight bandwidth runs out", "[tpu]") {
@@ -176,9 +177,11 @@ TEST_CASE("tpu: a layer stalls when weight bandwidth runs out", "[tpu]") {
     //   4 tiles x 16 (fetch bound) + R + M + (R + C - 2) + ACT = 64 + 4 + 10 + 6 + 10 = 94.
     const sim::Results r = simulate(four_folds(), tiny_chip(1.0));
     CHECK(*r.cycles == 94);
-    // Stalls waiting for weights from memory: MMC1 0-20, then MMC2 30-36, MMC3 46-52 and
-    // MMC4 62-68: 20 + 3 * 6 = 38.
-    CHECK(r.ops[0].stall_cycles.at("weight_fetch") == 38);
+    // Stalls waiting for weights: MMC1 0-20, then MMC2 30-36, MMC3 46-52 and MMC4 62-68; of
+    // each, the time until the tile arrived is a fetch stall (16, then 2 each), the shift
+    // after it a shift stall (4 each): fetch 16 + 3 * 2 = 22, shift 4 * 4 = 16.
+    CHECK(r.ops[0].stall_cycles.at("weight_fetch") == 22);
+    CHECK(r.ops[0].stall_cycles.at("weight_shift") == 16);
     CHECK(r.ops[0].bytes_by_level.at("dram") == 64);
 }
 
@@ -234,7 +237,10 @@ TEST_CASE("tpu: a program of several instructions overlaps weight prefetch with 
     CHECK(r.ops[0].start_cycle == 0);  // the layer begins with its weight fetch
     CHECK(r.ops[0].extra.at("mxu_start_cycle") == 40);
     CHECK(r.ops[0].stall_cycles.count("weight_fetch") == 0);
-    CHECK(r.ops[0].stall_cycles.at("input") == 40);
+    // The array waited 40 cycles for the host link: non-matrix time (Jouppi et al.'s split), not
+    // an input stall, which is a wait for an earlier matrix layer.
+    CHECK(r.ops[0].stall_cycles.count("input") == 0);
+    CHECK(r.stats.get("mxu.cycles.non_matrix_fraction") == Approx(1.0 - 10.0 / 128 - 0.0));
     CHECK(r.ops[1].start_cycle == 66);
     CHECK(r.ops[1].end_cycle == 88);
 
@@ -326,4 +332,83 @@ TEST_CASE("tpu: an error inside a unit keeps its type through the SystemC kernel
     p.instructions = {rhm, host};
     const auto x = sim::Tensor::from_vector<float>({4}, {1, 2, 3, 4});
     REQUIRE_THROWS_AS(simulate(p, tiny_chip(1.0), false, {{"x", x}}), sim::UnsupportedError);
+}
+
+TEST_CASE("tpu: a partly filled fold shifts in K rows but drains through all R", "[tpu]") {
+    // K = 2 of R = 4 rows. Tile 2 x 4 int8 = 8 B at 1 B/cycle -> in the FIFO at 8.
+    // MMC: shift ceil(K / w) rows, stream M = 10, drain R + C - 2 = 6 (the partial sums still
+    // pass all four rows): w = 1: 8 + 2 + 10 + 6 = 26, ACT 10 -> 36;
+    //                      w = 2: 8 + 1 + 10 + 6 = 25, ACT 10 -> 35.
+    TpuProgram p = gemm_program(10, 2, 4);
+    p.instructions = {rw(0, 0, 0, 2), mmc(1, 10, 0, 0, 2), act(2, 10, 0, 1)};
+    const sim::Results r = simulate(p, tiny_chip(1.0));
+    CHECK(*r.cycles == 36);
+    CHECK(r.ops[0].compute_cycles == 2 + 10 + 6);
+    const sim::Results r2 = simulate(p, tiny_chip(1.0, true, {"mxu.weight_load_rows_per_cycle=2"}));
+    CHECK(*r2.cycles == 35);
+}
+
+TEST_CASE("tpu: the weight fetcher keeps tiles in flight to cover the memory's latency", "[tpu]") {
+    // Weight memory: 1 B/cycle, 100 cycles of latency. The fetcher's engine keeps
+    // 2 + ceil(1 B/ns x (100 + 64 B burst / 1 B/ns) / 512 B) = 3 requests in flight and sends one
+    // per 16-byte tile, holding its interface 16 cycles each (1 B/cycle). Tiles 1-3 go at 0, 16
+    // and 32, their data moves 0-16, 16-32, 32-48 and they land 100 later: 116, 132, 148. Tile 4
+    // waits for a free request until tile 1 lands (116): data 116-132, lands 232.
+    //   MMC1: tile 116, shift 4 -> 120, stream 120-130, done 136.
+    //   MMC2: tile 132, shift 132-136, stream 136-146, done 152; ACT1 152-162.
+    //   MMC3: tile 148, shift 148-152, stream 152-162, done 168.
+    //   MMC4: tile 232, shift 232-236, stream 236-246, done 252; ACT2 252-262.
+    // One tile at a time (each 16 + 100) would land the fourth at 464.
+    const sim::Results r = simulate(four_folds(), tiny_chip(1.0, true, {"dram.latency_ns=100"}));
+    CHECK(*r.cycles == 262);
+}
+
+namespace {
+
+// VEC0 (buffer 0 -> 1, 40 B each) and, independent of it, a DMA of buffer 2 (40 B) to DRAM,
+// both at cycle 0.
+TpuProgram vector_and_dma(uint64_t dma_buffer_address) {
+    TpuProgram p;
+    for (int b = 0; b < 3; ++b)
+        p.buffers.push_back({b, "b" + std::to_string(b), {40}, StorageFormat::Int8});
+    p.buffers[2].address = dma_buffer_address;
+    Layer v;
+    v.id = 0;
+    v.name = "relu";
+    v.op_type = "Relu";
+    v.kind = Layer::Kind::Vector;
+    v.inputs = {0};
+    v.outputs = {1};
+    v.elements = 40;
+    p.layers.push_back(v);
+    Instruction vec;
+    vec.op = Opcode::VEC;
+    vec.id = 0;
+    vec.layer = 0;
+    Instruction out;
+    out.op = Opcode::DMA;
+    out.id = 1;
+    out.buffer = 2;
+    out.bytes = 40;
+    out.address = 0x1000;
+    out.source = MemorySpace::UnifiedBuffer;
+    out.destination = MemorySpace::Dram;
+    p.instructions = {vec, out};
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("tpu: unified-buffer accesses beyond its ports wait", "[tpu]") {
+    // VEC: ALU 10, UB (40 + 40 B) / 4 B per cycle = 20 -> 22 cycles, holding a port 0-20.
+    // DMA: a port for 40 / 4 = 10 cycles, then 40 B to DRAM at 1 B/cycle.
+    // Two ports: the DMA starts at 0 and ends at 40.
+    CHECK(*simulate(vector_and_dma(0), tiny_chip(1.0)).cycles == 40);
+    // One port: the DMA waits for the vector unit's access (0-20): 20-60.
+    const sim::Results one = simulate(vector_and_dma(0), tiny_chip(1.0, true, {"ub.ports=1"}));
+    CHECK(*one.cycles == 60);
+    // One port per bank, two banks of 32 KiB: buffer 2 at 32 KiB is in the other bank and
+    // does not wait.
+    CHECK(*simulate(vector_and_dma(32768), tiny_chip(1.0, true, {"ub.ports=1", "ub.banks=2"}))
+               .cycles == 40);
 }

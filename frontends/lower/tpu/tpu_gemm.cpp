@@ -1,5 +1,7 @@
-// Conv, Gemm and MatMul onto the MXUs. Each becomes one GEMM layer, per batch element and group
+// Conv, Gemm and MatMul onto the MXUs. Each becomes one GEMM layer, per group (and per batch
+// element of a MatMul of two activations)
 //   out (M x N) = act(in (M x K) * W (K x N) + bias)
+// where a convolution's M = N * P * Q rows are the im2col rows of all its images.
 // along the node's fusion chain (frontend::follower_chain): a MatMul's constant per-column Add
 // becomes its bias, and a following Relu or Clip is fused into the Activate step that drains
 // the accumulators. (BatchNormalization was already folded into Conv and Gemm weights by the
@@ -168,9 +170,11 @@ bool lower_conv(TpuLowering& L, const Node& n, std::string& why) {
     GemmLayer& g = layer.gemm;
     g.is_conv = true;
     g.conv = c;
-    g.batch = c.batch;
+    // The batch folds into M: the im2col rows of every image stream through each weight tile,
+    // so a tile fetched once serves N * P * Q rows (the reuse Jouppi et al.'s batching rests on).
+    g.batch = 1;
     g.groups = c.group;
-    g.M = c.gemm_m();
+    g.M = c.batch * c.gemm_m();
     g.K = c.gemm_k();
     g.N = c.gemm_n();
     g.pack = pack_factor(L.spec, g.groups, g.K, g.N);

@@ -10,6 +10,7 @@
 #include "frontends/lower/tpu/tpu_lowering.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "frontends/lower/host_fallback.h"
@@ -167,20 +168,11 @@ class TpuLoweringPass : public LoweringFor<TpuSpec> {
         return bytes;
     }
 
-    // Activations live in the unified buffer, weights in weight memory (or CMEM); addresses are
-    // assigned in order of first use (no reuse: they name buffers for traces; capacity is
-    // checked by liveness in plan_spills).
+    // Activations live in the unified buffer (their addresses come from plan_spills), weights
+    // in weight memory or CMEM.
     static void assign_addresses(const TpuSpec& spec, TpuProgram& p) {
-        uint64_t ub = 0;
-        for (Buffer& b : p.buffers) {
-            if (b.alias_of >= 0) {
-                b.address = p.buffers[b.alias_of].address;
-                continue;
-            }
-            b.space = MemorySpace::UnifiedBuffer;
-            b.address = ub;
-            ub += (b.bytes() + 255) / 256 * 256;
-        }
+        for (Buffer& b : p.buffers)
+            if (b.alias_of < 0) b.space = MemorySpace::UnifiedBuffer;
         // From the layer shapes, not the weight image: a timing-only lowering builds no image and
         // must still place the weights exactly as a full run does.
         const uint64_t total_weights = constant_weight_bytes(spec, p);
@@ -189,6 +181,35 @@ class TpuLoweringPass : public LoweringFor<TpuSpec> {
         for (Layer& l : p.layers)
             if (l.kind == Layer::Kind::Mxu && l.gemm.weight_buffer < 0)
                 l.gemm.weight_source = in_cmem ? MemorySpace::Cmem : MemorySpace::Dram;
+    }
+
+    // Unified-buffer addresses by liveness: a sweep over the layers frees each buffer after its
+    // last reader and gives each new one the lowest 256-byte-aligned gap that holds it (first
+    // fit), so a buffer's address, and with it its UB bank, is where a compiler would put it.
+    // When fragmentation leaves no gap below `cap` it goes above the highest one in use.
+    static void place_in_ub(TpuProgram& p, const std::vector<std::vector<std::size_t>>& born,
+                            const std::vector<std::vector<std::size_t>>& dies,
+                            const std::vector<bool>& spilled, uint64_t cap) {
+        std::map<uint64_t, uint64_t> used;  // address -> bytes
+        auto size_of = [&](std::size_t b) { return (p.buffers[b].bytes() + 255) / 256 * 256; };
+        for (std::size_t at = 0; at < born.size(); ++at) {
+            for (std::size_t b : born[at]) {
+                if (spilled[b]) continue;
+                const uint64_t n = size_of(b);
+                if (n == 0) continue;
+                uint64_t addr = 0;
+                for (const auto& [a, len] : used) {
+                    if (a >= addr + n) break;
+                    addr = std::max(addr, a + len);
+                }
+                if (addr + n > cap && !used.empty())
+                    addr = std::prev(used.end())->first + std::prev(used.end())->second;
+                used[addr] = n;
+                p.buffers[b].address = addr;
+            }
+            for (std::size_t b : dies[at])
+                if (!spilled[b] && size_of(b) > 0) used.erase(p.buffers[b].address);
+        }
     }
 
     // Activations live in the unified buffer from the layer that writes them to the last layer
@@ -270,6 +291,7 @@ class TpuLoweringPass : public LoweringFor<TpuSpec> {
                     live_unspilled -= p.buffers[b].bytes();
                 }
         }
+        place_in_ub(p, born, dies, spilled, cap);
         // Spilled activations sit in DRAM above the weights, which must all fit its capacity.
         const uint64_t weights = constant_weight_bytes(spec, p);
         uint64_t dram_address = (weights + 4095) / 4096 * 4096;
@@ -279,6 +301,9 @@ class TpuLoweringPass : public LoweringFor<TpuSpec> {
                 p.buffers[b].address = dram_address;
                 dram_address += (p.buffers[b].bytes() + 4095) / 4096 * 4096;
             }
+        for (Buffer& b : p.buffers)
+            if (b.alias_of >= 0)
+                b.address = p.buffers[static_cast<std::size_t>(b.alias_of)].address;
         const uint64_t dram_cap = static_cast<uint64_t>(spec.dram.capacity_mib) << 20;
         if (dram_address > dram_cap)
             problems.push_back({"capacity", "dram",

@@ -9,6 +9,9 @@
 // the previous layer still computes.
 #include "frontends/lower/tpu/tpu_lowering.h"
 
+#include <map>
+#include <tuple>
+
 namespace xpusim::lower::tpu {
 
 namespace {
@@ -78,7 +81,9 @@ void schedule_instructions(const TpuSpec& spec, TpuProgram& p) {
     // The two most recent ACTs per MXU: an item's first MMC reuses the accumulators the item two
     // back used, so it waits for that item's Activate.
     std::vector<std::vector<int>> mxu_acts(static_cast<std::size_t>(spec.mxu.count));
-    uint64_t weight_offset = 0;  // address of each tile in weight memory
+    // Each weight tile has one address in weight memory, the same every time it is fetched
+    // (for another chunk of M or another batch element), so re-fetches keep their row locality.
+    uint64_t weight_offset = 0;
     for (const Layer& l : p.layers) {
         if (l.kind == Layer::Kind::View) continue;  // no data moves: its readers wait on the root
         const std::vector<int> deps = deps_of(l.inputs);
@@ -101,6 +106,7 @@ void schedule_instructions(const TpuSpec& spec, TpuProgram& p) {
         const int64_t m_chunk =
             std::min<int64_t>(g.M, std::max<int64_t>(1, spec.mxu.accumulator_rows / 2));
         std::vector<int> acts;
+        std::map<std::tuple<int64_t, int64_t, int64_t>, uint64_t> tile_address;  // (pg, k0, n0)
         const std::vector<int> weight_deps =
             g.weight_buffer >= 0 ? deps_of({g.weight_buffer}) : std::vector<int>{};
         // Work items (one accumulator region each), dealt to the MXUs in waves of mxu.count;
@@ -140,8 +146,10 @@ void schedule_instructions(const TpuSpec& spec, TpuProgram& p) {
                         g.pack > 1 ? std::min(g.pack, g.groups - item.pg * g.pack) * g.K * g.N
                                    : (rw.k1 - rw.k0) * (rw.n1 - rw.n0);
                     rw.bytes = static_cast<uint64_t>(useful * spec.element_bytes());
-                    rw.address = weight_offset;
-                    weight_offset += rw.bytes;
+                    auto [tile, fresh] =
+                        tile_address.try_emplace({item.pg, k0, item.n0}, weight_offset);
+                    if (fresh) weight_offset += rw.bytes;
+                    rw.address = tile->second;
                     rw.after = weight_deps;
                     emit.emit(rw);
                     Instruction mmc;
