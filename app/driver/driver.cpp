@@ -198,14 +198,33 @@ RunOutcome run_graph(const frontend::Graph& graph, const sim::config::Config& co
     sim::RunOptions ropts;
     ropts.seed = seed;
     ropts.timing_only = timing_only;
+    ropts.keep_values = !entry.is_reference && !timing_only;
     auto model = entry.create();
     const auto t0 = std::chrono::steady_clock::now();
     out.results = model->simulate(*lowered.program, inputs, ropts);
     out.results.wall_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!entry.is_reference && !timing_only) {
-        const TensorMap reference = frontend::execute_graph(graph, inputs);
+        // The reference keeps the values the target held, for the per-op comparison.
+        TensorMap held_reference;
+        const TensorMap& held = out.results.values;
+        const TensorMap reference = frontend::execute_graph(
+            graph, inputs,
+            [&](const frontend::Node& node, const std::vector<sim::Tensor>& outs, double) {
+                for (std::size_t k = 0; k < outs.size() && k < node.outputs.size(); ++k)
+                    if (held.count(node.outputs[k])) held_reference[node.outputs[k]] = outs[k];
+            });
         out.numerics = compare_outputs(out.results.outputs, reference);
+        const nlohmann::json per_value = compare_outputs(held, held_reference);
+        for (const auto& node : graph.nodes)
+            for (const auto& v : node.outputs)
+                if (per_value.contains(v) && per_value[v].contains("rel_l2")) {
+                    nlohmann::json m = per_value[v];
+                    m["value"] = v;
+                    out.op_numerics[node.name] = std::move(m);
+                    break;
+                }
+        out.results.values.clear();
     }
     return out;
 }
@@ -255,6 +274,7 @@ nlohmann::json RunOutcome::stats_json() const {
         auto it = placed.find(op.name);
         if (it != placed.end() && !it->second->reason.empty()) row["reason"] = it->second->reason;
         for (const auto& [k, v] : op.extra.items()) row[k] = v;
+        if (op_numerics.contains(op.name)) row["numerics"] = op_numerics[op.name];
         row_of[op.name] = ops.size();
         ops.push_back(std::move(row));
     }
@@ -286,6 +306,7 @@ nlohmann::json RunOutcome::stats_json() const {
                            {"bytes_by_level", json::object()},
                            {"reason", p.reason},
                            {"fused_into", p.into}});
+            if (op_numerics.contains(p.node)) ops.back()["numerics"] = op_numerics[p.node];
         }
     json units = json::array();
     for (const auto& u : r.units)

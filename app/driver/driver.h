@@ -47,6 +47,10 @@ struct RunOutcome {
     std::vector<sim::Problem> problems;  // why the design cannot run the model; empty: feasible
     std::optional<lower::CalibrationUse> calibration;
     nlohmann::json numerics;  // per output vs the reference; null for reference / timing-only
+    // Per graph node: its output's deviation from the reference, where the target held that
+    // value in memory (a node fused into another has none of its own); stats.json
+    // ops[i].numerics and the check table's rel_l2 column.
+    nlohmann::json op_numerics = nlohmann::json::object();
 
     bool feasible() const { return problems.empty(); }
     /// @brief "infeasible on CONFIG: <first problem> (+N more)", for one line on stderr.

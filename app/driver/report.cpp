@@ -68,18 +68,23 @@ CheckReport make_check_report(const RunOutcome& o, std::optional<double> max_rel
     std::ostringstream s;
     nlohmann::json ops = nlohmann::json::array();
     int counts[3] = {0, 0, 0};
+    // rel_l2: the node's output against the reference, where the target held it in memory
+    // ("-": fused into another node, or no numerics in a timing-only run).
     s << std::left << std::setw(32) << "node" << std::setw(22) << "op" << std::setw(9) << "placed"
-      << std::setw(12) << "unit"
+      << std::setw(12) << "unit" << std::setw(11) << "rel_l2"
       << "why\n";
     for (const auto& p : o.placements) {
         counts[static_cast<int>(p.placement)]++;
+        const nlohmann::json* m = o.op_numerics.contains(p.node) ? &o.op_numerics[p.node] : nullptr;
         s << std::setw(32) << p.node << std::setw(22) << p.op_type << std::setw(9)
-          << sim::placement_name(p.placement) << std::setw(12) << p.unit << p.reason << '\n';
+          << sim::placement_name(p.placement) << std::setw(12) << p.unit << std::setw(11)
+          << (m ? fmt((*m)["rel_l2"].get<double>(), 3) : "-") << p.reason << '\n';
         ops.push_back({{"node", p.node},
                        {"op_type", p.op_type},
                        {"placement", sim::placement_name(p.placement)},
                        {"unit", p.unit},
                        {"reason", p.reason}});
+        if (m) ops.back()["numerics"] = *m;
     }
     s << counts[0] << " native, " << counts[1] << " lowered, " << counts[2] << " on the host\n";
     std::vector<std::string> failures;

@@ -1,6 +1,6 @@
 // How tensors sit in the NPU's DRAM and CBUF, which both the compiler (tiling, traffic) and the
 // model (DMA sizes) need. NVDLA stores a feature cube as surfaces of one memory atom
-// (dma.atom_bytes: 32 B on nv_full, 8 B on nv_small) per pixel: C is padded up to whole atoms,
+// (NpuSpec::atom_bytes(): 32 B on nv_full, 8 B on nv_small) per pixel: C is padded up to whole atoms,
 // so C = 3 costs a full atom per pixel. The first layer's image is read in pixel format instead
 // (channels packed, no padding). A Gemm/MatMul input is `rows` pixels of C channels.
 #pragma once

@@ -121,7 +121,7 @@ struct DmaSpec {
     int64_t width_bytes = 64;  // memory interface data width (bytes per cycle per engine)
     int64_t latency_tolerance_cycles = 1200;  // outstanding window = width * tolerance bytes
     int64_t request_bytes = 4096;             // simulation granularity of DMA requests
-    int64_t atom_bytes = 32;          // NVDLA_MEMORY_ATOMIC_SIZE: surfaces pad C to this many bytes
+    int64_t atom_bytes = 0;  // NVDLA_MEMORY_ATOMIC_SIZE: surfaces pad C to it; 0: atomic_k bytes
 
     template <class V>
     void visit(V& v) {
@@ -132,7 +132,9 @@ struct DmaSpec {
         v.field("request_bytes", request_bytes, "B",
                 "DMA request size modelled (simulation granularity)", {64, 1 << 26});
         v.field("atom_bytes", atom_bytes, "B",
-                "memory atom: a surface pads its channels to this many bytes", {1, 4096});
+                "memory atom: a surface pads its channels to this many bytes (0: conv.atomic_k "
+                "bytes, one kernel group's int8 outputs, as every NVDLA configuration has it)",
+                {0, 4096});
     }
     uint64_t window_bytes() const {
         return static_cast<uint64_t>(width_bytes) * static_cast<uint64_t>(latency_tolerance_cycles);
@@ -246,6 +248,13 @@ struct NpuSpec {
 
   private:
     static sim::DramSpec soc_dram();
+
+  public:
+    /// @brief The memory atom in bytes: dma.atom_bytes, or conv.atomic_k when it is 0. NVDLA
+    /// ties the two (NVDLA_MEMORY_ATOMIC_SIZE = NVDLA_MAC_ATOMIC_K_SIZE: 32 on nv_full, 8 on
+    /// nv_small), so that one kernel group's outputs fill whole atoms; a sweep over atomic_k
+    /// keeps them tied unless it sets the atom itself.
+    int64_t atom_bytes() const { return dma.atom_bytes > 0 ? dma.atom_bytes : conv.atomic_k; }
 };
 
 }  // namespace xpusim::isa::npu

@@ -58,7 +58,7 @@ ConvPlan make_conv_plan(const ConvDesc& d, const NpuSpec& spec) {
         throw sim::Error("NPU conv descriptor: channels not divisible by groups");
     ConvPlan plan;
     const int64_t eb = precision_bytes(d.precision);
-    const int64_t atom = spec.dma.atom_bytes;
+    const int64_t atom = spec.atom_bytes();
     plan.kernels_per_group = d.k / d.groups;
     plan.kernels_per_atomic = spec.conv.kernels_per_atomic(d.precision);
     plan.kgroups_per_group = ceil_div(plan.kernels_per_group, plan.kernels_per_atomic);
@@ -85,9 +85,9 @@ ConvPlan make_conv_plan(const ConvDesc& d, const NpuSpec& spec) {
     const int64_t srows = std::max<int64_t>(1, d.strip_rows);
     const int64_t irows = item_rows(d);
     const uint64_t image_bytes = plan.input_bytes;
-    for (int64_t img = 0; img < d.n; ++img) {
-        for (int64_t c = 0; c < chunks; ++c) {
-            const int64_t g0 = c * plan.kgroups / chunks, g1 = (c + 1) * plan.kgroups / chunks;
+    for (int64_t c = 0; c < chunks; ++c) {
+        const int64_t g0 = c * plan.kgroups / chunks, g1 = (c + 1) * plan.kgroups / chunks;
+        for (int64_t img = 0; img < d.n; ++img) {
             for (int64_t s = 0; s < strips; ++s) {
                 const int64_t s0 = std::min(d.p, s * srows);
                 const int64_t s1 = s == strips - 1 ? d.p : std::min(d.p, s0 + srows);
@@ -117,7 +117,9 @@ ConvPlan make_conv_plan(const ConvDesc& d, const NpuSpec& spec) {
                 const int64_t strip_pixels = (s1 - s0) * d.q;
                 for (int64_t g = g0; g < g1; ++g) {
                     int64_t wload = -1;
-                    if (s == 0 || !d.weights_resident) {
+                    // Resident weights are loaded once per chunk, for every image; streamed
+                    // ones for every strip of every image.
+                    if ((img == 0 && s == 0) || !d.weights_resident) {
                         wload = static_cast<int64_t>(plan.weight_loads.size());
                         plan.weight_loads.push_back({img, c, s, g, woff[g], woff[g + 1] - woff[g]});
                     }
@@ -144,7 +146,7 @@ ConvPlan make_conv_plan(const ConvDesc& d, const NpuSpec& spec) {
                         it.out_bytes = feature_bytes(it.pixels, it.kernels, eb, atom);
                         it.last_in_strip_kgroup = r1 == s1;
                         it.last_in_strip = r1 == s1 && g == g1 - 1;
-                        it.last_in_chunk = it.last_in_strip && s == strips - 1;
+                        it.last_in_chunk = it.last_in_strip && s == strips - 1 && img == d.n - 1;
                         plan.mac_cycles += it.mac_cycles;
                         plan.macs += it.macs;
                         plan.output_bytes += it.out_bytes;

@@ -4,7 +4,9 @@
 // SDP all see the same sequence.
 //
 // Loop nest (NVDLA: channel op inside group op inside the strips the CBUF plan asks for):
-//   for chunk c < k_chunks          kernel groups [c*G/k_chunks, ...) resident together
+//   for chunk c < k_chunks          kernel groups [c*G/k_chunks, ...) resident together, loaded
+//                                   once for all images when the plan keeps weights resident
+//    for image n < N
 //     for strip s < h_strips        output rows [s*strip_rows, ...); its input rows (+ halo)
 //       for kernel group g          atomic_k kernels (atomic_k/2 in fp16); a group of a grouped
 //                                   conv is its own kernel groups (depthwise: one kernel each)

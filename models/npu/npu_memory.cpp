@@ -143,6 +143,10 @@ void NpuMemory::load_input(int32_t id, const Tensor& value) {
     write(id, quantize_tensor(value, m_program.surface(id)));
 }
 
+bool NpuMemory::written(int32_t id) const {
+    return m_storage.count(m_program.storage(through_views(id)).id) != 0;
+}
+
 Tensor NpuMemory::read_real(int32_t id) const {
     const Surface& s = m_program.surface(id);
     if (s.dtype != sim::DType::Int8) return read(id);  // floats, or a host op's own integers

@@ -28,6 +28,8 @@ class NpuMemory {
     void load_input(int32_t id, const Tensor& value);
     /// @brief Surface `id` as fp32 real values (int8 codes times the scale).
     Tensor read_real(int32_t id) const;
+    /// @brief Whether the storage behind surface `id` has been written (or is a constant).
+    bool written(int32_t id) const;
 
   private:
     int32_t through_views(int32_t id) const;

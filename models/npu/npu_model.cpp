@@ -96,6 +96,11 @@ class NpuModel : public sim::TargetModelFor<NpuProgram> {
         auto* top = new NpuTop("npu", ctx);  // owned by the kernel
         sim::SimulationContext::current()->run();
         collect_results(ctx, *top, results);
+        if (options.keep_values && !options.timing_only)
+            for (const auto& s : program.surfaces)
+                if (s.kind != "const" && s.kind != "input" && !s.name.empty() &&
+                    ctx.memory.written(s.id))
+                    results.values[s.name] = ctx.memory.read_real(s.id).reshaped(s.shape);
     }
 };
 

@@ -263,6 +263,18 @@ void TpuDatapath::run_layer_function(const Layer& layer) {
     for (std::size_t k = 0; k < layer.outputs.size(); ++k) write(layer.outputs[k], outs.at(k));
 }
 
+std::map<std::string, sim::Tensor> TpuDatapath::values() const {
+    std::map<std::string, sim::Tensor> out;
+    for (const Buffer& b : m_program.buffers)
+        if (!b.name.empty() && m_storage[static_cast<std::size_t>(root(b.id))].valid()) {
+            const sim::Tensor t = read(b.id);
+            out[b.name] = t.dtype() == sim::DType::Float32 || !sim::is_float(t.dtype())
+                              ? t
+                              : t.cast(sim::DType::Float32);
+        }
+    return out;
+}
+
 std::map<std::string, sim::Tensor> TpuDatapath::outputs() const {
     std::map<std::string, sim::Tensor> out;
     for (const auto& [name, b] : m_program.graph_outputs) {

@@ -25,6 +25,9 @@ class TpuDatapath {
         const Layer& layer);  // VEC: the bound fp32 function; HOST: the host call
     /// @brief The graph outputs as fp32 tensors of their graph shapes (ints as-is).
     std::map<std::string, sim::Tensor> outputs() const;
+    /// @brief Every buffer written during the run (views included), by graph value name, in
+    /// real units.
+    std::map<std::string, sim::Tensor> values() const;
 
   private:
     using AccKey = std::tuple<int, int64_t, int64_t, int64_t, int64_t>;  // layer, b, pack, m0, n0

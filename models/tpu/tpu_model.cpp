@@ -33,6 +33,7 @@ class TpuModel : public sim::TargetModelFor<TpuProgram> {
         r.cycles = total;
         collect_results(run, r);
         if (datapath) r.outputs = datapath->outputs();
+        if (datapath && options.keep_values) r.values = datapath->values();
     }
 };
 

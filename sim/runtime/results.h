@@ -70,6 +70,10 @@ struct Problem {
 struct Results {
     std::string target;
     std::map<std::string, Tensor> outputs;
+    // The graph values the target held in memory during the run (its intermediates, in real
+    // units, in their ONNX shapes), by value name: the driver compares them with the reference
+    // per op. Filled only when RunOptions::keep_values asks.
+    std::map<std::string, Tensor> values;
     // Timing; absent for the reference executor, which models no hardware.
     std::optional<double> clock_hz;
     std::optional<uint64_t> cycles;

@@ -27,6 +27,7 @@ using TensorMap = std::map<std::string, Tensor>;
 struct RunOptions {
     uint64_t seed = 0;
     bool timing_only = false;  // skip the numeric work; every timing decision stays the same
+    bool keep_values = false;  // fill Results::values (ignored when timing_only)
 };
 
 class TargetModel {

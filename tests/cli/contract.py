@@ -148,10 +148,20 @@ def check_case(preset, model):
             tolerance = float(stats["config_values"]["numerics.max_rel_l2"])
             worst = max(m["rel_l2"] for m in stats["numerics"].values())
             c(worst <= tolerance, f"numerics: worst rel_l2 {worst:.4g} <= the preset's {tolerance}")
+            # Per-op deviation: the rows of ops whose output the target held carry numerics, and
+            # the op writing a graph output agrees with that output's own comparison.
+            per_op = {o["name"]: o["numerics"] for o in stats["ops"] if "numerics" in o}
+            by_value = {m["value"]: m for m in per_op.values()}
+            c(len(per_op) >= 3, f"ops[i].numerics on {len(per_op)} ops")
+            c(all(name in by_value and abs(by_value[name]["rel_l2"] - m["rel_l2"]) <= 1e-9
+                  for name, m in stats["numerics"].items()),
+              "the op writing each output has that output's rel_l2")
+            c(not any("numerics" in o for o in timed["ops"]), "timing-only: no per-op numerics")
 
         base = ["check", path, "-c", preset, "--seed", SEED, *extra]
         ok = cli(*base, check=False)
         c(ok.returncode == 0, f"check exits 0 within the preset's tolerance ({ok.returncode})")
+        c("rel_l2" in ok.stdout.splitlines()[0], "check's table has a per-op rel_l2 column")
         if not reference and worst > 0:
             strict = cli(*base, "--max-rel-err", "0", check=False)
             c(strict.returncode == 1, f"check --max-rel-err 0 exits 1 ({strict.returncode})")

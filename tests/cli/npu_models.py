@@ -6,9 +6,9 @@
 MODELS_DIR holds the models examples/models/generate.py writes (small_cnn.onnx, resnet50.onnx);
 the MobileNetV2-style model is built here. Numerics cases run the model on nvdla_full and on the
 fp32 reference and require the same top-1 class and a logit cosine similarity >= 0.98. The primer
-cases run ResNet-50 int8 timing-only at the NVDLA primer's design points (ResNet-50 frames/s at
-1 GHz) and require frames/s within +-25% of the published figure. timing_only requires identical
-cycles with and without --timing-only.
+cases run ResNet-50 int8 timing-only at the NVDLA primer's seven design points and hold frames/s
+to the primer's figures as PRIMER_POINTS explains; nvdla_small holds the shipped preset there.
+timing_only requires identical cycles with and without --timing-only.
 """
 import json
 import os
@@ -22,12 +22,31 @@ import _harness
 
 COSINE_MIN = 0.98
 FPS_TOLERANCE = 0.25
-# NVDLA primer, "Example Area and Performance with NVDLA" (int8 ResNet-50 frames/s). The primer
-# gives MAC counts, not atomic shapes: 2048 = 64x32 (nv_full), 64 = 8x8 (nv_small's shape).
-PRIMER_POINTS = {
-    "primer_2048": (["conv.atomic_c=64", "conv.atomic_k=32", "cbuf.kib=512", "dram.bandwidth_gbps=20"], 269.0),
-    "primer_64": (["conv.atomic_c=8", "conv.atomic_k=8", "cbuf.kib=128", "dram.bandwidth_gbps=1"], 7.3),
+NVDLA_SMALL_TOLERANCE = 0.15
+# NVDLA primer, "Example Area and Performance with NVDLA" (int8 ResNet-50 frames/s, no on-chip
+# SRAM, 1 GHz). The primer gives MAC counts, not shapes; each point uses an atomic-C x atomic-K
+# split the NVDLA docs allow (atomic-C 8..64, atomic-K 4..64, atomic-C >= atomic-K), with the
+# rest of nvdla_full. The memory atom follows atomic_k (NpuSpec::atom_bytes).
+#
+# The primer's figures come from NVDLA's performance spreadsheet (nvdla/hw perf/
+# NVDLA_OpenSource_Performance.xlsx), which bench/nvdla_primer_sheet.py re-implements and
+# reproduces to the printed digit. That sheet counts a strided 1x1 kernel's weights 4x (it
+# folds the stride into the channels; NVDLA stores R x S x C weights whatever the stride), and
+# at a 128 KiB CBUF its multi-pass rule multiplies those inflated weights: its 64- and 32-MAC
+# figures are 60% too slow for the sheet's own method. Each point is therefore held within 25%
+# of the sheet with its conventions corrected (no stride folding, no Winograd, K rounded to
+# atomic_k, ResNet-50 v1.5 shapes, 1 KB = 1024 B: "s5_fps"), and, where the published figure
+# does not rest on that artefact (128 MACs and up), within 25% of the published figure too.
+PRIMER_POINTS = {  # case: (MACs, atomic_c, atomic_k, CBUF KiB, DRAM GB/s)
+    "primer_2048": (2048, 64, 32, 512, 20),
+    "primer_1024": (1024, 32, 32, 256, 15),
+    "primer_512": (512, 32, 16, 256, 10),
+    "primer_256": (256, 16, 16, 256, 5),
+    "primer_128": (128, 16, 8, 256, 2),
+    "primer_64": (64, 8, 8, 128, 1),
+    "primer_32": (32, 8, 4, 128, 0.5),
 }
+ARTEFACT_POINTS = {64, 32}  # where the published figure rests on the sheet's weight inflation
 
 
 def run(exe, model, config, outdir, extra=()):
@@ -140,6 +159,79 @@ def mobilenet_like(path):
     onnx.save(model, path)
 
 
+def shufflenet_like(path, size=224, stages=((48, 4), (96, 8), (192, 4))):
+    """A ShuffleNet V2 0.5x-shaped classifier (stages of 48, 96 and 192 channels, 4 + 8 + 4
+    units) at 1x3x224x224: stride-1 units split the channels in two
+    (Split), run one half through 1x1 / depthwise 3x3 / 1x1 with BatchNormalization and ReLU,
+    and concatenate it with the untouched half; stride-2 units run both branches and
+    concatenate; every unit ends with the channel shuffle Reshape(1, 2, C/2, H, W) ->
+    Transpose(0, 2, 1, 3, 4) -> Reshape(1, C, H, W). Seeded weights."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(11)
+    nodes, inits, count = [], [], {}
+
+    def name(base):
+        count[base] = count.get(base, 0) + 1
+        return f"{base}_{count[base]}"
+
+    def const(base, arr):
+        n = name(base)
+        inits.append(numpy_helper.from_array(np.asarray(arr), n))
+        return n
+
+    def op(t, inputs, outputs=1, **attrs):
+        outs = [name(t.lower()) for _ in range(outputs)]
+        nodes.append(helper.make_node(t, inputs, outs, name=name(t), **attrs))
+        return outs[0] if outputs == 1 else outs
+
+    def conv_bn(x, cin, cout, k, stride=1, group=1, relu=True):
+        w = rng.normal(0, np.sqrt(2.0 / (cin // group * k * k)), (cout, cin // group, k, k)).astype(np.float32)
+        y = op("Conv", [x, const("w", w)], kernel_shape=[k, k], strides=[stride, stride], pads=[k // 2] * 4,
+               group=group)
+        y = op("BatchNormalization", [y, const("g", rng.uniform(0.5, 1.5, cout).astype(np.float32)),
+                                      const("b", rng.normal(0, 0.1, cout).astype(np.float32)),
+                                      const("m", rng.normal(0, 0.1, cout).astype(np.float32)),
+                                      const("v", rng.uniform(0.5, 1.5, cout).astype(np.float32))], epsilon=1e-5)
+        return op("Relu", [y]) if relu else y
+
+    def branch(x, cin, cout, stride):
+        h = conv_bn(x, cin, cout, 1)
+        h = conv_bn(h, cout, cout, 3, stride=stride, group=cout, relu=False)
+        return conv_bn(h, cout, cout, 1)
+
+    def shuffle(x, c, hw):
+        y = op("Reshape", [x, const("s", np.array([1, 2, c // 2, hw, hw], np.int64))])
+        y = op("Transpose", [y], perm=[0, 2, 1, 3, 4])
+        return op("Reshape", [y, const("s", np.array([1, c, hw, hw], np.int64))])
+
+    y = conv_bn("image", 3, 24, 3, stride=2)
+    y = op("MaxPool", [y], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    c, hw = 24, size // 4
+    for out, repeats in stages:
+        half = out // 2
+        left = conv_bn(conv_bn(y, c, c, 3, stride=2, group=c, relu=False), c, half, 1)
+        right = branch(y, c, half, 2)
+        hw //= 2
+        y = shuffle(op("Concat", [left, right], axis=1), out, hw)
+        c = out
+        for _ in range(repeats - 1):
+            a, b = op("Split", [y, const("split", np.array([c // 2, c // 2], np.int64))], outputs=2, axis=1)
+            y = shuffle(op("Concat", [a, branch(b, c // 2, c // 2, 1)], axis=1), c, hw)
+    y = conv_bn(y, c, 128, 1)
+    y = op("Flatten", [op("GlobalAveragePool", [y])], axis=1)
+    w = rng.normal(0, np.sqrt(1.0 / 128), (128, 10)).astype(np.float32)
+    logits = op("Gemm", [y, const("fc", w), const("fcb", np.zeros(10, np.float32))])
+    graph = helper.make_graph(nodes, "shufflenet_like",
+                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, size, size])],
+                              [helper.make_tensor_value_info(logits, TensorProto.FLOAT, [1, 10])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
 def op_zoo(path):
     """Less common ops in one graph: strided and dilated convs, LeakyRelu, PRelu, LRN (CDP),
     3x3 average pooling, a channel concat whose second part is not atom-aligned (copied by SDP),
@@ -188,17 +280,51 @@ def op_zoo(path):
     onnx.save(model, path)
 
 
-def check_primer(exe, models, case):
-    sets, published = PRIMER_POINTS[case]
+def primer_sheet():
+    """The primer's figures and the corrected sheet's, by MAC count, from the re-implementation
+    in bench/ (independent of the simulator)."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "nvdla_primer_sheet.py")
+    out = subprocess.run([sys.executable, script, "--json"], check=True, capture_output=True, text=True).stdout
+    sheet = json.loads(out)
+    if not sheet["reproduces_primer"]:
+        raise SystemExit("FAIL: the sheet re-implementation no longer reproduces the primer")
+    return {p["macs"]: p for p in sheet["points"]}
+
+
+def resnet50_fps(exe, models, config, sets):
     with tempfile.TemporaryDirectory() as tmp:
         extra = ["--timing-only"] + [a for s in sets for a in ("--set", s)]
-        stats = run(exe, os.path.join(models, "resnet50.onnx"), "nvdla_full", tmp, extra)
-    fps = stats["clock_hz"] / stats["cycles"]
+        stats = run(exe, os.path.join(models, "resnet50.onnx"), config, tmp, extra)
     util = [u["utilization"] for u in stats["units"] if u["name"] == "cmac"][0]
-    print(f"ResNet-50 int8 on nvdla_full {' '.join(sets)}: {fps:.1f} frames/s "
-          f"(primer {published}), MAC utilization {util:.2f}")
-    if abs(fps / published - 1) > FPS_TOLERANCE:
-        raise SystemExit(f"FAIL: {fps:.1f} frames/s is not within {FPS_TOLERANCE:.0%} of {published}")
+    return stats["clock_hz"] / stats["cycles"], util
+
+
+def check_primer(exe, models, case):
+    macs, ac, ak, cbuf, bw = PRIMER_POINTS[case]
+    ref = primer_sheet()[macs]
+    sets = [f"conv.atomic_c={ac}", f"conv.atomic_k={ak}", f"cbuf.kib={cbuf}", f"dram.bandwidth_gbps={bw}"]
+    fps, util = resnet50_fps(exe, models, "nvdla_full", sets)
+    print(f"ResNet-50 int8 on nvdla_full {' '.join(sets)}: {fps:.2f} frames/s, MAC utilization {util:.2f}; "
+          f"primer {ref['published_fps']} ({fps / ref['published_fps'] - 1:+.0%}), corrected sheet "
+          f"{ref['s5_fps']:.2f} ({fps / ref['s5_fps'] - 1:+.0%})")
+    if abs(fps / ref["s5_fps"] - 1) > FPS_TOLERANCE:
+        raise SystemExit(f"FAIL: not within {FPS_TOLERANCE:.0%} of the corrected sheet")
+    if macs not in ARTEFACT_POINTS and abs(fps / ref["published_fps"] - 1) > FPS_TOLERANCE:
+        raise SystemExit(f"FAIL: not within {FPS_TOLERANCE:.0%} of the primer")
+
+
+def check_nvdla_small(exe, models):
+    """The shipped nvdla_small preset (nv_small: 8 x 8 MACs, 128 KiB CBUF, 1 GB/s, SDP/PDP one
+    output a cycle, an 8-byte memory interface with a 50-cycle latency buffer) against the
+    64-MAC point of the corrected sheet, within 15%. (The primer's 7.3 rests on the sheet's
+    weight inflation; see PRIMER_POINTS.)"""
+    ref = primer_sheet()[64]
+    fps, util = resnet50_fps(exe, models, "nvdla_small", [])
+    print(f"ResNet-50 int8 on nvdla_small: {fps:.2f} frames/s, MAC utilization {util:.2f}; corrected sheet "
+          f"{ref['s5_fps']:.2f} ({fps / ref['s5_fps'] - 1:+.0%}), primer {ref['published_fps']} "
+          f"({fps / ref['published_fps'] - 1:+.0%})")
+    if abs(fps / ref["s5_fps"] - 1) > NVDLA_SMALL_TOLERANCE:
+        raise SystemExit(f"FAIL: not within {NVDLA_SMALL_TOLERANCE:.0%} of the corrected sheet")
 
 
 def check_timing_only(exe, models):
@@ -245,8 +371,8 @@ def check_infeasible(exe, models):
         raise SystemExit("FAIL: a sweep row of an infeasible point must say fits false and why")
 
 
-CASES = ["small_cnn", "mobilenet", "op_zoo", "resnet50", "primer_2048", "primer_64", "timing_only", "check_exit",
-         "infeasible_cbuf"]
+CASES = ["small_cnn", "mobilenet", "shufflenet", "op_zoo", "resnet50", *PRIMER_POINTS, "nvdla_small", "timing_only",
+         "check_exit", "infeasible_cbuf"]
 
 
 def run_case(case):
@@ -260,6 +386,11 @@ def run_case(case):
             path = os.path.join(tmp, "mobilenet_like.onnx")
             mobilenet_like(path)
             check_numerics(exe, path)
+    elif case == "shufflenet":
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "shufflenet_like.onnx")
+            shufflenet_like(path)
+            check_numerics(exe, path)
     elif case == "op_zoo":
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "op_zoo.onnx")
@@ -267,6 +398,8 @@ def run_case(case):
             check_numerics(exe, path)
     elif case.startswith("primer"):
         check_primer(exe, models, case)
+    elif case == "nvdla_small":
+        check_nvdla_small(exe, models)
     elif case == "timing_only":
         check_timing_only(exe, models)
     elif case == "infeasible_cbuf":

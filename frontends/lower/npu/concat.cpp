@@ -27,7 +27,7 @@ void Emitter::plan_concats() {
         std::set<std::string> seen;
         int64_t offset = 0;
         for (const auto& in : n.inputs) {
-            if ((offset * eb) % m_spec.dma.atom_bytes != 0) placeable = false;
+            if ((offset * eb) % m_spec.atom_bytes() != 0) placeable = false;
             offset += m_graph.value(in).shape.at(1);
             auto p = m_plan.producer.find(in);
             if (p == m_plan.producer.end() || !seen.insert(in).second || claimed.count(in)) {

@@ -89,7 +89,7 @@ bool Emitter::channel_last(const std::string& value) const {
 uint64_t Emitter::layout_bytes(const sim::Shape& shape, sim::DType dtype, bool cl) const {
     if (dtype == sim::DType::Int8 || dtype == sim::DType::Float16)
         return isa::npu::surface_bytes(shape, static_cast<int64_t>(sim::dtype_size(dtype)),
-                                       m_spec.dma.atom_bytes, cl);
+                                       m_spec.atom_bytes(), cl);
     return static_cast<uint64_t>(sim::shape_numel(shape)) * sim::dtype_size(dtype);
 }
 
@@ -541,8 +541,8 @@ void Emitter::assign_addresses() {
         if (s.kind == "slice") {
             const auto [pixels, channels] = layout_of(base.shape, false);
             const auto eb = static_cast<int64_t>(sim::dtype_size(base.dtype));
-            s.addr += static_cast<uint64_t>(s.channel_offset * eb / m_spec.dma.atom_bytes * pixels *
-                                            m_spec.dma.atom_bytes);
+            s.addr += static_cast<uint64_t>(s.channel_offset * eb / m_spec.atom_bytes() * pixels *
+                                            m_spec.atom_bytes());
             (void)channels;
         }
     }

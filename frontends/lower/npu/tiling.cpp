@@ -39,7 +39,7 @@ int64_t rows_fitting(const ConvDesc& d, uint64_t bytes, uint64_t row_bytes) {
 }  // namespace
 
 CbufPlan plan_cbuf(const ConvDesc& d, const NpuSpec& spec) {
-    const int64_t atom = spec.dma.atom_bytes;
+    const int64_t atom = spec.atom_bytes();
     const uint64_t bank = spec.cbuf.bank_bytes();
     const int64_t banks = spec.cbuf.banks;
     const uint64_t row_bytes = isa::npu::conv_input_row_bytes(d, atom);
@@ -57,7 +57,7 @@ CbufPlan plan_cbuf(const ConvDesc& d, const NpuSpec& spec) {
 
     // Every extra strip or kernel chunk restarts the pipeline: count the bytes the DRAM could
     // have moved during one access latency, so that ties go to fewer pieces.
-    const double restart = spec.dram.latency_ns * spec.dram.bandwidth_gbps;
+    const double restart = spec.dram.access_latency_ns() * spec.dram.bandwidth_gbps;
     CbufPlan best;
     best.input_bytes = input;
     best.weight_bytes = weights;
@@ -105,7 +105,8 @@ CbufPlan plan_cbuf(const ConvDesc& d, const NpuSpec& spec) {
             }
             CbufPlan stream = p;  // re-stream every kernel group for every strip
             stream.weights_resident = false;
-            stream.dram_read_bytes = pass + static_cast<uint64_t>(p.h_strips) * weights;
+            stream.dram_read_bytes =
+                pass + static_cast<uint64_t>(p.h_strips) * static_cast<uint64_t>(d.n) * weights;
             consider(stream,
                      static_cast<double>(stream.dram_read_bytes) + data_exposed + weight_exposed);
             // Kernel chunks that fit, each re-reading the input.
