@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "sim/config/fields.h"
+#include "sim/runtime/asm_text.h"
 #include "sim/error.h"
 
 namespace xpusim::isa::tpu {
@@ -23,15 +24,6 @@ int index_of(const char* const (&names)[N], const std::string& s, const std::str
     throw sim::ModelError("tpu asm: unknown " + what + " '" + s + "'");
 }
 
-std::string quote(const std::string& s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + "\"";
-}
-
 std::string ints(const std::vector<int>& v) {
     std::string s;
     for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
@@ -45,37 +37,6 @@ std::vector<int> parse_ints(const std::string& s) {
     std::string tok;
     while (std::getline(ss, tok, ',')) out.push_back(std::stoi(tok));
     return out;
-}
-
-// key=value tokens; values may be "quoted strings" with \" escapes.
-std::map<std::string, std::string> parse_fields(const std::string& line, std::size_t start,
-                                                int line_no) {
-    std::map<std::string, std::string> f;
-    std::size_t i = start;
-    while (i < line.size()) {
-        while (i < line.size() && line[i] == ' ') ++i;
-        if (i >= line.size()) break;
-        const std::size_t eq = line.find('=', i);
-        if (eq == std::string::npos)
-            throw sim::ModelError("tpu asm line " + std::to_string(line_no) +
-                                  ": expected key=value");
-        const std::string key = line.substr(i, eq - i);
-        std::string value;
-        i = eq + 1;
-        if (i < line.size() && line[i] == '"') {
-            for (++i; i < line.size() && line[i] != '"'; ++i) {
-                if (line[i] == '\\' && i + 1 < line.size()) ++i;
-                value += line[i];
-            }
-            ++i;
-        } else {
-            const std::size_t end = line.find(' ', i);
-            value = line.substr(i, end == std::string::npos ? std::string::npos : end - i);
-            i = end == std::string::npos ? line.size() : end;
-        }
-        f[key] = value;
-    }
-    return f;
 }
 
 // Every value of a key that may repeat on one line (fuse="...").
@@ -119,15 +80,6 @@ sim::Conv2dShape parse_conv(const std::string& s) {
     return c;
 }
 
-sim::Shape parse_shape(const std::string& s) {
-    sim::Shape out;
-    if (s == "scalar") return out;
-    std::stringstream ss(s);
-    std::string tok;
-    while (std::getline(ss, tok, 'x')) out.push_back(std::stoll(tok));
-    return out;
-}
-
 }  // namespace
 
 const char* opcode_name(Opcode op) {
@@ -160,17 +112,17 @@ std::string TpuProgram::to_asm() const {
       << instructions.size() << " instructions\n";
     for (const auto& line : sim::config::spec_lines(spec)) s << ".spec " << line << '\n';
     for (const auto& [name, id] : graph_inputs)
-        s << ".input name=" << quote(name) << " buffer=" << id << '\n';
+        s << ".input name=" << sim::asm_text::quote(name) << " buffer=" << id << '\n';
     for (const auto& [name, id] : graph_outputs)
-        s << ".output name=" << quote(name) << " buffer=" << id << '\n';
+        s << ".output name=" << sim::asm_text::quote(name) << " buffer=" << id << '\n';
     for (const Buffer& b : buffers)
-        s << ".buffer id=" << b.id << " name=" << quote(b.name)
+        s << ".buffer id=" << b.id << " name=" << sim::asm_text::quote(b.name)
           << " format=" << storage_format_name(b.format) << " scale=" << b.scale
           << " space=" << memory_space_name(b.space) << " addr=" << b.address
           << " shape=" << sim::shape_str(b.shape) << " dtype=" << sim::dtype_name(b.source_dtype)
           << " alias=" << b.alias_of << '\n';
     for (const Layer& l : layers) {
-        s << ".layer id=" << l.id << " name=" << quote(l.name) << " op=" << l.op_type
+        s << ".layer id=" << l.id << " name=" << sim::asm_text::quote(l.name) << " op=" << l.op_type
           << " kind=" << kKinds[static_cast<int>(l.kind)] << " in=" << ints(l.inputs)
           << " out=" << ints(l.outputs) << " macs=" << l.macs << " elements=" << l.elements
           << " ops=" << l.ops_per_element;
@@ -188,7 +140,7 @@ std::string TpuProgram::to_asm() const {
             if (g.is_conv) s << " conv=" << conv_str(g.conv);
         }
         for (const auto& n : l.fused)
-            s << " fuse=" << quote(n.name + "|" + n.op_type + "|" + n.reason);
+            s << " fuse=" << sim::asm_text::quote(n.name + "|" + n.op_type + "|" + n.reason);
         s << '\n';
     }
     for (const Instruction& i : instructions) {
@@ -259,7 +211,7 @@ TpuProgram TpuProgram::from_asm(const std::string& text) {
             if (line[0] == '.') {
                 const std::size_t sp = line.find(' ');
                 const std::string directive = line.substr(0, sp);
-                auto f = parse_fields(line, sp == std::string::npos ? line.size() : sp, line_no);
+                auto f = sim::asm_text::fields(line, sp == std::string::npos ? line.size() : sp, "tpu asm", line_no);
                 if (directive == ".input") {
                     p.graph_inputs[f.at("name")] = std::stoi(f.at("buffer"));
                 } else if (directive == ".output") {
@@ -274,7 +226,7 @@ TpuProgram TpuProgram::from_asm(const std::string& text) {
                     b.space =
                         static_cast<MemorySpace>(index_of(kSpaces, f.at("space"), "memory space"));
                     b.address = std::stoull(f.at("addr"));
-                    b.shape = parse_shape(f.at("shape"));
+                    b.shape = sim::asm_text::parse_shape(f.at("shape"));
                     b.source_dtype = sim::dtype_from_name(f.at("dtype"));
                     b.alias_of = std::stoi(f.at("alias"));
                     p.buffers.push_back(b);
@@ -339,7 +291,7 @@ TpuProgram TpuProgram::from_asm(const std::string& text) {
             i.op = static_cast<Opcode>(
                 index_of(kOpcodes, line.substr(op_start, op_end - op_start), "opcode"));
             auto f =
-                parse_fields(line, op_end == std::string::npos ? line.size() : op_end, line_no);
+                sim::asm_text::fields(line, op_end == std::string::npos ? line.size() : op_end, "tpu asm", line_no);
             auto get = [&](const char* k, int64_t def) {
                 return f.count(k) ? std::stoll(f.at(k)) : def;
             };
