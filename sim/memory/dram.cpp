@@ -62,7 +62,7 @@ Dram::Transaction* Dram::begin(int id, tlm::tlm_generic_payload& p, double arriv
     uint64_t a = p.get_address();
     const uint64_t end = a + p.get_data_length();
     // A channel's share of one transaction is contiguous in its local space: consecutive chunks
-    // on one channel that stay in one row stripe merge into one part.
+    // on one channel merge into one part (which the channel serves stripe by stripe).
     std::vector<std::pair<std::size_t, Part>> parts;
     std::vector<std::pair<std::size_t, uint64_t>> open(channels, {SIZE_MAX, 0});  // part, local end
     while (a < end) {
@@ -73,7 +73,7 @@ Dram::Transaction* Dram::begin(int id, tlm::tlm_generic_payload& p, double arriv
         const uint64_t n = std::min({end - a, il - a % il, stripe - in_stripe});
         const uint64_t s = local / stripe;
         auto& [last, local_end] = open[c];
-        if (last != SIZE_MAX && local_end == local && in_stripe != 0) {
+        if (last != SIZE_MAX && local_end == local) {
             parts[last].second.access.bytes += static_cast<int64_t>(n);
         } else {
             ChannelAccess access;

@@ -62,7 +62,34 @@ class BankedChannel : public ChannelModel {
         return true;
     }
 
+    // An access longer than what is left of its row stripe continues in the next stripes (the
+    // next bank, then the next row), served back to back as separate segments.
     ChannelService serve(const ChannelAccess& a, double arrival_ns, double now_ns) override {
+        const int64_t stripe_bytes = m_spec.row_bytes * m_spec.bank_groups;
+        ChannelAccess seg = a;
+        int64_t left = a.bytes;
+        ChannelService total;
+        bool first = true;
+        for (;;) {
+            seg.bytes = std::min(left, stripe_bytes - seg.first_burst * m_spec.burst_bytes());
+            const ChannelService s = serve_segment(seg, arrival_ns, now_ns);
+            if (first) total = s;
+            total.data_end_ns = s.data_end_ns;
+            total.next_decision_ns = s.next_decision_ns;
+            total.row_hit = total.row_hit && s.row_hit;
+            first = false;
+            left -= seg.bytes;
+            if (left <= 0) return total;
+            const int64_t next = seg.row * m_spec.banks_per_group + seg.bank + 1;
+            seg.bank = next % m_spec.banks_per_group;
+            seg.row = next / m_spec.banks_per_group;
+            seg.first_burst = 0;
+            now_ns = s.next_decision_ns;
+        }
+    }
+
+  private:
+    ChannelService serve_segment(const ChannelAccess& a, double arrival_ns, double now_ns) {
         refresh_until(now_ns);
         const int64_t n = bursts_of(a.bytes, m_spec.burst_bytes());
         const int64_t groups = std::min(m_spec.bank_groups, n);
@@ -117,7 +144,6 @@ class BankedChannel : public ChannelModel {
         return {data_start, data_end, last_col, hit};
     }
 
-  private:
     struct Bank {
         int64_t open_row = -1;
         double act_ready = kNever;  // tRC after its last ACT, tRFC after a refresh
