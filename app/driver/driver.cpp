@@ -182,6 +182,7 @@ RunOutcome run_graph(const frontend::Graph& graph, const sim::config::Config& co
     lopts.calibration = &calibration;
     lower::LoweredModel lowered = lowering->lower(graph, config, lopts);
     out.placements = std::move(lowered.placements);
+    out.notes = std::move(lowered.notes);
     // Placements in graph order; nodes folded away by a pass after the node they went into.
     std::map<std::string, std::size_t> order;
     for (std::size_t i = 0; i < graph.nodes.size(); ++i) order[graph.nodes[i].name] = i;
@@ -357,6 +358,8 @@ nlohmann::json RunOutcome::stats_json() const {
                 {"numerics", numerics},
                 {"stats", r.stats.to_json()}};
     if (calibration) doc["calibration"] = calibration->to_json();
+    for (const auto& [key, section] : r.sections.items())
+        if (!doc.contains(key)) doc[key] = section;  // a target cannot replace a common key
     return doc;
 }
 

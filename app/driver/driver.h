@@ -44,6 +44,7 @@ struct RunOutcome {
     TensorMap inputs;      // every input the run used, given or drawn
     sim::Results results;  // untimed (no cycles) when the design is infeasible
     std::vector<lower::NodePlacement> placements;
+    std::vector<std::string> notes;  // the lowering's lines for `check`
     std::vector<sim::Problem> problems;  // why the design cannot run the model; empty: feasible
     std::optional<lower::CalibrationUse> calibration;
     nlohmann::json numerics;  // per output vs the reference; null for reference / timing-only

@@ -87,6 +87,7 @@ CheckReport make_check_report(const RunOutcome& o, std::optional<double> max_rel
         if (m) ops.back()["numerics"] = *m;
     }
     s << counts[0] << " native, " << counts[1] << " lowered, " << counts[2] << " on the host\n";
+    for (const auto& n : o.notes) s << n << '\n';
     std::vector<std::string> failures;
     for (const auto& p : o.problems) failures.push_back(p.kind + ": " + p.message);
     if (o.numerics.is_object())

@@ -49,6 +49,8 @@ struct LoweredModel {
     /// small). Any problem makes the design infeasible: the driver does not time it, and `check`
     /// fails. A lowering that cannot proceed at all throws instead.
     std::vector<sim::Problem> problems;
+    /// Lines `check` prints beside its table (the GPU: how much of HBM the model needs).
+    std::vector<std::string> notes;
     /// Where the int8 scales came from, when the lowering quantized.
     std::optional<CalibrationUse> calibration;
 };

@@ -84,6 +84,8 @@ struct Results {
     std::vector<UnitStats> units;
     std::map<std::string, MemoryReport> memory;  // by instance name
     StatsRegistry stats;  // everything else the model counts, "unit.stat" names
+    // Target-specific top-level sections of stats.json (the GPU's per-kernel rows, "kernels").
+    nlohmann::json sections = nlohmann::json::object();
     TraceLog trace;
     double wall_seconds = 0.0;  // host time the simulation took (set by the driver alone)
 

@@ -1,0 +1,738 @@
+// Conv, Gemm and MatMul as the kernels cuBLAS / cuDNN / CUTLASS launch.
+//
+// Every one is a GEMM C (M x N) = A (M x K) B (K x N): a convolution as an implicit GEMM with
+// M = N*P*Q, N = output channels, K = C*R*S. The kernel is chosen as the libraries choose it:
+// each candidate CTA tile of the architecture (CUTLASS 3 sm90 shapes for Hopper's TMA + wgmma,
+// CUTLASS 2 sm80 shapes with their stage counts for Ampere's cp.async + mma.sync, CUTLASS's SIMT
+// sgemm tiles for fp32 without TF32) x split-K is scored by a quick wave estimate
+//   est = waves x max(tile compute or issue, a wave's bytes / the L2's bandwidth) + split-K reduction
+//   waves = ceil(tiles x splits / (SMs x CTAs per SM))
+// and the best kept. M = 1 (or N = 1) takes a GEMV kernel; depthwise and grouped convolutions a
+// direct SIMT kernel; MatMul -> (scale) -> Softmax -> MatMul in fp16/bf16 one flash-attention
+// kernel. In the fused profile a GEMM's epilogue takes the bias, a residual Add and the
+// activation that follow it.
+#include <algorithm>
+#include <cmath>
+
+#include "frontends/lower/gpu/gpu_lowering.h"
+#include "frontends/lower/host_fallback.h"
+#include "sim/compute/conv2d.h"
+
+namespace xpusim::lower::gpu {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+struct TileShape {
+    int64_t m, n, k, stages, warps;  // stages 0: as many as fit (Hopper)
+};
+
+// CUTLASS 3 sm90 default-level CTA tiles (python/cutlass_library/sm90_shapes.py): the wgmma
+// instruction shape x the MMA multiplier; K is 64 for 16-bit, 128 for 8-bit, 32 for tf32.
+std::vector<TileShape> hopper_tiles(Precision p) {
+    const int64_t k = p == Precision::Tf32 ? 32 : (p == Precision::Int8 || p == Precision::Fp8) ? 128 : 64;
+    return {{128, 128, k, 0, 12}, {128, 256, k, 0, 12}, {256, 128, k, 0, 12}, {64, 128, k, 0, 12}, {64, 256, k, 0, 12}};
+}
+
+// CUTLASS 2 GenerateSM80_TensorOp_16816 tiles with their stages and warps (python/cutlass_library/
+// generator.py); K halves for tf32 (4-byte operands), doubles for int8.
+std::vector<TileShape> ampere_tiles(Precision p) {
+    std::vector<TileShape> t = {{256, 128, 32, 3, 8}, {128, 256, 32, 3, 8}, {256, 64, 32, 4, 4}, {64, 256, 32, 4, 4},
+                                {128, 128, 32, 5, 4}, {128, 64, 32, 6, 4},  {64, 128, 32, 6, 4}, {64, 64, 32, 10, 4},
+                                {128, 128, 64, 4, 4}, {64, 64, 64, 5, 4}};
+    for (auto& s : t) {
+        if (p == Precision::Tf32) s.k /= 2;
+        if (p == Precision::Int8) s.k *= 2;
+    }
+    return t;
+}
+
+// CUTLASS SIMT sgemm tiles (cutlass_80_simt_sgemm_<M>x<N>_8x<stages>): BK = 8.
+std::vector<TileShape> simt_tiles() {
+    return {{128, 128, 8, 5, 8}, {128, 64, 8, 5, 4}, {64, 128, 8, 5, 4}, {64, 64, 8, 5, 2}, {32, 32, 8, 5, 1}};
+}
+
+// The operands and the output of a GEMM, and what the epilogue reads.
+struct GemmOperands {
+    int a = -1, b = -1, c = -1;
+    uint64_t a_unique = 0, b_unique = 0, c_bytes = 0;
+    std::vector<int> residuals;  // buffers the epilogue reads (a residual Add), each M x N
+    int64_t epilogue_ops = 0;    // element-wise ops the epilogue applies per output
+};
+
+struct GemmPlan {
+    TileShape tile{};
+    int64_t split = 1, stages = 1, smem = 0, threads = 128, registers = 128;
+    double estimate = 1e300;
+};
+
+int64_t mma_k(Precision p) {
+    return p == Precision::Tf32 ? 8 : (p == Precision::Int8 || p == Precision::Fp8) ? 32 : 16;
+}
+
+}  // namespace
+
+// How a split-K GEMM sums its partials: cuBLAS launches splitKreduce_kernel after the GEMM;
+// cuDNN's implicit-GEMM convolutions reduce inside the kernel (CUTLASS's serial split-K: each
+// split adds its fp32 partial tile into a workspace with red.global, and the last to arrive
+// converts the sum and stores the output).
+enum class SplitReduce { Kernel, InKernel };
+
+// The kernel a GEMM of M x N x K (batch independent GEMMs) in `p` becomes, with its stream.
+static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t K, int64_t batch, Precision p,
+                      const GemmOperands& ops, const std::string& reduce_node,
+                      SplitReduce reduce = SplitReduce::Kernel) {
+    const GpuSpec& s = L.spec;
+    const bool tensor = p != Precision::Fp32;
+    const int64_t eb = precision_bytes(p);
+    const int64_t out_eb = L.element_bytes();
+    const double sms = static_cast<double>(s.sm.count);
+    const double clock_ratio = s.clock_mhz / s.tensor.clock_mhz;
+    const double l2_bytes_per_cycle_per_sm =
+        static_cast<double>(s.l2.slices) * s.l2.bytes_per_cycle_per_slice / sms;
+    std::vector<TileShape> cands = !tensor ? simt_tiles() : s.arch == Arch::Hopper ? hopper_tiles(p) : ampere_tiles(p);
+    GemmPlan best;
+    for (const TileShape& t : cands) {
+        const int64_t stage_bytes = (t.m + t.n) * t.k * eb;
+        int64_t stages = t.stages;
+        int64_t smem = 0, threads = t.warps * 32, regs = 128;
+        if (tensor && s.arch == Arch::Hopper) {
+            const int64_t carveout = 32 * 1024;  // epilogue staging (CUTLASS StageCountAutoCarveout)
+            stages = std::min<int64_t>(8, (static_cast<int64_t>(s.sm.smem_bytes()) - s.sm.smem_per_cta_reserved - carveout) / stage_bytes);
+            if (stages < 2) continue;
+            smem = stages * stage_bytes + carveout;
+            threads = 384;  // a producer and two consumer warp groups
+            regs = 168;
+        } else {
+            smem = stages * stage_bytes;
+            regs = tensor ? (t.m * t.n >= 128 * 256 ? 232 : 168) : 128;
+            if (smem + s.sm.smem_per_cta_reserved > static_cast<int64_t>(s.sm.smem_bytes())) continue;
+        }
+        Kernel probe;
+        probe.threads = threads, probe.registers = regs, probe.smem_bytes = smem;
+        const int64_t regs_warp = (regs * 32 + s.sm.register_granule - 1) / s.sm.register_granule * s.sm.register_granule;
+        int64_t occ = std::min({s.sm.max_ctas, s.sm.max_threads / threads, s.sm.max_warps / (threads / 32),
+                                s.sm.registers / (regs_warp * (threads / 32)),
+                                static_cast<int64_t>(s.sm.smem_bytes()) / (smem + s.sm.smem_per_cta_reserved)});
+        if (occ < 1) continue;
+        const int64_t tiles = ceil_div(M, t.m) * ceil_div(N, t.n) * batch;
+        const int64_t k_tiles = ceil_div(K, t.k);
+        for (int64_t split : {1, 2, 3, 4, 6, 8, 12, 16}) {
+            if (split > 1 && ceil_div(k_tiles, split) < 4) break;
+            const int64_t ctas = tiles * split;
+            const double waves = std::ceil(static_cast<double>(ctas) / (sms * static_cast<double>(occ)));
+            const double iters = static_cast<double>(ceil_div(k_tiles, split));
+            const double rate = tensor ? static_cast<double>(s.tensor.rate(p)) / clock_ratio : static_cast<double>(s.sm.fp32_lanes);
+            const double per_cta_compute = iters * static_cast<double>(t.m * t.n * t.k) / rate;
+            const double resident = std::min<double>(static_cast<double>(occ), static_cast<double>(ctas) / sms);
+            // SIMT: every FFMA is a warp instruction (plus ~6% loads and address math), and a
+            // warp issues at most one per cycle, so CTAs of few warps are issue-bound.
+            const double issue = tensor ? 0.0
+                                        : iters * static_cast<double>(t.m * t.n * t.k) / 32.0 * 1.06 /
+                                              std::min<double>(static_cast<double>(s.sm.issue_per_cycle),
+                                                               static_cast<double>(t.warps) * std::max(1.0, resident));
+            const double wave_compute = std::max(per_cta_compute, issue) * std::max(1.0, resident);
+            const double wave_bytes = iters * static_cast<double>(stage_bytes) * std::max(1.0, resident);
+            // The L2 serves the whole wave: its bytes over the L2's bandwidth, however few SMs ask.
+            const double wave_memory = wave_bytes * std::min(sms, static_cast<double>(ctas) / std::max(1.0, resident)) /
+                                       (l2_bytes_per_cycle_per_sm * sms);
+            double est = waves * (std::max(wave_compute, wave_memory) + static_cast<double>(s.l2.latency_far_cycles));
+            if (split > 1)  // the partial sums go out in fp32 and a reduction reads them back
+                est += 2.0 * static_cast<double>(M * N * batch * split * 4) / (l2_bytes_per_cycle_per_sm * sms) +
+                       (reduce == SplitReduce::Kernel ? s.launch.gap_us * s.clock_mhz : 0.0);
+            if (est < best.estimate * 0.999) {
+                best.tile = t, best.split = split, best.stages = stages, best.smem = smem, best.threads = threads,
+                best.registers = regs, best.estimate = est;
+            }
+        }
+    }
+    if (best.estimate >= 1e300)
+        throw sim::UnsupportedError("gpu: no GEMM tile fits an SM for " + std::to_string(M) + "x" + std::to_string(N) +
+                                    "x" + std::to_string(K));
+    const TileShape& t = best.tile;
+    const int64_t tiles_m = ceil_div(M, t.m), tiles_n = ceil_div(N, t.n);
+    const int64_t k_split = ceil_div(ceil_div(K, t.k), best.split) * t.k;
+    kn.grid = tiles_m * tiles_n * batch * best.split;
+    kn.threads = best.threads;
+    kn.registers = best.registers;
+    kn.smem_bytes = best.smem;
+    kn.tile_m = t.m, kn.tile_n = t.n, kn.tile_k = t.k, kn.split_k = best.split;
+    kn.dtype = p;
+    kn.flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) * static_cast<double>(batch);
+    CtaProgram& c = kn.cta;
+    c.iterations = k_split / t.k;
+    c.stages = best.stages;
+    const int64_t a_tile = t.m * t.k * eb, b_tile = t.n * t.k * eb;
+    if (tensor && s.arch == Arch::Hopper) {
+        kn.name = "gemm_tma_wgmma";
+        kn.persistent = true;
+        c.warp_specialized = true;
+        c.prologue = {{Op::Mbarrier, 1, 0, 0, 0, 0, -1}};
+        c.body = {{Op::TmaLoad, 1, a_tile, 0, 0, 0, ops.a},
+                  {Op::TmaLoad, 1, b_tile, 0, 0, 0, ops.b},
+                  {Op::Mbarrier, 1, 0, 0, 0, 0, -1},
+                  {Op::Wgmma, (t.m / 64) * ceil_div(t.n, 256) * (t.k / mma_k(p)), 0, 64, std::min<int64_t>(t.n, 256), mma_k(p), -1}};
+    } else if (tensor) {
+        kn.name = "gemm_cpasync_mma";
+        const int64_t warps_m = t.warps >= 8 ? (t.m >= t.n ? 4 : 2) : 2, warps_n = t.warps / warps_m;
+        c.body = {{Op::CpAsync, 1, a_tile, 0, 0, 0, ops.a},
+                  {Op::CpAsync, 1, b_tile, 0, 0, 0, ops.b},
+                  {Op::Ldmatrix, 1, (t.m * warps_n + t.n * warps_m) * t.k * eb, 0, 0, 0, -1},
+                  {Op::MmaSync, (t.m * t.n * t.k) / (16 * 8 * mma_k(p)), 0, 16, 8, mma_k(p), -1},
+                  {Op::BarSync, 1, 0, 0, 0, 0, -1}};
+    } else {
+        // CUTLASS's SIMT sgemm: each thread holds a micro-tile of the CTA tile (8 x 8 for
+        // 128 x 128 on 256 threads), a warp a 32 x (32 x micro-tile / 32) block. Per k step a
+        // warp reads its A column and B row from shared memory with 128-bit loads (broadcast
+        // within the warp, so the bytes are the warp's unique operands, at least one 128 B
+        // wavefront per load), then issues micro-tile FFMAs per thread. Per iteration each
+        // thread also computes addresses and the loop (about two integer ops per k step).
+        kn.name = "sgemm_simt";
+        const int64_t warps = kn.threads / 32;
+        const int64_t per_thread = t.m * t.n / kn.threads;
+        const int64_t warp_m = std::min<int64_t>(t.m, 32), warp_n = 32 * per_thread / warp_m;
+        const int64_t side = static_cast<int64_t>(std::sqrt(static_cast<double>(per_thread)));
+        const int64_t lds_per_k = std::max<int64_t>(2, 2 * side / 4);  // LDS.128 per thread per k
+        const int64_t lds_bytes = std::max<int64_t>(128, (warp_m + warp_n) * 4 / lds_per_k);
+        c.body = {{Op::CpAsync, 1, a_tile, 0, 0, 0, ops.a},
+                  {Op::CpAsync, 1, b_tile, 0, 0, 0, ops.b},
+                  {Op::LdShared, warps * t.k * lds_per_k, lds_bytes, 0, 0, 0, -1},
+                  {Op::Ffma, t.m * t.n * t.k, 0, 0, 0, 0, -1},
+                  {Op::Alu, kn.threads * 2 * t.k, 0, 0, 0, 0, -1},
+                  {Op::BarSync, 1, 0, 0, 0, 0, -1}};
+    }
+    kn.bytes_in_flight = best.stages * (a_tile + b_tile);
+    // Epilogue: apply the fused ops, read residuals, store C (fp32 partial sums under split-K).
+    const int64_t outputs = t.m * t.n;
+    if (ops.epilogue_ops > 0) c.epilogue.push_back({Op::Ffma, outputs * ops.epilogue_ops, 0, 0, 0, 0, -1});
+    for (int r : ops.residuals) c.epilogue.push_back({Op::LdGlobal, 1, outputs * out_eb, 0, 0, 0, r});
+    const bool split = best.split > 1;
+    const bool in_kernel = split && reduce == SplitReduce::InKernel;
+    const uint64_t partials = static_cast<uint64_t>(M * N * batch * 4) * static_cast<uint64_t>(in_kernel ? 1 : best.split);
+    const int c_buf = split ? L.workspace(kn.nodes.front() + ".split_k", partials) : ops.c;
+    const Op store = tensor && s.arch == Arch::Hopper ? Op::TmaStore : Op::StGlobal;
+    if (in_kernel) {
+        // Every split adds its partial tile into the workspace; the last of a tile's splits (one
+        // in `split`, so per CTA on average 1 / split of a tile) reads the sum back and stores it.
+        c.epilogue.push_back({Op::RedGlobal, 1, outputs * 4, 0, 0, 0, c_buf});
+        c.epilogue.push_back({Op::Mbarrier, 1, 0, 0, 0, 0, -1});
+        c.epilogue.push_back({Op::LdGlobal, 1, outputs * 4 / best.split, 0, 0, 0, c_buf});
+        c.epilogue.push_back({store, 1, outputs * out_eb / best.split, 0, 0, 0, ops.c});
+    } else {
+        c.epilogue.push_back({store, 1, outputs * (split ? 4 : out_eb), 0, 0, 0, c_buf});
+    }
+    // L2 traffic: A is re-read by every column of tiles (and each image of an implicit GEMM
+    // reads its pixels R*S times through im2col), B by every row.
+    const uint64_t ctas = static_cast<uint64_t>(kn.grid);
+    const uint64_t a_total = ctas * static_cast<uint64_t>(t.m * k_split * eb);
+    const uint64_t b_total = ctas * static_cast<uint64_t>(t.n * k_split * eb);
+    // One wave of CTAs, rasterized as CUTLASS's swizzle does, covers a near-square block of
+    // a x b tiles (a b = the CTAs of a wave, a chosen to minimise the bands it reads): it
+    // re-reads a bands of A and b bands of B.
+    {
+        const double wave = std::min<double>(static_cast<double>(kn.grid), static_cast<double>(s.sm.count) * 1.0);
+        const double a_rows = std::clamp(std::sqrt(wave * static_cast<double>(t.n) / static_cast<double>(t.m)), 1.0,
+                                         static_cast<double>(tiles_m));
+        const double b_cols = std::min(static_cast<double>(tiles_n), std::ceil(wave / a_rows));
+        kn.working_set = static_cast<uint64_t>((a_rows * static_cast<double>(t.m) + b_cols * static_cast<double>(t.n)) *
+                                               static_cast<double>(k_split * best.split * eb));
+    }
+    kn.args.push_back({ops.a, ops.a_unique, std::max(ops.a_unique, a_total), false});
+    kn.args.push_back({ops.b, ops.b_unique, std::max(ops.b_unique, b_total), false});
+    for (int r : ops.residuals) kn.args.push_back({r, ops.c_bytes, ops.c_bytes, false});
+    const uint64_t c_total = split ? static_cast<uint64_t>(M * N * batch * best.split * 4) : ops.c_bytes;
+    kn.args.push_back({c_buf, partials, c_total, true});
+    if (in_kernel) {
+        kn.args.push_back({c_buf, partials, partials, false});
+        kn.args.push_back({ops.c, ops.c_bytes, ops.c_bytes, true});
+    }
+    if (split && !in_kernel) {  // cuBLAS's splitKreduce_kernel: sum the partials, apply the epilogue
+        Kernel& red = L.add_kernel("splitk_reduce", {reduce_node});
+        const int64_t elems = M * N * batch;
+        red.threads = 256;
+        red.grid = std::max<int64_t>(1, ceil_div(elems, 256 * 4));
+        red.registers = 32;
+        red.dtype = p;
+        red.bytes_in_flight = 256 * 16 * 2;
+        red.cta.body = {{Op::LdGlobal, best.split, 256 * 4 * 4, 0, 0, 0, c_buf},
+                        {Op::Ffma, 256 * 4 * (best.split + ops.epilogue_ops), 0, 0, 0, 0, -1},
+                        {Op::StGlobal, 1, 256 * 4 * out_eb, 0, 0, 0, ops.c}};
+        red.cta.iterations = 1;
+        red.args = {{c_buf, c_total, c_total, false}, {ops.c, ops.c_bytes, ops.c_bytes, true}};
+        if (L.numerics) L.program.functions[red.id] = nullptr;  // the GEMM's function has the sums
+    }
+}
+
+namespace {
+
+const Node* next_follower(const GpuLowering& L, const Node& n, std::size_t& at, const std::vector<std::size_t>& chain) {
+    (void)n;
+    return at < chain.size() ? &L.graph.nodes[chain[at]] : nullptr;
+}
+
+// Element-wise ops a GEMM epilogue takes in the fused profile, and how many ops each costs.
+int64_t epilogue_cost(const std::string& op) {
+    if (op == "Relu" || op == "Clip" || op == "LeakyRelu" || op == "Add" || op == "Mul" || op == "Sub") return 1;
+    if (op == "Sigmoid" || op == "Tanh" || op == "HardSwish" || op == "HardSigmoid" || op == "Gelu") return 4;
+    return 0;
+}
+
+// The fused profile's epilogue: the nodes after `head` it absorbs (a bias or residual Add of the
+// output's shape, activations), their ops and residual buffers.
+std::vector<const Node*> fuse_epilogue(GpuLowering& L, const Node& head, GemmOperands& ops, std::string& out) {
+    std::vector<const Node*> fused;
+    out = head.outputs[0];
+    if (!L.spec.fused()) return fused;
+    const auto chain = frontend::follower_chain(L.graph, L.readers, L.index_of(head), 4).followers;
+    std::size_t at = 0;
+    const auto& out_shape = L.graph.value(out).shape;
+    while (const Node* f = next_follower(L, head, at, chain)) {
+        const int64_t cost = epilogue_cost(f->op_type);
+        if (cost == 0) break;
+        if (f->op_type == "Add" || f->op_type == "Mul" || f->op_type == "Sub") {
+            const std::string& other = f->inputs[0] == out ? f->inputs[1] : f->inputs[0];
+            const auto& ov = L.graph.value(other);
+            if (!L.graph.is_constant(other)) {
+                if (ov.shape != out_shape) break;
+                ops.residuals.push_back(L.buffer(other));
+            }
+        }
+        ops.epilogue_ops += cost;
+        fused.push_back(f);
+        out = f->outputs[0];
+        ++at;
+    }
+    return fused;
+}
+
+std::vector<float> as_floats(const sim::Tensor& t) {
+    const sim::Tensor f = t.dtype() == sim::DType::Float32 ? t : t.cast(sim::DType::Float32);
+    return std::vector<float>(f.data<float>(), f.data<float>() + f.numel());
+}
+
+float absmax_scale(const GpuLowering& L, const std::string& value, Precision p) {
+    auto it = L.ranges.find(value);
+    const float amax = it == L.ranges.end() ? 1.0f : std::max(1e-12f, it->second.covered(L.spec.quant));
+    return p == Precision::Fp8 ? amax / 448.0f : amax / 127.0f;
+}
+
+// Column scales of B (K x N) for int8 / fp8: per output channel, or one for the tensor.
+std::vector<float> column_scales(const GpuLowering& L, const std::vector<float>& b, int64_t K, int64_t N, Precision p) {
+    std::vector<float> amax(static_cast<std::size_t>(N), 0.0f);
+    for (int64_t k = 0; k < K; ++k)
+        for (int64_t j = 0; j < N; ++j) amax[static_cast<std::size_t>(j)] = std::max(amax[static_cast<std::size_t>(j)], std::fabs(b[static_cast<std::size_t>(k * N + j)]));
+    if (!L.spec.quant.per_channel) {
+        const float all = *std::max_element(amax.begin(), amax.end());
+        std::fill(amax.begin(), amax.end(), all);
+    }
+    for (float& a : amax) a = std::max(1e-12f, a) / (p == Precision::Fp8 ? 448.0f : 127.0f);
+    return amax;
+}
+
+GemmNumerics numerics_for(const GpuLowering& L, const Kernel& k, const std::string& a_value, const std::vector<float>* b, int64_t K, int64_t N) {
+    GemmNumerics g;
+    g.dtype = k.dtype;
+    g.tile_k = k.tile_k > 0 ? k.tile_k : 32;
+    if (k.dtype == Precision::Int8 || k.dtype == Precision::Fp8) {
+        g.a_scale = absmax_scale(L, a_value, k.dtype);
+        if (b) g.b_scales = column_scales(L, *b, K, N, k.dtype);
+    }
+    return g;
+}
+
+// Applies the fused followers (their reference kernels) after the GEMM's own output.
+void run_followers(const std::vector<KernelFunction>& fs, std::map<std::string, sim::Tensor>& values) {
+    for (const auto& f : fs) f(values);
+}
+
+bool lower_conv(GpuLowering& L, const Node& n, std::string& why) {
+    const auto& xv = L.graph.value(n.inputs[0]);
+    const auto& yv = L.graph.value(n.outputs[0]);
+    if (!L.graph.is_constant(n.inputs[1])) return why = "weights are not constant", false;
+    if (xv.shape.size() != 4 && xv.shape.size() != 3) return why = "only 1-D and 2-D convolutions", false;
+    const sim::Tensor& w = *L.graph.value(n.inputs[1]).constant;
+    const bool one_d = xv.shape.size() == 3;
+    sim::Conv2dShape c;
+    c.batch = xv.shape[0];
+    c.in_channels = xv.shape[1];
+    c.in_h = one_d ? 1 : xv.shape[2];
+    c.in_w = xv.shape.back();
+    c.out_channels = w.dim(0);
+    c.kernel_h = one_d ? 1 : w.dim(2);
+    c.kernel_w = w.shape().back();
+    c.group = n.attr_int("group", 1);
+    const auto strides = n.attr_ints("strides", std::vector<int64_t>(one_d ? 1 : 2, 1));
+    const auto dil = n.attr_ints("dilations", std::vector<int64_t>(one_d ? 1 : 2, 1));
+    c.stride_h = one_d ? 1 : strides[0], c.stride_w = strides.back();
+    c.dilation_h = one_d ? 1 : dil[0], c.dilation_w = dil.back();
+    const int64_t out_h = one_d ? 1 : yv.shape[2], out_w = yv.shape.back();
+    // Padding from the inferred output size (covers every auto_pad): total = (out-1)s + d(k-1) + 1 - in.
+    auto pads_for = [&](int64_t in, int64_t out, int64_t k, int64_t s, int64_t d, int64_t axis, int64_t& b, int64_t& e) {
+        const std::string ap = n.attr_string("auto_pad", "NOTSET");
+        if (ap == "NOTSET" || ap.empty()) {
+            const int64_t rank = one_d ? 1 : 2;
+            const auto pads = n.attr_ints("pads", std::vector<int64_t>(2 * rank, 0));
+            b = pads[static_cast<std::size_t>(axis)], e = pads[static_cast<std::size_t>(axis + rank)];
+            return;
+        }
+        const int64_t total = std::max<int64_t>(0, (out - 1) * s + d * (k - 1) + 1 - in);
+        b = ap == "SAME_LOWER" ? total - total / 2 : total / 2;
+        e = total - b;
+    };
+    if (!one_d) pads_for(c.in_h, out_h, c.kernel_h, c.stride_h, c.dilation_h, 0, c.pad_top, c.pad_bottom);
+    pads_for(c.in_w, out_w, c.kernel_w, c.stride_w, c.dilation_w, one_d ? 0 : 1, c.pad_left, c.pad_right);
+    if (c.out_h() != out_h || c.out_w() != out_w) return why = "unsupported padding", false;
+    const Precision p = L.spec.precision;
+    const int64_t M = c.batch * c.gemm_m(), N = c.gemm_n(), K = c.gemm_k();
+    GemmOperands ops;
+    ops.a = L.buffer(n.inputs[0]);
+    ops.b = L.buffer(n.inputs[1]);
+    ops.a_unique = L.bytes_of(n.inputs[0]);
+    ops.b_unique = L.bytes_of(n.inputs[1]);
+    std::string out;
+    const bool bias = n.has_input(2);
+    const auto fused = fuse_epilogue(L, n, ops, out);
+    if (bias && L.spec.fused()) ops.epilogue_ops += 1;
+    ops.c = L.buffer(out);
+    ops.c_bytes = L.bytes_of(out);
+    std::vector<std::string> nodes = {n.name};
+    for (const Node* f : fused) nodes.push_back(f->name);
+    const bool tensor_conv = p != Precision::Fp32;
+    const bool transposes = tensor_conv && !L.spec.nhwc() && c.group == 1;
+    if (transposes) add_layout_transpose(L, n, n.inputs[0], "nchw_to_nhwc");
+    Kernel* kp;
+    if (c.group > 1) {
+        // Depthwise / grouped: a direct SIMT kernel, one thread per output element.
+        Kernel& k = L.add_kernel(c.group == c.in_channels ? "conv_depthwise_direct" : "conv_grouped_direct", nodes);
+        const int64_t outputs = c.batch * c.out_channels * c.gemm_m();
+        const int64_t taps = c.in_channels_per_group() * c.kernel_h * c.kernel_w;
+        k.threads = 256;
+        k.grid = std::max<int64_t>(1, ceil_div(outputs, 256));
+        k.registers = 40;
+        k.dtype = p == Precision::Tf32 ? Precision::Fp32 : p;
+        k.flops = 2.0 * static_cast<double>(outputs) * static_cast<double>(taps);
+        k.bytes_in_flight = 256 * 16;
+        const int64_t eb = L.element_bytes();
+        // Each thread reads its window (neighbours share most of it through L1): the L2 sees
+        // about the input once, the requests R*S/stride^2 times it.
+        k.cta.iterations = 1;
+        k.cta.body = {{Op::LdGlobal, 1, 256 * taps * eb / std::max<int64_t>(1, c.stride_h * c.stride_w), 0, 0, 0, ops.a},
+                      {Op::Ffma, 256 * (taps + ops.epilogue_ops), 0, 0, 0, 0, -1},
+                      {Op::StGlobal, 1, 256 * eb, 0, 0, 0, ops.c}};
+        const uint64_t requested = static_cast<uint64_t>(outputs * taps * eb / std::max<int64_t>(1, c.stride_h * c.stride_w));
+        k.args = {{ops.a, ops.a_unique, std::max(ops.a_unique, requested), false},
+                  {ops.b, ops.b_unique, ops.b_unique, false},
+                  {ops.c, ops.c_bytes, ops.c_bytes, true}};
+        for (int r : ops.residuals) k.args.push_back({r, ops.c_bytes, ops.c_bytes, false});
+        kp = &k;
+    } else {
+        const int gid = L.add_kernel("gemm", nodes).id;
+        emit_gemm(L, L.program.kernels[static_cast<std::size_t>(gid)], M, N, K, 1, p, ops, n.name, SplitReduce::InKernel);
+        Kernel& g = L.program.kernels[static_cast<std::size_t>(gid)];  // (emit_gemm may add a reduction)
+        g.name = "conv_implicit_" + g.name;
+        kp = &g;
+    }
+    const int kid = kp->id;
+    if (transposes) add_layout_transpose(L, n, out, "nhwc_to_nchw");
+    if (bias && !L.spec.fused()) {  // eager: the bias is its own element-wise kernel (at::add_)
+        Kernel& b = L.add_kernel("elementwise_bias", {n.name});
+        const int64_t elems = c.batch * c.out_channels * c.gemm_m();
+        b.threads = 128;
+        b.grid = std::max<int64_t>(1, ceil_div(elems, 128 * 8));
+        b.dtype = p;
+        b.bytes_in_flight = 128 * 16;
+        b.cta.iterations = 1;
+        b.cta.body = {{Op::LdGlobal, 1, 128 * 8 * L.element_bytes(), 0, 0, 0, ops.c},
+                      {Op::Ffma, 128 * 8, 0, 0, 0, 0, -1},
+                      {Op::StGlobal, 1, 128 * 8 * L.element_bytes(), 0, 0, 0, ops.c}};
+        b.args = {{ops.c, ops.c_bytes, ops.c_bytes, false}, {ops.c, ops.c_bytes, ops.c_bytes, true}};
+        if (L.numerics) L.program.functions[b.id] = nullptr;  // the conv's function adds the bias
+    }
+    for (const Node* f : fused) L.fused_nodes.insert(f->name);
+    L.place(n, sim::Placement::Native, "sm", c.group > 1 ? "direct SIMT convolution (" + std::to_string(c.group) + " groups)" : "");
+    for (const Node* f : fused) L.place(*f, sim::Placement::Lowered, "sm", "fused into " + n.name + "'s epilogue");
+    if (!L.numerics) return true;
+    // Numbers: im2col per image and group, the GEMM in the kernel's precision and K-tile order.
+    const auto wf = as_floats(w);
+    const int64_t Ng = c.gemm_n(), Kg = c.gemm_k();
+    std::vector<std::vector<float>> bmat(static_cast<std::size_t>(c.group), std::vector<float>(static_cast<std::size_t>(Kg * Ng)));
+    for (int64_t g = 0; g < c.group; ++g)
+        for (int64_t o = 0; o < Ng; ++o)
+            for (int64_t k = 0; k < Kg; ++k) bmat[static_cast<std::size_t>(g)][static_cast<std::size_t>(k * Ng + o)] = wf[static_cast<std::size_t>((g * Ng + o) * Kg + k)];
+    std::vector<float> bias_v;
+    if (bias) bias_v = as_floats(*L.graph.value(n.inputs[2]).constant);
+    const Kernel& kk = L.program.kernels[static_cast<std::size_t>(kid)];
+    std::vector<GemmNumerics> gn;
+    for (int64_t g = 0; g < c.group; ++g) {
+        auto& bm = bmat[static_cast<std::size_t>(g)];
+        gn.push_back(numerics_for(L, kk, n.inputs[0], &bm, Kg, Ng));
+        if (kk.dtype == Precision::Fp16 || kk.dtype == Precision::Bf16) {
+            sim::Tensor t(sim::DType::Float32, {static_cast<int64_t>(bm.size())});
+            std::copy(bm.begin(), bm.end(), t.data<float>());
+            round_to_precision(t, kk.dtype);
+            std::copy(t.data<float>(), t.data<float>() + t.numel(), bm.begin());
+        }
+    }
+    if (c.group > 1) for (auto& g : gn) g.dtype = g.dtype == Precision::Tf32 ? Precision::Fp32 : g.dtype;
+    std::vector<KernelFunction> followers;
+    for (const Node* f : fused) followers.push_back(node_function(L, *f));
+    const std::string x = n.inputs[0], y = n.outputs[0];
+    const Precision prec = p;
+    L.program.functions[kid] = [c, bmat, gn, bias_v, followers, x, y, prec](std::map<std::string, sim::Tensor>& values) {
+        const sim::Tensor& in = values.at(x);
+        const int64_t PQ = c.gemm_m(), Ng = c.gemm_n(), Kg = c.gemm_k();
+        sim::Tensor out(sim::DType::Float32, {c.batch, c.out_channels, c.out_h(), c.out_w()});
+        std::vector<float> col(static_cast<std::size_t>(PQ * Kg)), res(static_cast<std::size_t>(PQ * Ng));
+        for (int64_t b = 0; b < c.batch; ++b)
+            for (int64_t g = 0; g < c.group; ++g) {
+                sim::im2col_2d(in.data<float>() + b * c.in_channels * c.in_h * c.in_w, c, g * c.in_channels_per_group(), col.data());
+                gemm(gn[static_cast<std::size_t>(g)], col.data(), bmat[static_cast<std::size_t>(g)].data(), res.data(), PQ, Ng, Kg);
+                float* o = out.data<float>() + (b * c.out_channels + g * Ng) * PQ;
+                for (int64_t m = 0; m < PQ; ++m)
+                    for (int64_t j = 0; j < Ng; ++j)
+                        o[j * PQ + m] = res[static_cast<std::size_t>(m * Ng + j)] + (bias_v.empty() ? 0.0f : bias_v[static_cast<std::size_t>(g * Ng + j)]);
+            }
+        round_to_precision(out, prec);
+        values[y] = out.reshaped(values.count(y) ? values.at(y).shape() : out.shape());
+        run_followers(followers, values);
+    };
+    return true;
+}
+
+// Gemm (alpha * A' B' + beta * C) and MatMul with a constant B: a GEMM (GEMV for one row).
+bool lower_dense(GpuLowering& L, const Node& n, std::string& why) {
+    const bool is_gemm = n.op_type == "Gemm";
+    const auto& av = L.graph.value(n.inputs[0]);
+    const auto& bv = L.graph.value(n.inputs[1]);
+    if (av.shape.size() < 2 || bv.shape.size() < 2) return why = "1-D MatMul operands", false;
+    const bool trans_a = is_gemm && n.attr_int("transA", 0) != 0;
+    const bool trans_b = is_gemm && n.attr_int("transB", 0) != 0;
+    const int64_t K = trans_a ? av.shape[0] : av.shape.back();
+    const int64_t rows = trans_a ? av.shape[1] : av.shape[av.shape.size() - 2];
+    const int64_t N = trans_b ? bv.shape[0] : bv.shape.back();
+    const int64_t a_batch = is_gemm ? 1 : sim::shape_numel(sim::Shape(av.shape.begin(), av.shape.end() - 2));
+    const int64_t b_batch = is_gemm ? 1 : sim::shape_numel(sim::Shape(bv.shape.begin(), bv.shape.end() - 2));
+    const bool b_const = L.graph.is_constant(n.inputs[1]);
+    const Precision p = L.spec.precision;
+    // A constant B shared by every batch element flattens the batch into M.
+    const bool flatten = b_batch == 1;
+    const int64_t M = flatten ? a_batch * rows : rows;
+    const int64_t batch = flatten ? 1 : std::max(a_batch, b_batch);
+    if (!flatten && a_batch != b_batch && a_batch != 1) return why = "broadcast batch dimensions", false;
+    GemmOperands ops;
+    ops.a = L.buffer(n.inputs[0]);
+    ops.b = L.buffer(n.inputs[1]);
+    ops.a_unique = L.bytes_of(n.inputs[0]);
+    ops.b_unique = L.bytes_of(n.inputs[1]);
+    std::string out;
+    const auto fused = fuse_epilogue(L, n, ops, out);
+    if (is_gemm && n.has_input(2)) ops.epilogue_ops += 1;  // cuBLASLt's bias epilogue
+    ops.c = L.buffer(out);
+    ops.c_bytes = L.bytes_of(out);
+    std::vector<std::string> nodes = {n.name};
+    for (const Node* f : fused) nodes.push_back(f->name);
+    if (is_gemm && n.has_input(2) && !L.graph.is_constant(n.inputs[2])) ops.residuals.push_back(L.buffer(n.inputs[2]));
+    const int kid = L.add_kernel("gemm", nodes).id;
+    if ((M == 1 || N == 1) && batch == 1) {
+        Kernel& k = L.program.kernels[static_cast<std::size_t>(kid)];
+        // GEMV: a warp per few output columns streams its slice of B; memory-bound.
+        const int64_t outs = std::max(M, N), reduce = K, others = M == 1 ? 1 : 1;
+        (void)others;
+        k.name = "gemv";
+        k.threads = 128;
+        k.grid = std::max<int64_t>(1, ceil_div(outs, 64)) * batch;
+        k.registers = 64;
+        k.dtype = p == Precision::Tf32 ? Precision::Fp32 : p;
+        k.flops = 2.0 * static_cast<double>(outs) * static_cast<double>(reduce) * static_cast<double>(batch);
+        k.bytes_in_flight = 128 * 16 * 4;
+        const int64_t eb = precision_bytes(p);
+        const int64_t chunk = 512;  // K elements per loop iteration
+        k.cta.iterations = ceil_div(reduce, chunk);
+        k.cta.body = {{Op::LdGlobal, 1, 64 * chunk * eb, 0, 0, 0, ops.b},
+                      {Op::LdGlobal, 1, chunk * eb, 0, 0, 0, ops.a},
+                      {Op::Ffma, 64 * chunk, 0, 0, 0, 0, -1}};
+        k.cta.epilogue = {{Op::Shfl, 64 * 5, 0, 0, 0, 0, -1}, {Op::StGlobal, 1, 64 * L.element_bytes(), 0, 0, 0, ops.c}};
+        k.args = {{ops.a, ops.a_unique, ops.a_unique * static_cast<uint64_t>(k.grid), false},
+                  {ops.b, ops.b_unique, ops.b_unique, false},
+                  {ops.c, ops.c_bytes, ops.c_bytes, true}};
+        for (int r : ops.residuals) k.args.push_back({r, ops.c_bytes, ops.c_bytes, false});
+    } else {
+        emit_gemm(L, L.program.kernels[static_cast<std::size_t>(kid)], M, N, K, batch, p, ops, n.name);
+        Kernel& g = L.program.kernels[static_cast<std::size_t>(kid)];
+        if (!b_const) g.name = "bmm_" + g.name;
+    }
+    for (const Node* f : fused) L.fused_nodes.insert(f->name);
+    L.place(n, sim::Placement::Native, "sm", "");
+    for (const Node* f : fused) L.place(*f, sim::Placement::Lowered, "sm", "fused into " + n.name + "'s epilogue");
+    if (!L.numerics) return true;
+    const Kernel& kk = L.program.kernels[static_cast<std::size_t>(kid)];
+    std::vector<float> bconst;
+    if (b_const) {
+        const auto bf = as_floats(*bv.constant);
+        bconst.assign(static_cast<std::size_t>(K * N), 0.0f);
+        for (int64_t kx = 0; kx < K; ++kx)
+            for (int64_t j = 0; j < N; ++j) bconst[static_cast<std::size_t>(kx * N + j)] = trans_b ? bf[static_cast<std::size_t>(j * K + kx)] : bf[static_cast<std::size_t>(kx * N + j)];
+        if (is_gemm) for (float& x : bconst) x *= static_cast<float>(n.attr_float("alpha", 1.0));
+        if (kk.dtype == Precision::Fp16 || kk.dtype == Precision::Bf16) {
+            sim::Tensor t(sim::DType::Float32, {static_cast<int64_t>(bconst.size())});
+            std::copy(bconst.begin(), bconst.end(), t.data<float>());
+            round_to_precision(t, kk.dtype);
+            std::copy(t.data<float>(), t.data<float>() + t.numel(), bconst.begin());
+        }
+    }
+    GemmNumerics gn = numerics_for(L, kk, n.inputs[0], b_const ? &bconst : nullptr, K, N);
+    if (!b_const && (gn.dtype == Precision::Int8 || gn.dtype == Precision::Fp8)) gn.b_scale_default = absmax_scale(L, n.inputs[1], gn.dtype);
+    std::vector<float> cvec;
+    float beta = 1;
+    if (is_gemm && n.has_input(2) && L.graph.is_constant(n.inputs[2])) {
+        cvec = as_floats(*L.graph.value(n.inputs[2]).constant);
+        beta = static_cast<float>(n.attr_float("beta", 1.0));
+    }
+    std::vector<KernelFunction> followers;
+    for (const Node* f : fused) followers.push_back(node_function(L, *f));
+    const std::string a_name = n.inputs[0], b_name = n.inputs[1], y = n.outputs[0];
+    const std::string c_name = is_gemm && n.has_input(2) && !L.graph.is_constant(n.inputs[2]) ? n.inputs[2] : "";
+    const sim::Shape out_shape = L.graph.value(y).shape;
+    const Precision prec = p;
+    const float alpha = is_gemm ? static_cast<float>(n.attr_float("alpha", 1.0)) : 1.0f;
+    L.program.functions[kid] = [=](std::map<std::string, sim::Tensor>& values) {
+        const sim::Tensor& A = values.at(a_name);
+        sim::Tensor out(sim::DType::Float32, out_shape);
+        std::vector<float> at(static_cast<std::size_t>(rows * K)), bt(static_cast<std::size_t>(K * N));
+        const int64_t nb = flatten ? 1 : batch;
+        const int64_t m_rows = flatten ? M : rows;
+        std::vector<float> res(static_cast<std::size_t>(m_rows * N));
+        for (int64_t b = 0; b < nb; ++b) {
+            const float* a = A.data<float>() + (a_batch == 1 ? 0 : b * rows * K);
+            std::vector<float> a_buf;
+            if (trans_a) {
+                a_buf.resize(static_cast<std::size_t>(rows * K));
+                for (int64_t i = 0; i < rows; ++i)
+                    for (int64_t kx = 0; kx < K; ++kx) a_buf[static_cast<std::size_t>(i * K + kx)] = a[kx * rows + i];
+                a = a_buf.data();
+            }
+            const float* bp = bconst.data();
+            std::vector<float> b_buf;
+            if (!b_const) {
+                const sim::Tensor& B = values.at(b_name);
+                const float* src = B.data<float>() + (b_batch == 1 ? 0 : b * K * N);
+                b_buf.assign(src, src + K * N);
+                if (alpha != 1.0f) for (float& x : b_buf) x *= alpha;
+                bp = b_buf.data();
+            }
+            gemm(gn, a, bp, res.data(), m_rows, N, K);
+            float* o = out.data<float>() + b * m_rows * N;
+            for (int64_t i = 0; i < m_rows * N; ++i) {
+                float v = res[static_cast<std::size_t>(i)];
+                if (!cvec.empty()) v += beta * cvec[cvec.size() == 1 ? 0 : static_cast<std::size_t>(i % N)];
+                o[i] = v;
+            }
+        }
+        if (!c_name.empty()) {
+            const sim::Tensor& C = values.at(c_name);
+            const float beta_c = beta;
+            for (int64_t i = 0; i < out.numel(); ++i) out.data<float>()[i] += beta_c * C.data<float>()[C.numel() == out.numel() ? i : i % C.numel()];
+        }
+        round_to_precision(out, prec);
+        values[y] = out;
+        run_followers(followers, values);
+    };
+    return true;
+}
+
+// MatMul(Q, K^T) -> [Mul/Div by a constant] -> Softmax(last axis) -> MatMul(., V), all in one
+// flash-attention kernel (FlashAttention-2/3): per CTA 128 queries, looping over key blocks of
+// 128: two tensor-core GEMMs and an online softmax per block, the scores never leave the SM.
+bool lower_attention(GpuLowering& L, const Node& n, std::string& why) {
+    const Precision p = L.spec.precision;
+    if (p != Precision::Fp16 && p != Precision::Bf16) return why = "flash attention runs in fp16/bf16", false;
+    if (L.graph.is_constant(n.inputs[1])) return why = "not an attention score", false;
+    auto chain = frontend::follower_chain(L.graph, L.readers, L.index_of(n), 3).followers;
+    std::vector<const Node*> nodes = {&n};
+    std::size_t at = 0;
+    if (at < chain.size() && (L.graph.nodes[chain[at]].op_type == "Mul" || L.graph.nodes[chain[at]].op_type == "Div")) {
+        const Node& s = L.graph.nodes[chain[at]];
+        const std::string& other = s.inputs[0] == n.outputs[0] ? s.inputs[1] : s.inputs[0];
+        if (!L.graph.is_constant(other)) return why = "not an attention pattern", false;
+        nodes.push_back(&s);
+        ++at;
+    }
+    if (at >= chain.size() || L.graph.nodes[chain[at]].op_type != "Softmax") return why = "not an attention pattern", false;
+    const Node& sm = L.graph.nodes[chain[at]];
+    const auto& sv = L.graph.value(sm.outputs[0]);
+    const int64_t axis = sm.attr_int("axis", -1);
+    if (axis != -1 && axis != static_cast<int64_t>(sv.shape.size()) - 1) return why = "softmax not over the keys", false;
+    nodes.push_back(&sm);
+    ++at;
+    const auto& readers = L.readers.of(sm.outputs[0]);
+    if (readers.size() != 1 || L.graph.nodes[readers[0]].op_type != "MatMul" || L.graph.nodes[readers[0]].inputs[0] != sm.outputs[0])
+        return why = "not an attention pattern", false;
+    const Node& pv = L.graph.nodes[readers[0]];
+    nodes.push_back(&pv);
+    const auto& qv = L.graph.value(n.inputs[0]);
+    const auto& vv = L.graph.value(pv.inputs[1]);
+    const int64_t S_q = qv.shape[qv.shape.size() - 2], D = qv.shape.back();
+    const int64_t S_k = sv.shape.back(), Dv = vv.shape.back();
+    const int64_t heads = sim::shape_numel(sim::Shape(qv.shape.begin(), qv.shape.end() - 2));
+    const int64_t eb = precision_bytes(p);
+    std::vector<std::string> names;
+    for (const Node* x : nodes) names.push_back(x->name);
+    Kernel& k = L.add_kernel(L.spec.arch == Arch::Hopper ? "flash_attention_fwd_sm90" : "flash_attention_fwd_sm80", names);
+    const int64_t br = 128, bc = 128;
+    k.grid = heads * ceil_div(S_q, br);
+    k.threads = L.spec.arch == Arch::Hopper ? 384 : 128;
+    k.registers = 168;
+    k.smem_bytes = (br * D + 2 * 2 * bc * std::max(D, Dv)) * eb;
+    k.tile_m = br, k.tile_n = bc, k.tile_k = D;
+    k.dtype = p;
+    k.persistent = false;
+    k.flops = 2.0 * static_cast<double>(heads) * static_cast<double>(S_q) * static_cast<double>(S_k) * static_cast<double>(D + Dv);
+    k.bytes_in_flight = 2 * 2 * bc * std::max(D, Dv) * eb;
+    const Op mma = L.spec.arch == Arch::Hopper ? Op::Wgmma : Op::MmaSync;
+    const int64_t mk = mma_k(p), mm = mma == Op::Wgmma ? 64 : 16, mn = mma == Op::Wgmma ? bc : 8;
+    k.cta.iterations = ceil_div(S_k, bc);
+    k.cta.stages = 2;
+    k.cta.prologue = {{Op::TmaLoad, 1, br * D * eb, 0, 0, 0, L.buffer(n.inputs[0])}};
+    k.cta.body = {{L.spec.arch == Arch::Hopper ? Op::TmaLoad : Op::CpAsync, 1, bc * D * eb, 0, 0, 0, L.buffer(n.inputs[1])},
+                  {L.spec.arch == Arch::Hopper ? Op::TmaLoad : Op::CpAsync, 1, bc * Dv * eb, 0, 0, 0, L.buffer(pv.inputs[1])},
+                  {mma, br * bc * D / (mm * mn * mk), 0, mm, mn, mk, -1},                 // S = Q K^T
+                  {Op::Sfu, br * bc, 0, 0, 0, 0, -1},                                   // exp
+                  {Op::Ffma, 4 * br * bc, 0, 0, 0, 0, -1},                              // max, scale, sum, rescale
+                  {mma, br * Dv * bc / (mm * (mma == Op::Wgmma ? Dv : 8) * mk), 0, mm, mma == Op::Wgmma ? Dv : 8, mk, -1},  // O += P V
+                  {Op::Mbarrier, 1, 0, 0, 0, 0, -1}};
+    k.cta.epilogue = {{Op::StGlobal, 1, br * Dv * eb, 0, 0, 0, L.buffer(pv.outputs[0])}};
+    const uint64_t q_bytes = L.bytes_of(n.inputs[0]), kb = L.bytes_of(n.inputs[1]), vb = L.bytes_of(pv.inputs[1]);
+    const uint64_t blocks = static_cast<uint64_t>(ceil_div(S_q, br));
+    k.args = {{L.buffer(n.inputs[0]), q_bytes, q_bytes, false},
+              {L.buffer(n.inputs[1]), kb, kb * blocks, false},
+              {L.buffer(pv.inputs[1]), vb, vb * blocks, false},
+              {L.buffer(pv.outputs[0]), L.bytes_of(pv.outputs[0]), L.bytes_of(pv.outputs[0]), true}};
+    for (std::size_t i = 1; i < nodes.size(); ++i) L.fused_nodes.insert(nodes[i]->name);
+    L.place(n, sim::Placement::Native, "sm", "flash attention: " + std::to_string(nodes.size()) + " nodes in one kernel");
+    for (std::size_t i = 1; i < nodes.size(); ++i)
+        L.place(*nodes[i], sim::Placement::Lowered, "sm", "fused into " + n.name + "'s flash-attention kernel");
+    if (!L.numerics) return true;
+    std::vector<KernelFunction> steps;
+    for (const Node* x : nodes) steps.push_back(node_function(L, *x));
+    L.program.functions[k.id] = [steps](std::map<std::string, sim::Tensor>& values) {
+        for (const auto& f : steps) f(values);
+    };
+    return true;
+}
+
+}  // namespace
+
+bool lower_gemm_node(GpuLowering& L, const Node& n, std::string& why) {
+    for (std::size_t i = 0; i < 2 && i < n.inputs.size(); ++i)
+        if (!n.inputs[i].empty() && !sim::is_float(L.graph.value(n.inputs[i]).dtype))
+            return why = "integer operands", false;
+    if (n.op_type == "Conv") return lower_conv(L, n, why);
+    if (n.op_type == "MatMul" && !L.graph.is_constant(n.inputs[1])) {
+        std::string attention_why;
+        if (lower_attention(L, n, attention_why)) return true;
+    }
+    if (n.op_type == "Gemm" || n.op_type == "MatMul") return lower_dense(L, n, why);
+    return false;
+}
+
+}  // namespace xpusim::lower::gpu

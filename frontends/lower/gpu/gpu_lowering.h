@@ -1,0 +1,83 @@
+// Internal to the GPU lowering: the state shared by placement (gpu_lowering.cpp), the GEMM
+// kernels (gpu_gemm.cpp), the other kernel templates (gpu_kernels.cpp) and the numerics in the
+// run's precision (gpu_numerics.cpp).
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "frontends/lower/calibration.h"
+#include "frontends/lower/lowering.h"
+#include "frontends/onnx/passes.h"
+#include "isa/gpu/gpu_program.h"
+
+namespace xpusim::lower::gpu {
+
+using namespace isa::gpu;
+using frontend::Node;
+
+struct GpuLowering {
+    const Graph& graph;
+    const GpuSpec& spec;
+    GpuProgram& program;
+    const frontend::ValueReaders readers;
+    bool numerics = true;                     // false for --timing-only: no functions, no constants
+    std::map<std::string, ValueRange> ranges;  // int8 / fp8: calibrated activation ranges
+    std::map<std::string, int> buffer_of;     // graph value -> buffer
+    std::set<std::string> fused_nodes;        // computed by an earlier kernel
+    std::vector<NodePlacement> placements;
+    std::vector<sim::Problem> problems;
+
+    GpuLowering(const Graph& g, const GpuSpec& s, GpuProgram& p) : graph(g), spec(s), program(p), readers(g) {}
+
+    /// @brief The buffer of a graph value (created on first use; constants are weights).
+    int buffer(const std::string& value);
+    /// @brief A scratch buffer (split-K partial sums, ...).
+    int workspace(const std::string& name, uint64_t bytes);
+    /// @brief Bytes of `value` as the GPU stores it in the run's precision.
+    uint64_t bytes_of(const std::string& value) const;
+    /// @brief The bytes of one element of activations in the run's precision.
+    int64_t element_bytes() const;
+    /// @brief Appends a kernel serving `nodes` and returns it (its id set).
+    Kernel& add_kernel(const std::string& name, const std::vector<std::string>& nodes);
+    std::size_t index_of(const Node& n) const { return static_cast<std::size_t>(&n - graph.nodes.data()); }
+    void place(const Node& n, sim::Placement p, const std::string& unit, const std::string& reason);
+};
+
+/// @brief Tries Conv / Gemm / MatMul (and an attention MatMul -> Softmax -> MatMul) as GEMM,
+/// GEMV, direct or flash-attention kernels; false (with `why`) when it must go elsewhere.
+bool lower_gemm_node(GpuLowering& L, const Node& n, std::string& why);
+/// @brief Every other op: element-wise, BatchNorm, softmax, LayerNorm, pooling, reductions,
+/// copies, and a generic SIMT kernel costed from the op's FLOPs and bytes.
+void lower_simt_node(GpuLowering& L, const Node& n);
+
+/// @brief A cuDNN-style layout transpose (nchwToNhwc / nhwcToNchw) of `value`'s bytes, charged
+/// to `node`.
+void add_layout_transpose(GpuLowering& L, const Node& node, const std::string& value, const std::string& name);
+
+// ---- numerics (gpu_numerics.cpp) ----------------------------------------------------------
+
+/// @brief Rounds an fp32 tensor's values to what `p` stores (fp16, bf16; fp32 and tf32 keep
+/// fp32; int8 and fp8 keep the higher-precision value, their storage is modelled at the GEMMs).
+void round_to_precision(sim::Tensor& t, Precision p);
+/// @brief x rounded to tf32 (10 mantissa bits, round to nearest even).
+float round_tf32(float x);
+/// @brief The kernel function of an ordinary node: its reference kernel on the stored values,
+/// outputs rounded to the precision.
+KernelFunction node_function(const GpuLowering& L, const Node& n);
+/// A GEMM's numerics: C[b] (M x N) = A[b] (M x K) x B (K x N), operands in `dtype`, products
+/// accumulated in fp32 one K-tile of `tile_k` at a time (the order the kernel's K-loop uses),
+/// int8 exactly in int32 (per-tensor A scale, per-column B scales), fp8 with Hopper's limited
+/// accumulation (14 bits per 32 products, promoted to fp32 every 128: DeepSeek-V3, §3.3.2).
+struct GemmNumerics {
+    Precision dtype = Precision::Fp32;
+    int64_t tile_k = 32;
+    float a_scale = 1, b_scale_default = 1;
+    std::vector<float> b_scales;  // int8/fp8: per column of B
+};
+/// @brief C (M x N, fp32) for row-major A (M x K) and B (K x N).
+void gemm(const GemmNumerics& g, const float* a, const float* b, float* c, int64_t M, int64_t N, int64_t K);
+
+}  // namespace xpusim::lower::gpu

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""GPU target end to end on models built like PyTorch exports (examples/models/generate.py) and
+on one-op models built here.
+
+    gpu_models.py CASE       (see _harness.py)
+
+CASE:
+  resnet50_fp16    h200, fp16: logits within rel-L2 2e-2 of the fp32 reference, same top-1 class, on
+                   a ResNet-50 whose residual branches end in a scaled BatchNorm (generate.py's
+                   residual_scale: its random statistics otherwise grow activations past fp16's
+                   range, which a trained network's do not reach)
+  resnet50_bf16    h200, bf16: the same
+  resnet50_kernels pytorch_eager at batch 1 launches 170-280 kernels (ResNet-50 in PyTorch), every
+                   `kernels` row names its node and carries grid, waves, tile, split-K, cycles,
+                   FLOP/s, bytes/s and L2 hit rate; fused launches fewer kernels and is faster
+  fp8_a100         fp8 on a100 (no fp8 tensor cores): check fails and names the op
+  check_report     check on h200 lists each op's kernel template and says the model fits in HBM;
+                   a model larger than HBM does not fit
+  gemm_waves       a GEMM whose tiles are one more than the SMs runs in two waves
+  gemm_roofline    a 4096^3 fp16 GEMM runs between 60% and 100% of the tensor-core peak, and its
+                   energy over its time is a power near the 700 W the board draws at its limit
+                   (between 50% and 110% of it)
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+import _harness
+
+
+def run(xpusim, model, config, out, *extra):
+    subprocess.run([xpusim, "run", model, "-c", config, "-o", out, "--seed", "1", *extra], check=True,
+                   stdout=subprocess.DEVNULL)
+    with open(os.path.join(out, "stats.json")) as f:
+        return json.load(f)
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    return bool(cond)
+
+
+def one_op_model(path, op, inputs, output, initializers=(), **attrs):
+    """A one-node ONNX model: inputs [(name, shape)], output (name, shape), fp32."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    g = helper.make_graph([helper.make_node(op, [n for n, _ in inputs] + [n for n, _ in initializers],
+                                            [output[0]], **attrs)], op.lower(),
+                          [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs],
+                          [helper.make_tensor_value_info(output[0], TensorProto.FLOAT, output[1])],
+                          [numpy_helper.from_array(a, n) for n, a in initializers])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.save(m, path)
+    return path
+
+
+def case_resnet50(xpusim, precision):
+    sys.path.insert(0, os.path.join(_harness.path("XPUSIM_SOURCE"), "examples", "models"))
+    import generate
+    import onnx
+    with tempfile.TemporaryDirectory() as d:
+        model = os.path.join(d, "resnet50.onnx")
+        onnx.save(generate.resnet50(residual_scale=0.2), model)
+        run(xpusim, model, "reference", os.path.join(d, "ref"))
+        name = os.listdir(os.path.join(d, "ref", "outputs"))[0]
+        ref = np.load(os.path.join(d, "ref", "outputs", name)).astype(np.float64)
+        stats = run(xpusim, model, "h200", os.path.join(d, "gpu"), "--set", f"precision={precision}")
+        got = np.load(os.path.join(d, "gpu", "outputs", name)).astype(np.float64)
+    rel = np.linalg.norm(got - ref) / np.linalg.norm(ref)
+    print(f"h200 {precision}: rel_l2 {rel:.4g}, top-1 {got.argmax()} vs {ref.argmax()}, "
+          f"{len(stats['kernels'])} kernels, {stats['latency_s'] * 1e3:.3f} ms, {stats['energy_j'] * 1e3:.2f} mJ")
+    ok = check(rel <= 2e-2, f"rel-L2 {rel:.4g} <= 2e-2 against the fp32 reference")
+    ok &= check(got.argmax() == ref.argmax(), "same top-1 class")
+    ok &= check(abs((stats["numerics"][name.replace(".npy", "")]["rel_l2"] or float("nan")) - rel) <= 1e-3 * rel,
+                "stats.json numerics agree with the files")
+    return ok
+
+
+def case_resnet50_kernels(xpusim, models):
+    model = os.path.join(models, "resnet50.onnx")
+    with tempfile.TemporaryDirectory() as d:
+        eager = run(xpusim, model, "h200", os.path.join(d, "eager"), "--timing-only")
+        fused = run(xpusim, model, "h200", os.path.join(d, "fused"), "--timing-only", "--set", "kernels.profile=fused")
+    rows = eager["kernels"]
+    nodes = {op["name"] for op in eager["ops"]}
+    print(f"eager: {len(rows)} kernels, {eager['latency_s'] * 1e3:.3f} ms; "
+          f"fused: {len(fused['kernels'])} kernels, {fused['latency_s'] * 1e3:.3f} ms")
+    ok = check(170 <= len(rows) <= 280, f"{len(rows)} kernels in 170-280 at batch 1 (pytorch_eager)")
+    keys = ["grid", "ctas_per_sm", "waves", "tile", "split_k", "start_cycle", "end_cycle", "flops_per_s",
+            "bytes_per_s", "l2_hit_rate", "nodes", "name"]
+    device = [r for r in rows if r.get("placement") != "host"]
+    ok &= check(all(all(k in r for k in keys) for r in device), "every kernel row carries " + ", ".join(keys))
+    ok &= check(all(r["nodes"] and set(r["nodes"]) <= nodes for r in rows), "every row names ONNX nodes of the run")
+    ok &= check(all(0 <= r["l2_hit_rate"] <= 1 for r in device), "L2 hit rates are in [0, 1]")
+    ok &= check(all(r["end_cycle"] >= r["start_cycle"] for r in rows), "kernels end after they start")
+    starts = [r["start_cycle"] for r in rows]
+    ok &= check(starts == sorted(starts), "kernels run in stream order")
+    ok &= check(sum("_bn_" in r["name"] for r in rows) == 53, "eager runs each of the 53 BatchNorms as a kernel")
+    ok &= check(not any("_bn_" in r["name"] for r in fused["kernels"]), "fused folds BatchNorm away")
+    ok &= check(len(fused["kernels"]) < len(rows) and fused["latency_s"] < eager["latency_s"],
+                "fused launches fewer kernels and runs faster")
+    return ok
+
+
+def case_fp8_a100(xpusim, models):
+    model = os.path.join(models, "small_cnn.onnx")
+    c = subprocess.run([xpusim, "check", model, "-c", "a100", "--set", "precision=fp8", "--timing-only",
+                        "--shape", "image=1x3x32x32"], capture_output=True, text=True)
+    print(c.stdout[-600:], c.stderr[-300:])
+    ok = check(c.returncode == 1, f"check exits 1 (got {c.returncode})")
+    ok &= check("fp8" in c.stdout and "Conv" in c.stdout, "the report names fp8 and the op it cannot run")
+    return ok
+
+
+def case_check_report(xpusim, models):
+    model = os.path.join(models, "small_cnn.onnx")
+    c = subprocess.run([xpusim, "check", model, "-c", "h200", "--shape", "image=1x3x32x32"],
+                       capture_output=True, text=True)
+    print(c.stdout[-1500:])
+    ok = check(c.returncode == 0, f"check exits 0 on h200 (got {c.returncode})")
+    ok &= check("gemm_tma_wgmma" in c.stdout or "conv_direct" in c.stdout, "the table names kernel templates")
+    ok &= check("HBM" in c.stdout, "the report says whether the model fits in HBM")
+    # 4096 x 4096 fp32 weights (64 MiB, 32 MiB in fp16) on an HBM of 16 MiB: it does not fit.
+    with tempfile.TemporaryDirectory() as d:
+        w = np.zeros((4096, 4096), np.float32)
+        big = one_op_model(os.path.join(d, "big.onnx"), "MatMul", [("x", [1, 4096])], ("y", [1, 4096]), [("w", w)])
+        c = subprocess.run([xpusim, "check", big, "-c", "h200", "--set", "hbm.capacity_mib=16", "--timing-only"],
+                           capture_output=True, text=True)
+    print(c.stdout[-600:])
+    ok &= check(c.returncode == 1 and "HBM" in c.stdout, "a model larger than HBM is not deployable, and why")
+    return ok
+
+
+def case_gemm_waves(xpusim):
+    # h200 has 132 SMs. The lowering picks the tile, so the expected figures come from the row's
+    # tile: grid = ceil(M / tile m) x ceil(N / tile n) x split-K, waves = ceil(grid / (132 x CTAs
+    # per SM)); N = 128 x 133 makes a grid just past one CTA per SM for 128-wide tiles.
+    with tempfile.TemporaryDirectory() as d:
+        w = np.random.default_rng(0).standard_normal((256, 128 * 133)).astype(np.float32)
+        model = one_op_model(os.path.join(d, "g.onnx"), "MatMul", [("x", [256, 256])], ("y", [256, 128 * 133]),
+                             [("w", w)])
+        s = run(xpusim, model, "h200", os.path.join(d, "out"), "--timing-only")
+    row = next(r for r in s["kernels"] if r["name"].startswith("gemm"))
+    expect = -(-row["grid"] // (132 * row["ctas_per_sm"]))
+    print(f"grid {row['grid']}, tile {row['tile']}, split-K {row['split_k']}, {row['ctas_per_sm']} per SM, "
+          f"waves {row['waves']}")
+    ok = check(row["waves"] == expect, f"waves = ceil(grid / (132 x CTAs per SM)) = {expect}")
+    ok &= check(row["grid"] == -(-256 // row["tile"][0]) * -(-(128 * 133) // row["tile"][1]) * row["split_k"],
+                "grid = tiles of M x tiles of N x split-K")
+    return ok
+
+
+def case_gemm_roofline(xpusim):
+    # 4096^3 fp16: 2 x 4096^3 = 137.4 GFLOP. Peak at the tensor clock the preset gives
+    # (132 SMs x 2048 FMA x 2 x 1.67 GHz = 903 TFLOP/s): at least 152 us. 60% of peak: 254 us.
+    with tempfile.TemporaryDirectory() as d:
+        w = np.zeros((4096, 4096), np.float32)
+        model = one_op_model(os.path.join(d, "g.onnx"), "MatMul", [("x", [4096, 4096])], ("y", [4096, 4096]),
+                             [("w", w)])
+        s = run(xpusim, model, "h200", os.path.join(d, "out"), "--timing-only")
+    row = next(r for r in s["kernels"] if r["name"].startswith("gemm"))
+    t = (row["end_cycle"] - row["start_cycle"]) / s["clock_hz"]
+    peak = 132 * 2048 * 2 * 1.67e9
+    watts = s["energy_j"] / s["latency_s"]
+    print(f"4096^3 fp16: kernel {t * 1e6:.1f} us = {2 * 4096 ** 3 / t / peak:.2f} of peak, "
+          f"{s['energy_j'] * 1e3:.1f} mJ over {s['latency_s'] * 1e6:.1f} us = {watts:.0f} W")
+    ok = check(2 * 4096 ** 3 / peak <= t <= 2 * 4096 ** 3 / (0.6 * peak), "between 60% and 100% of peak")
+    ok &= check(350 <= watts <= 770, f"average power {watts:.0f} W within 50-110% of the 700 W limit")
+    return ok
+
+
+if __name__ == "__main__":
+    x, m = os.environ.get("XPUSIM"), os.environ.get("XPUSIM_MODELS")
+    sys.exit(_harness.main({"resnet50_fp16": lambda: case_resnet50(x, "fp16"),
+                            "resnet50_bf16": lambda: case_resnet50(x, "bf16"),
+                            "resnet50_kernels": lambda: case_resnet50_kernels(x, m),
+                            "fp8_a100": lambda: case_fp8_a100(x, m),
+                            "check_report": lambda: case_check_report(x, m),
+                            "gemm_waves": lambda: case_gemm_waves(x),
+                            "gemm_roofline": lambda: case_gemm_roofline(x)}))

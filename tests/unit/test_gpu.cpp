@@ -1,0 +1,232 @@
+// GPU target: hand-written one-CTA programs against costs derived by hand, occupancy, the text
+// form, and the L2's hit/miss plan. The timing tests run a tiny GPU built from inline YAML
+// through the real config path: 1 GHz (1 cycle = 1 ns), tensor cores at the SM clock, no launch
+// gap, barriers or L2 latency unless a test sets them, so each expected cycle count is the
+// formula of models/gpu/gpu_sm.h evaluated by hand.
+#include <catch2/catch.hpp>
+
+#include "isa/gpu/gpu_program.h"
+#include "models/gpu/gpu_sm.h"
+#include "sim/config/fields.h"
+#include "sim/runtime/target_model.h"
+
+using namespace xpusim;
+using namespace xpusim::isa::gpu;
+
+namespace {
+
+sim::config::Config tiny_gpu(const std::vector<std::string>& overrides = {}) {
+    const std::string yaml = R"(
+target: gpu
+clock_mhz: 1000
+arch: hopper
+precision: fp16
+sm: {count: 4, max_threads: 2048, max_warps: 64, max_ctas: 1, registers: 65536, register_granule: 256,
+     smem_kib: 228, smem_per_cta_reserved: 1024, fp32_lanes: 128, int_lanes: 64, sfu_per_cycle: 16,
+     issue_per_cycle: 4, smem_bytes_per_cycle: 128, bytes_in_flight: 65536, barrier_cycles: 0,
+     cta_launch_cycles: 0}
+tensor: {fma_per_cycle: {fp16: 2048, bf16: 2048, tf32: 1024, int8: 4096, fp8: 4096}, clock_mhz: 1000,
+         mma_latency_cycles: 0}
+l2: {mib: 4, slices: 8, partitions: 1, bytes_per_cycle_per_slice: 4096, latency_near_cycles: 0,
+     latency_far_cycles: 0, segment_kib: 64, initial: warm}
+hbm: {impl: simple, channels: 1, bandwidth_gbps: 1000, latency_ns: 0, capacity_mib: 1024}
+launch: {gap_us: 0, host_overhead_us: 0}
+)";
+    return sim::config::ConfigLoader({}).load_string(yaml, "tiny_gpu.yaml", overrides);
+}
+
+GpuSpec tiny_spec(const std::vector<std::string>& overrides = {}) {
+    return sim::config::parse_spec<GpuSpec>(tiny_gpu(overrides));
+}
+
+// One m64n256k16 fp16 wgmma per iteration: a Hopper K-loop with no memory traffic.
+Kernel wgmma_kernel(int64_t grid, int64_t iterations) {
+    Kernel k;
+    k.name = "wgmma_loop";
+    k.nodes = {"gemm"};
+    k.grid = grid;
+    k.threads = 128;
+    k.registers = 64;
+    k.dtype = Precision::Fp16;
+    k.cta.iterations = iterations;
+    k.cta.body = {{Op::Wgmma, 1, 0, 64, 256, 16, -1}};
+    return k;
+}
+
+GpuProgram program_of(const GpuSpec& spec, std::vector<Kernel> kernels) {
+    GpuProgram p;
+    p.spec = spec;
+    p.buffers.push_back({0, "x", {1 << 20}, sim::DType::Float16, 2u << 20, 0, "input", -1});
+    p.buffers.push_back({1, "y", {1 << 20}, sim::DType::Float16, 2u << 20, 2u << 20, "output", -1});
+    p.graph_inputs = {"x"};
+    p.graph_outputs = {"y"};
+    for (std::size_t i = 0; i < kernels.size(); ++i) kernels[i].id = static_cast<int>(i);
+    p.kernels = std::move(kernels);
+    return p;
+}
+
+sim::Results simulate(const GpuProgram& p) {
+    sim::RunOptions opts;
+    opts.timing_only = true;
+    return sim::target_models().get("gpu").create()->simulate(p, {}, opts);
+}
+
+}  // namespace
+
+TEST_CASE("gpu: one m64n256k16 fp16 wgmma is 128 cycles of an SM's tensor cores at peak", "[gpu]") {
+    // H100: 2048 dense fp16 FMAs per SM per tensor cycle; the wgmma has 64 x 256 x 16 FMAs.
+    //   64 * 256 * 16 / 2048 = 128 tensor cycles.
+    const auto cfg = sim::config::ConfigLoader({std::string(XPUSIM_TEST_SOURCE_DIR) + "/configs"}).load("h100");
+    const GpuSpec h100 = sim::config::parse_spec<GpuSpec>(cfg);
+    const models::gpu::KernelCost c = models::gpu::kernel_cost(h100, wgmma_kernel(1, 1));
+    // BlockCost::tensor is in SM cycles: tensor cycles x clock_mhz / tensor.clock_mhz.
+    CHECK(c.body.tensor / (h100.clock_mhz / h100.tensor.clock_mhz) == Approx(128.0));
+    CHECK(c.tensor_fmas == Approx(64.0 * 256 * 16));
+
+    // On the tiny GPU (tensor clock = SM clock) a CTA of 10 such iterations runs 1280 cycles.
+    const GpuProgram p = program_of(tiny_spec(), {wgmma_kernel(1, 10)});
+    CHECK(simulate(p).cycles == 1280);
+}
+
+TEST_CASE("gpu: co-resident CTAs share the tensor cores, and one CTA more than the SMs is two waves", "[gpu]") {
+    // Two CTAs resident on one SM (max_ctas 2, sm.count 1): 2 x 10 x 128 = 2560 cycles.
+    {
+        const GpuProgram p = program_of(tiny_spec({"sm.count=1", "sm.max_ctas=2"}), {wgmma_kernel(2, 10)});
+        CHECK(simulate(p).cycles == 2560);
+    }
+    // Five CTAs of occupancy 1 on four SMs: SM 0 runs two batches, 2 x 1280 cycles.
+    {
+        const GpuProgram p = program_of(tiny_spec(), {wgmma_kernel(5, 10)});
+        const sim::Results r = simulate(p);
+        CHECK(r.cycles == 2560);
+        const auto& row = r.sections.at("kernels").at(0);
+        CHECK(row.at("waves") == 2);
+        CHECK(row.at("ctas_per_sm") == 1);
+    }
+}
+
+TEST_CASE("gpu: the K-loop is fill + iterations x max(MMA, shared memory, issue) + epilogue", "[gpu]") {
+    // Body: one wgmma (128 cycles), 32 KiB through ldmatrix (32768 / 128 B/cycle = 256 cycles),
+    // so shared memory bounds it at 256 cycles per iteration. Fill: the first load's L2 latency,
+    // l2.latency_near_cycles = latency_far_cycles = 100. Epilogue: a barrier of 30 cycles.
+    //   T = 100 + 8 x 256 + 30 = 2178 cycles.
+    Kernel k = wgmma_kernel(1, 8);
+    k.cta.body.push_back({Op::Ldmatrix, 1, 32768, 0, 0, 0, -1});
+    k.cta.epilogue = {{Op::BarSync, 1, 0, 0, 0, 0, -1}};
+    const GpuSpec spec = tiny_spec({"l2.latency_near_cycles=100", "l2.latency_far_cycles=100", "sm.barrier_cycles=30"});
+    CHECK(simulate(program_of(spec, {k})).cycles == 2178);
+
+    // Issue bound: 4096 FFMAs (thread ops) over 128 lanes = 32 cycles, but 4096 / 32 = 128 warp
+    // instructions plus 32 shared loads = 160 instructions; 4 warps issue 4 per cycle: 40 cycles.
+    Kernel s;
+    s.name = "simt";
+    s.grid = 1;
+    s.threads = 128;
+    s.cta.iterations = 1;
+    s.cta.body = {{Op::Ffma, 4096, 0, 0, 0, 0, -1}, {Op::LdShared, 32, 128, 0, 0, 0, -1}};
+    const models::gpu::KernelCost c = models::gpu::kernel_cost(tiny_spec(), s);
+    CHECK(c.body.fp32 == Approx(32.0));
+    CHECK(c.body.issue == Approx(160.0));  // warp instructions
+    CHECK(c.body.throughput(1) == Approx(40.0));
+    // One warp issues at most one instruction per cycle: a 32-thread CTA takes 160 cycles, two
+    // co-resident ones 2 x 160 / 2 = 160 as well (two warps issue in parallel), eight 8 x 160 / 4.
+    s.threads = 32;
+    const models::gpu::KernelCost w = models::gpu::kernel_cost(tiny_spec(), s);
+    CHECK(w.body.throughput(1) == Approx(160.0));
+    CHECK(w.body.throughput(2) == Approx(160.0));
+    CHECK(w.body.throughput(8) == Approx(320.0));
+}
+
+TEST_CASE("gpu: a CTA keeps no more than its bytes in flight over the load latency (Little's law)", "[gpu]") {
+    // One CTA reads 100 x 4096 B with 4096 B outstanding at an L2 latency of 100 cycles:
+    //   T >= 409600 / 4096 x 100 = 10000 cycles; its compute is a few cycles, the L2 serves
+    //   32 KiB per cycle, so Little's law sets the time.
+    Kernel k;
+    k.name = "stream";
+    k.grid = 1;
+    k.threads = 128;
+    k.bytes_in_flight = 4096;
+    k.cta.iterations = 100;
+    k.cta.body = {{Op::LdGlobal, 1, 4096, 0, 0, 0, 0}};
+    k.args = {{0, 409600, 409600, false}};
+    const GpuSpec spec = tiny_spec({"l2.latency_near_cycles=100", "l2.latency_far_cycles=100"});
+    CHECK(simulate(program_of(spec, {k})).cycles == 10000);
+}
+
+TEST_CASE("gpu: occupancy is the minimum over threads, warps, registers, shared memory and CTAs", "[gpu]") {
+    const GpuSpec s = tiny_spec({"sm.max_ctas=32"});
+    Kernel k;
+    k.threads = 256;
+    k.registers = 128;  // 128 x 32 = 4096 per warp, x 8 warps = 32768 of 65536: 2
+    CHECK(models::gpu::occupancy(s, k) == 2);
+    k.registers = 32;  // 8192 per CTA: 8; threads 2048 / 256 = 8
+    CHECK(models::gpu::occupancy(s, k) == 8);
+    k.smem_bytes = 100 * 1024;  // (100 + 1 reserved) KiB of 228: 2
+    CHECK(models::gpu::occupancy(s, k) == 2);
+    k.smem_bytes = 0;
+    k.threads = 1024;  // 2048 / 1024 = 2
+    CHECK(models::gpu::occupancy(s, k) == 2);
+    k.threads = 32;  // 32 CTAs of one warp: the CTA limit
+    CHECK(models::gpu::occupancy(s, k) == 32);
+    k.registers = 255;  // 255 x 32 = 8160 rounded up to 8192 per warp: 8 CTAs
+    CHECK(models::gpu::occupancy(s, k) == 8);
+}
+
+TEST_CASE("gpu: the launcher adds the replay gap before every kernel", "[gpu]") {
+    // Two 1280-cycle kernels with launch.gap_us = 2 (2000 cycles at 1 GHz):
+    //   2000 + 1280 + 2000 + 1280 = 6560.
+    const GpuProgram p = program_of(tiny_spec({"launch.gap_us=2"}), {wgmma_kernel(1, 10), wgmma_kernel(1, 10)});
+    const sim::Results r = simulate(p);
+    CHECK(r.cycles == 6560);
+    CHECK(r.sections.at("kernels").at(1).at("start_cycle") == 2000 + 1280 + 2000);
+}
+
+TEST_CASE("gpu: the L2 serves a warm kernel's reads from its residency and a cold one's from HBM", "[gpu]") {
+    // A kernel that reads x (2 MiB) once: warm, x is resident (4 MiB L2), so the hit rate is 1;
+    // cold, every byte misses.
+    Kernel k;
+    k.name = "read_x";
+    k.grid = 4;
+    k.threads = 128;
+    k.cta.iterations = 1;
+    k.cta.body = {{Op::LdGlobal, 1, 512 * 1024, 0, 0, 0, 0}};
+    k.args = {{0, 2u << 20, 2u << 20, false}};
+    const sim::Results warm = simulate(program_of(tiny_spec(), {k}));
+    CHECK(warm.sections.at("kernels").at(0).at("l2_hit_rate").get<double>() == Approx(1.0));
+    const sim::Results cold = simulate(program_of(tiny_spec({"l2.initial=cold"}), {k}));
+    CHECK(cold.sections.at("kernels").at(0).at("l2_hit_rate").get<double>() == Approx(0.0));
+    CHECK(cold.cycles > warm.cycles);
+}
+
+TEST_CASE("gpu: a program prints as text and reads back to the same text", "[gpu]") {
+    Kernel a = wgmma_kernel(132, 64);
+    a.name = "gemm_tma_wgmma";
+    a.cta.warp_specialized = true;
+    a.cta.stages = 4;
+    a.persistent = true;
+    a.tile_m = 128, a.tile_n = 256, a.tile_k = 64;
+    a.cta.prologue = {{Op::Mbarrier, 1, 0, 0, 0, 0, -1}};
+    a.cta.body.insert(a.cta.body.begin(), {Op::TmaLoad, 1, 16384, 0, 0, 0, 0});
+    a.cta.epilogue = {{Op::TmaStore, 1, 65536, 0, 0, 0, 1}};
+    a.args = {{0, 2u << 20, 8u << 20, false}, {1, 2u << 20, 2u << 20, true}};
+    Kernel b;
+    b.name = "elementwise";
+    b.nodes = {"relu"};
+    b.grid = 512;
+    b.threads = 256;
+    b.cta.iterations = 1;
+    b.cta.body = {{Op::LdGlobal, 1, 4096, 0, 0, 0, 1}, {Op::Alu, 1024, 0, 0, 0, 0, -1},
+                  {Op::StGlobal, 1, 4096, 0, 0, 0, 1}};
+    const GpuProgram p = program_of(tiny_spec(), {a, b});
+    const std::string text = p.to_asm();
+    const GpuProgram back = GpuProgram::from_asm(text);
+    CHECK(back.to_asm() == text);
+    REQUIRE(back.kernels.size() == 2);
+    CHECK(back.kernels[0].cta.body.size() == 2);
+    CHECK(back.kernels[0].cta.warp_specialized);
+    CHECK(back.kernels[1].grid == 512);
+    // Read back, it times as the original does.
+    GpuProgram timed = back;
+    timed.spec = p.spec;
+    CHECK(simulate(timed).cycles == simulate(p).cycles);
+}
