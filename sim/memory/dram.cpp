@@ -59,34 +59,29 @@ Dram::Transaction* Dram::begin(int id, tlm::tlm_generic_payload& p, double arriv
     const uint64_t stripe = static_cast<uint64_t>(m_spec.row_bytes * m_spec.bank_groups);
     const uint64_t burst = static_cast<uint64_t>(m_spec.burst_bytes());
     const bool write = p.get_command() == tlm::TLM_WRITE_COMMAND;
-    uint64_t a = p.get_address();
+    const uint64_t a = p.get_address();
     const uint64_t end = a + p.get_data_length();
-    // A channel's share of one transaction is contiguous in its local space: consecutive chunks
-    // on one channel merge into one part (which the channel serves stripe by stripe).
+    // Chunk i of interleave_bytes goes to channel i mod channels at local address
+    // (i / channels) x interleave_bytes, so a channel's share of one contiguous transfer is
+    // contiguous in its local space: one part per channel (served stripe by stripe), from its
+    // first chunk in the transfer to its last, in the order the transfer reaches the channels.
     std::vector<std::pair<std::size_t, Part>> parts;
-    std::vector<std::pair<std::size_t, uint64_t>> open(channels, {SIZE_MAX, 0});  // part, local end
-    while (a < end) {
-        const uint64_t chunk = a / il;
-        const std::size_t c = static_cast<std::size_t>(chunk % channels);
-        const uint64_t local = (chunk / channels) * il + a % il;
-        const uint64_t in_stripe = local % stripe;
-        const uint64_t n = std::min({end - a, il - a % il, stripe - in_stripe});
-        const uint64_t s = local / stripe;
-        auto& [last, local_end] = open[c];
-        if (last != SIZE_MAX && local_end == local) {
-            parts[last].second.access.bytes += static_cast<int64_t>(n);
-        } else {
+    if (end > a) {
+        const uint64_t first = a / il, last = (end - 1) / il;
+        for (uint64_t j = 0; j < channels && first + j <= last; ++j) {
+            const uint64_t i0 = first + j;  // this channel's first chunk
+            const uint64_t i1 = i0 + (last - i0) / channels * channels;  // ... and its last
+            const uint64_t local = (i0 / channels) * il + (i0 == first ? a % il : 0);
+            const uint64_t local_end = (i1 / channels) * il + (i1 == last ? (end - 1) % il + 1 : il);
+            const uint64_t s = local / stripe;
             ChannelAccess access;
             access.bank = static_cast<int64_t>(s % static_cast<uint64_t>(m_spec.banks_per_group));
             access.row = static_cast<int64_t>(s / static_cast<uint64_t>(m_spec.banks_per_group));
-            access.first_burst = static_cast<int64_t>(in_stripe / burst);
-            access.bytes = static_cast<int64_t>(n);
+            access.first_burst = static_cast<int64_t>((local % stripe) / burst);
+            access.bytes = static_cast<int64_t>(local_end - local);
             access.write = write;
-            last = parts.size();
-            parts.push_back({c, Part{t, access, arrival_ns, m_order++}});
+            parts.push_back({static_cast<std::size_t>(i0 % channels), Part{t, access, arrival_ns, m_order++}});
         }
-        local_end = local + n;
-        a += n;
     }
     t->parts_unqueued = t->parts_left = static_cast<int>(parts.size());
     if (parts.empty()) {

@@ -164,6 +164,34 @@ const char* numeric_format_name(NumericFormat f) {
     return "?";
 }
 
+namespace {
+// x rounded to fp16 and back, in float bit arithmetic (the bulk path; equal to
+// half_bits_to_float(float_to_half_bits(x)), which the unit test checks value by value):
+//   normal range: drop the 13 low mantissa bits, ties to even (adding 0xFFF plus the kept
+//   LSB carries into the exponent when the mantissa overflows, which is the right result);
+//   below 2^-14 (fp16 subnormals, spaced 2^-24): x + 0.5 - 0.5 rounds to that spacing, since
+//   the float ulp at 0.5 is 2^-24; beyond 65504 after rounding: infinity; NaN and inf pass.
+// Branch-free (both paths computed, then selected), so the bulk loop vectorizes.
+inline float round_half(float x) {
+    uint32_t u;
+    std::memcpy(&u, &x, 4);
+    const uint32_t mag = u & 0x7FFFFFFFu;
+    uint32_t m = (mag + 0x0FFFu + ((mag >> 13) & 1u)) & ~0x1FFFu;
+    m = m > 0x477FE000u ? 0x7F800000u : m;  // above 65504: inf
+    float a;
+    std::memcpy(&a, &mag, 4);
+    const float sub = (a + 0.5f) - 0.5f;  // |x| < 2^-14: a multiple of 2^-24 (no -ffast-math here)
+    uint32_t s;
+    std::memcpy(&s, &sub, 4);
+    m = mag < 0x38800000u ? s : m;
+    m = mag >= 0x7F800000u ? mag : m;  // inf, NaN pass
+    const uint32_t out = (u & 0x80000000u) | m;
+    float r;
+    std::memcpy(&r, &out, 4);
+    return r;
+}
+}  // namespace
+
 float round_to_format(float x, NumericFormat f) {
     switch (f) {
         case NumericFormat::Float32:
@@ -184,6 +212,10 @@ void round_to_format(float* values, long n, NumericFormat f) {
     if (f == NumericFormat::Float32) return;
     if (f == NumericFormat::BFloat16) {  // hot path for the bf16 datapaths: pure bit arithmetic
         for (long i = 0; i < n; ++i) values[i] = bf16_bits_to_float(float_to_bf16_bits(values[i]));
+        return;
+    }
+    if (f == NumericFormat::Float16) {  // hot path for the fp16 datapaths
+        for (long i = 0; i < n; ++i) values[i] = round_half(values[i]);
         return;
     }
     for (long i = 0; i < n; ++i) values[i] = round_to_format(values[i], f);

@@ -31,6 +31,8 @@ class TraceLog {
     std::size_t num_events() const { return m_events.size(); }
     /// @brief The whole trace: {"traceEvents": [...], "displayTimeUnit": "ns"}.
     nlohmann::json to_json() const;
+    /// @brief The metadata events (process and track names, track order) to_json() starts with.
+    nlohmann::json to_json_metadata() const;
     void write(const std::string& path) const;
 
   private:
