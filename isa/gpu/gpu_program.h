@@ -112,6 +112,9 @@ class GpuProgram : public sim::Program {
     std::map<int, KernelFunction> functions;  // kernel id -> its numbers
     // Numbers no kernel computes (views: a reshape's values), run after kernel id (-1: first).
     std::map<int, std::vector<KernelFunction>> followups;
+    // Values no later kernel or followup reads, by the kernel after which they may be freed
+    // (numerics runs hold only the live values, as a caching allocator would).
+    std::map<int, std::vector<std::string>> release_after;
     std::vector<std::string> graph_inputs, graph_outputs;
     std::vector<std::string> weights;  // constant values the program holds (for the L2's warm start)
     std::map<std::string, sim::Tensor> constants;  // weights in the run's precision (numerics runs)

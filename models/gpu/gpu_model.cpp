@@ -206,9 +206,18 @@ class GpuModel : public sim::TargetModelFor<GpuProgram> {
             }
             for (const auto& [name, t] : program.constants) values[name] = t;
         }
+        // Values no later kernel reads are freed, or kept for the per-op comparison while
+        // they fit options.keep_values_bytes.
         auto followups = [&](int after) {
             if (auto it = program.followups.find(after); it != program.followups.end())
                 for (const auto& f : it->second) f(values);
+            if (auto it = program.release_after.find(after); it != program.release_after.end())
+                for (const auto& name : it->second) {
+                    auto v = values.find(name);
+                    if (v == values.end()) continue;
+                    if (options.keep_values) results.keep_value(name, v->second, options.keep_values_bytes);
+                    values.erase(v);
+                }
         };
         if (numerics) followups(-1);
         auto on_done = [&](int k) {
@@ -231,7 +240,7 @@ class GpuModel : public sim::TargetModelFor<GpuProgram> {
             }
             if (options.keep_values)
                 for (const auto& [name, t] : values)
-                    if (!program.constants.count(name)) results.values[name] = t;
+                    if (!program.constants.count(name)) results.keep_value(name, t, options.keep_values_bytes);
         }
     }
 };

@@ -100,7 +100,7 @@ class NpuModel : public sim::TargetModelFor<NpuProgram> {
             for (const auto& s : program.surfaces)
                 if (s.kind != "const" && s.kind != "input" && !s.name.empty() &&
                     ctx.memory.written(s.id))
-                    results.values[s.name] = ctx.memory.read_real(s.id).reshaped(s.shape);
+                    results.keep_value(s.name, ctx.memory.read_real(s.id).reshaped(s.shape), options.keep_values_bytes);
     }
 };
 

@@ -33,7 +33,8 @@ class TpuModel : public sim::TargetModelFor<TpuProgram> {
         r.cycles = total;
         collect_results(run, r);
         if (datapath) r.outputs = datapath->outputs();
-        if (datapath && options.keep_values) r.values = datapath->values();
+        if (datapath && options.keep_values)
+            for (const auto& [name, t] : datapath->values()) r.keep_value(name, t, options.keep_values_bytes);
     }
 };
 

@@ -74,6 +74,16 @@ struct Results {
     // units, in their ONNX shapes), by value name: the driver compares them with the reference
     // per op. Filled only when RunOptions::keep_values asks.
     std::map<std::string, Tensor> values;
+    uint64_t values_bytes = 0;  // their fp32 bytes
+    /// @brief Keeps `t` as `name`'s value while the values stay within `budget` bytes; false
+    /// once it would not fit (the per-op comparison then covers the values kept so far).
+    bool keep_value(const std::string& name, const Tensor& t, uint64_t budget) {
+        const uint64_t bytes = static_cast<uint64_t>(t.numel()) * 4;
+        if (values_bytes + bytes > budget) return false;
+        values_bytes += bytes;
+        values[name] = t;
+        return true;
+    }
     // Timing; absent for the reference executor, which models no hardware.
     std::optional<double> clock_hz;
     std::optional<uint64_t> cycles;

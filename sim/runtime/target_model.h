@@ -28,6 +28,9 @@ struct RunOptions {
     uint64_t seed = 0;
     bool timing_only = false;  // skip the numeric work; every timing decision stays the same
     bool keep_values = false;  // fill Results::values (ignored when timing_only)
+    // ... with at most this many bytes of values (in the order the run produces them; the
+    // graph outputs are compared whatever this is)
+    uint64_t keep_values_bytes = uint64_t{256} << 20;
 };
 
 class TargetModel {

@@ -84,8 +84,11 @@ void lower_view(GpuLowering& L, const Node& n) {
     const int out = L.buffer(n.outputs[0]);
     L.program.buffers[static_cast<std::size_t>(out)].alias = in;
     L.place(n, sim::Placement::Lowered, "none", "a view: same bytes, no kernel");
-    if (L.numerics)
-        L.program.followups[static_cast<int>(L.program.kernels.size()) - 1].push_back(node_function(L, n));
+    if (L.numerics) {
+        const int after = static_cast<int>(L.program.kernels.size()) - 1;
+        L.program.followups[after].push_back(node_function(L, n));
+        L.views.push_back({after, in});
+    }
 }
 
 void lower_host(GpuLowering& L, const Node& n, const std::string& why) {
@@ -117,6 +120,27 @@ void lower_node(GpuLowering& L, const Node& n) {
         if (lower_gemm_node(L, n, why)) return;
     }
     lower_simt_node(L, n);
+}
+
+// When each value can go in a numerics run: after the last kernel (or view followup) that reads
+// any buffer sharing its bytes. Weights and graph outputs stay.
+void plan_releases(GpuLowering& L) {
+    GpuProgram& p = L.program;
+    auto root = [&](int b) {
+        while (p.buffers[static_cast<std::size_t>(b)].alias >= 0) b = p.buffers[static_cast<std::size_t>(b)].alias;
+        return b;
+    };
+    std::vector<int> last(p.buffers.size(), -2);
+    for (const auto& k : p.kernels)
+        for (const auto& a : k.args) last[static_cast<std::size_t>(root(a.buffer))] = std::max(last[static_cast<std::size_t>(root(a.buffer))], k.id);
+    for (const auto& [after, b] : L.views) last[static_cast<std::size_t>(root(b))] = std::max(last[static_cast<std::size_t>(root(b))], after);
+    std::set<int> kept;
+    for (const auto& out : p.graph_outputs) kept.insert(root(L.buffer(out)));
+    for (const auto& b : p.buffers) {
+        const int r = root(b.id);
+        if (b.kind == "weight" || kept.count(r) || last[static_cast<std::size_t>(r)] < -1) continue;
+        p.release_after[last[static_cast<std::size_t>(r)]].push_back(b.name);
+    }
 }
 
 // Peak HBM: the weights, plus the activations alive at once (each from its producer's kernel
@@ -188,6 +212,7 @@ class GpuLoweringPass : public LoweringFor<GpuSpec> {
             program->graph_outputs.push_back(out);
             program->buffers[static_cast<std::size_t>(L.buffer(out))].kind = "output";
         }
+        if (L.numerics) plan_releases(L);
         // Addresses in HBM: weights, then everything else, 256-byte aligned (names for traces).
         uint64_t address = 0;
         for (auto& b : program->buffers)

@@ -29,6 +29,7 @@ struct GpuLowering {
     std::set<std::string> fused_nodes;        // computed by an earlier kernel
     std::vector<NodePlacement> placements;
     std::vector<sim::Problem> problems;
+    std::vector<std::pair<int, int>> views;  // (after kernel, buffer): a view's followup reads it
 
     GpuLowering(const Graph& g, const GpuSpec& s, GpuProgram& p) : graph(g), spec(s), program(p), readers(g) {}
 
