@@ -58,4 +58,25 @@ void im2col_2d(const T* x, const Conv2dShape& s, int64_t c0, T* col, T pad_value
         }
 }
 
+/// @brief As im2col_2d, transposed: a row-major (Cg*R*S) x (P*Q) matrix, row = (channel, tap),
+/// column = output pixel, so W (K x Cg*R*S) times it is the output in NCHW order.
+template <class T>
+void im2col_2d_by_tap(const T* x, const Conv2dShape& s, int64_t c0, T* col, T pad_value = T(0)) {
+    const int64_t P = s.out_h(), Q = s.out_w();
+    const int64_t cg = s.in_channels_per_group();
+    T* row = col;
+    for (int64_t c = 0; c < cg; ++c) {
+        const T* xc = x + (c0 + c) * s.in_h * s.in_w;
+        for (int64_t r = 0; r < s.kernel_h; ++r)
+            for (int64_t t = 0; t < s.kernel_w; ++t, row += P * Q)
+                for (int64_t p = 0; p < P; ++p) {
+                    const int64_t h = p * s.stride_h - s.pad_top + r * s.dilation_h;
+                    for (int64_t q = 0; q < Q; ++q) {
+                        const int64_t w = q * s.stride_w - s.pad_left + t * s.dilation_w;
+                        row[p * Q + q] = (h < 0 || h >= s.in_h || w < 0 || w >= s.in_w) ? pad_value : xc[h * s.in_w + w];
+                    }
+                }
+    }
+}
+
 }  // namespace xpusim::sim

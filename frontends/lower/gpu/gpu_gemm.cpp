@@ -4,8 +4,10 @@
 // M = N*P*Q, N = output channels, K = C*R*S. The kernel is chosen as the libraries choose it:
 // each candidate CTA tile of the architecture (CUTLASS 3 sm90 shapes for Hopper's TMA + wgmma,
 // CUTLASS 2 sm80 shapes with their stage counts for Ampere's cp.async + mma.sync, CUTLASS's SIMT
-// sgemm tiles for fp32 without TF32) x split-K is scored by a quick wave estimate
-//   est = waves x max(tile compute or issue, a wave's bytes / the L2's bandwidth) + split-K reduction
+// sgemm tiles for fp32 without TF32) x split-K (x cluster 1x1, 2x1, 1x2 on Hopper, whose TMA
+// multicast halves one operand's L2 reads) is scored by a quick wave estimate
+//   est = waves x (max(tile compute or issue, wave memory) + L2 latency) + split-K reduction
+//   wave memory = max(a wave's L2 bytes / the L2's bandwidth, an SM's bytes / Little's law rate)
 //   waves = ceil(tiles x splits / (SMs x CTAs per SM))
 // and the best kept. M = 1 (or N = 1) takes a GEMV kernel; depthwise and grouped convolutions a
 // direct SIMT kernel; MatMul -> (scale) -> Softmax -> MatMul in fp16/bf16 one flash-attention
@@ -63,6 +65,7 @@ struct GemmOperands {
 struct GemmPlan {
     TileShape tile{};
     int64_t split = 1, stages = 1, smem = 0, threads = 128, registers = 128;
+    int64_t cluster_m = 1, cluster_n = 1;  // Hopper thread-block cluster (TMA multicast)
     double estimate = 1e300;
 };
 
@@ -108,17 +111,25 @@ static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t 
             regs = tensor ? (t.m * t.n >= 128 * 256 ? 232 : 168) : 128;
             if (smem + s.sm.smem_per_cta_reserved > static_cast<int64_t>(s.sm.smem_bytes())) continue;
         }
-        Kernel probe;
-        probe.threads = threads, probe.registers = regs, probe.smem_bytes = smem;
         const int64_t regs_warp = (regs * 32 + s.sm.register_granule - 1) / s.sm.register_granule * s.sm.register_granule;
         int64_t occ = std::min({s.sm.max_ctas, s.sm.max_threads / threads, s.sm.max_warps / (threads / 32),
                                 s.sm.registers / (regs_warp * (threads / 32)),
                                 static_cast<int64_t>(s.sm.smem_bytes()) / (smem + s.sm.smem_per_cta_reserved)});
         if (occ < 1) continue;
-        const int64_t tiles = ceil_div(M, t.m) * ceil_div(N, t.n) * batch;
         const int64_t k_tiles = ceil_div(K, t.k);
+        // Hopper: CUTLASS's cluster shapes 1x1, 2x1 and 1x2. The CTAs of a 2x1 cluster share
+        // their B tile and those of a 1x2 cluster their A tile: TMA multicasts it from one L2
+        // read into both CTAs' shared memory, so each CTA pulls half of that operand.
+        std::vector<std::pair<int64_t, int64_t>> clusters = {{1, 1}};
+        if (tensor && s.arch == Arch::Hopper) {
+            if (ceil_div(M, t.m) >= 2) clusters.push_back({2, 1});
+            if (ceil_div(N, t.n) >= 2) clusters.push_back({1, 2});
+        }
+        for (const auto& [cm, cn] : clusters)
         for (int64_t split : {1, 2, 3, 4, 6, 8, 12, 16}) {
             if (split > 1 && ceil_div(k_tiles, split) < 4) break;
+            const int64_t tiles = ceil_div(ceil_div(M, t.m), cm) * cm * ceil_div(ceil_div(N, t.n), cn) * cn * batch;
+            const int64_t l2_stage_bytes = (t.m / cn + t.n / cm) * t.k * eb;
             const int64_t ctas = tiles * split;
             const double waves = std::ceil(static_cast<double>(ctas) / (sms * static_cast<double>(occ)));
             const double iters = static_cast<double>(ceil_div(k_tiles, split));
@@ -132,17 +143,21 @@ static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t 
                                               std::min<double>(static_cast<double>(s.sm.issue_per_cycle),
                                                                static_cast<double>(t.warps) * std::max(1.0, resident));
             const double wave_compute = std::max(per_cta_compute, issue) * std::max(1.0, resident);
-            const double wave_bytes = iters * static_cast<double>(stage_bytes) * std::max(1.0, resident);
-            // The L2 serves the whole wave: its bytes over the L2's bandwidth, however few SMs ask.
-            const double wave_memory = wave_bytes * std::min(sms, static_cast<double>(ctas) / std::max(1.0, resident)) /
-                                       (l2_bytes_per_cycle_per_sm * sms);
+            const double wave_bytes = iters * static_cast<double>(l2_stage_bytes) * std::max(1.0, resident);
+            // The L2 serves the whole wave: its bytes over the L2's bandwidth, however few SMs ask,
+            // and an SM no faster than its bytes in flight over the L2 latency (Little's law).
+            const double l2_latency = 0.5 * static_cast<double>(s.l2.latency_near_cycles + s.l2.latency_far_cycles);
+            const double wave_memory =
+                std::max(wave_bytes * std::min(sms, static_cast<double>(ctas) / std::max(1.0, resident)) /
+                             (l2_bytes_per_cycle_per_sm * sms),
+                         wave_bytes / (static_cast<double>(s.sm.bytes_in_flight) / std::max(1.0, l2_latency)));
             double est = waves * (std::max(wave_compute, wave_memory) + static_cast<double>(s.l2.latency_far_cycles));
             if (split > 1)  // the partial sums go out in fp32 and a reduction reads them back
                 est += 2.0 * static_cast<double>(M * N * batch * split * 4) / (l2_bytes_per_cycle_per_sm * sms) +
                        (reduce == SplitReduce::Kernel ? s.launch.gap_us * s.clock_mhz : 0.0);
             if (est < best.estimate * 0.999) {
                 best.tile = t, best.split = split, best.stages = stages, best.smem = smem, best.threads = threads,
-                best.registers = regs, best.estimate = est;
+                best.registers = regs, best.estimate = est, best.cluster_m = cm, best.cluster_n = cn;
             }
         }
     }
@@ -150,9 +165,11 @@ static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t 
         throw sim::UnsupportedError("gpu: no GEMM tile fits an SM for " + std::to_string(M) + "x" + std::to_string(N) +
                                     "x" + std::to_string(K));
     const TileShape& t = best.tile;
-    const int64_t tiles_m = ceil_div(M, t.m), tiles_n = ceil_div(N, t.n);
+    const int64_t cm = best.cluster_m, cn = best.cluster_n;
+    const int64_t tiles_m = ceil_div(ceil_div(M, t.m), cm) * cm, tiles_n = ceil_div(ceil_div(N, t.n), cn) * cn;
     const int64_t k_split = ceil_div(ceil_div(K, t.k), best.split) * t.k;
     kn.grid = tiles_m * tiles_n * batch * best.split;
+    kn.cluster = cm * cn;
     kn.threads = best.threads;
     kn.registers = best.registers;
     kn.smem_bytes = best.smem;
@@ -168,8 +185,9 @@ static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t 
         kn.persistent = true;
         c.warp_specialized = true;
         c.prologue = {{Op::Mbarrier, 1, 0, 0, 0, 0, -1}};
-        c.body = {{Op::TmaLoad, 1, a_tile, 0, 0, 0, ops.a},
-                  {Op::TmaLoad, 1, b_tile, 0, 0, 0, ops.b},
+        // Under a cluster each CTA issues its share of the multicast operand's tile.
+        c.body = {{Op::TmaLoad, 1, a_tile / cn, 0, 0, 0, ops.a},
+                  {Op::TmaLoad, 1, b_tile / cm, 0, 0, 0, ops.b},
                   {Op::Mbarrier, 1, 0, 0, 0, 0, -1},
                   {Op::Wgmma, (t.m / 64) * ceil_div(t.n, 256) * (t.k / mma_k(p)), 0, 64, std::min<int64_t>(t.n, 256), mma_k(p), -1}};
     } else if (tensor) {
@@ -224,8 +242,8 @@ static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t 
     // L2 traffic: A is re-read by every column of tiles (and each image of an implicit GEMM
     // reads its pixels R*S times through im2col), B by every row.
     const uint64_t ctas = static_cast<uint64_t>(kn.grid);
-    const uint64_t a_total = ctas * static_cast<uint64_t>(t.m * k_split * eb);
-    const uint64_t b_total = ctas * static_cast<uint64_t>(t.n * k_split * eb);
+    const uint64_t a_total = ctas * static_cast<uint64_t>(t.m * k_split * eb / cn);
+    const uint64_t b_total = ctas * static_cast<uint64_t>(t.n * k_split * eb / cm);
     // One wave of CTAs, rasterized as CUTLASS's swizzle does, covers a near-square block of
     // a x b tiles (a b = the CTAs of a wave, a chosen to minimise the bands it reads): it
     // re-reads a bands of A and b bands of B.
@@ -478,16 +496,40 @@ bool lower_conv(GpuLowering& L, const Node& n, std::string& why) {
     for (const Node* f : fused) followers.push_back(node_function(L, *f));
     const std::string x = n.inputs[0], y = n.outputs[0];
     const Precision prec = p;
-    L.program.functions[kid] = [c, bmat, gn, bias_v, followers, x, y, prec](std::map<std::string, sim::Tensor>& values) {
+    // fp32, tf32, fp16, bf16: out (K x P*Q) = W (K x C*R*S) x im2col by tap (C*R*S x P*Q), straight
+    // into NCHW; int8 and fp8 keep activations as the A operand (a per-tensor scale) and weights
+    // as B (per-output-channel scales, one per column).
+    const bool channel_major = gn.front().dtype != Precision::Int8 && gn.front().dtype != Precision::Fp8;
+    std::vector<std::vector<float>> wmat;
+    if (channel_major) {
+        for (int64_t g = 0; g < c.group; ++g) {
+            const auto& bm = bmat[static_cast<std::size_t>(g)];
+            std::vector<float> wg(static_cast<std::size_t>(Ng * Kg));
+            for (int64_t k = 0; k < Kg; ++k)
+                for (int64_t o = 0; o < Ng; ++o) wg[static_cast<std::size_t>(o * Kg + k)] = bm[static_cast<std::size_t>(k * Ng + o)];
+            wmat.push_back(std::move(wg));
+        }
+        bmat.clear();
+    }
+    L.program.functions[kid] = [c, bmat, wmat, gn, bias_v, followers, x, y, prec](std::map<std::string, sim::Tensor>& values) {
         const sim::Tensor& in = values.at(x);
         const int64_t PQ = c.gemm_m(), Ng = c.gemm_n(), Kg = c.gemm_k();
         sim::Tensor out(sim::DType::Float32, {c.batch, c.out_channels, c.out_h(), c.out_w()});
-        std::vector<float> col(static_cast<std::size_t>(PQ * Kg)), res(static_cast<std::size_t>(PQ * Ng));
+        std::vector<float> col(static_cast<std::size_t>(PQ * Kg)), res(wmat.empty() ? static_cast<std::size_t>(PQ * Ng) : 0);
         for (int64_t b = 0; b < c.batch; ++b)
             for (int64_t g = 0; g < c.group; ++g) {
-                sim::im2col_2d(in.data<float>() + b * c.in_channels * c.in_h * c.in_w, c, g * c.in_channels_per_group(), col.data());
-                gemm(gn[static_cast<std::size_t>(g)], col.data(), bmat[static_cast<std::size_t>(g)].data(), res.data(), PQ, Ng, Kg);
+                const float* image = in.data<float>() + b * c.in_channels * c.in_h * c.in_w;
                 float* o = out.data<float>() + (b * c.out_channels + g * Ng) * PQ;
+                if (!wmat.empty()) {
+                    sim::im2col_2d_by_tap(image, c, g * c.in_channels_per_group(), col.data());
+                    gemm(gn[static_cast<std::size_t>(g)], wmat[static_cast<std::size_t>(g)].data(), col.data(), o, Ng, PQ, Kg);
+                    if (!bias_v.empty())
+                        for (int64_t j = 0; j < Ng; ++j)
+                            for (int64_t m = 0; m < PQ; ++m) o[j * PQ + m] += bias_v[static_cast<std::size_t>(g * Ng + j)];
+                    continue;
+                }
+                sim::im2col_2d(image, c, g * c.in_channels_per_group(), col.data());
+                gemm(gn[static_cast<std::size_t>(g)], col.data(), bmat[static_cast<std::size_t>(g)].data(), res.data(), PQ, Ng, Kg);
                 for (int64_t m = 0; m < PQ; ++m)
                     for (int64_t j = 0; j < Ng; ++j)
                         o[j * PQ + m] = res[static_cast<std::size_t>(m * Ng + j)] + (bias_v.empty() ? 0.0f : bias_v[static_cast<std::size_t>(g * Ng + j)]);
