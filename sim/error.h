@@ -40,6 +40,13 @@ class CapacityError : public Error {
     using Error::Error;
 };
 
+/// A statically scheduled program breaks its own schedule (two producers on one stream
+/// register in one cycle, a consumer that finds another vector than it expects, a bank conflict,
+/// an unmatched Sync/Notify or Send/Receive): a compiler bug, or a bad hand-written program.
+class ScheduleError : public ModelError {
+    using ModelError::ModelError;
+};
+
 /// Reading or writing a file failed.
 class IoError : public Error {
     using Error::Error;

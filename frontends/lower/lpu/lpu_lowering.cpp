@@ -1,0 +1,836 @@
+// ONNX graph -> LpuProgram: the LPU's compiler. Placement decides latency, and all of it comes
+// out of the schedule (lpu_scheduler.h):
+//   - tensors go to MEM slices (a tensor's vectors in one slice, weight tiles striped over 32
+//     slices of their MXM plane's hemisphere), so hop distances count; activations are freed
+//     after their last reader;
+//   - a vector is up to 320 elements on the lanes: the channels of one pixel (NCHW), or the last
+//     dimension; 64, 128 or 256 channels fill 20%, 40% or 80% of the lanes;
+//   - Conv, Gemm, MatMul: per 320 x 320 weight tile, LW streams the tile in from 32 slices
+//     (mxm.install_cycles) and IW installs it once the plane's previous tile is done; the M input
+//     vectors stream through ABC (a convolution's window vectors built on the way by an SXM Shift,
+//     taps packed along K, not im2col in memory) and the ACC sums the K tiles; the last tile's
+//     results cross to the VXM for the epilogue (bias, activation, requantization) and are
+//     written back. Work items (an N tile and a share of M) go to the plane free first;
+//   - element-wise ops, pooling (over shifted streams), softmax and LayerNorm (Exp or RSqrt,
+//     cross-lane reductions as extra passes) run on the VXM; data movement (Transpose, Concat,
+//     Slice, Gather, ...) through the SXM; views are addressing only;
+//   - what the chip cannot run goes to the host, marked, for HostSpec::op_seconds;
+//   - `chips: N` cuts the graph into N pipeline stages of contiguous nodes balanced by estimated
+//     cycles; a tensor crossing chips is a Send / Receive pair over a C2C link.
+// int8: MXM operands quantized (per-tensor activations from calibration, per-output-channel
+// weights), products summed as int32 (emulated in fp32, exact while partial sums stay below
+// 2^24); fp16: operands rounded to fp16, fp32 accumulation, stored fp16. The VXM computes fp32.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <set>
+
+#include "frontends/lower/calibration.h"
+#include "frontends/lower/host_fallback.h"
+#include "frontends/lower/lowering.h"
+#include "frontends/lower/lpu/lpu_scheduler.h"
+#include "frontends/lower/op_classes.h"
+#include "frontends/onnx/passes.h"
+#include "sim/error.h"
+#include "sim/tensor/numeric_formats.h"
+
+namespace xpusim::lower::lpu {
+namespace {
+
+using frontend::Graph;
+using frontend::Node;
+using isa::lpu::Precision;
+using Unit = isa::lpu::Unit;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+const std::set<std::string> kVxmOps = {
+    "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Clip", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs",
+    "Pow", "Erf", "Gelu", "HardSigmoid", "HardSwish", "Max", "Min", "Where", "Equal", "Less", "Greater", "Not",
+    "Cast", "BatchNormalization", "Reciprocal", "Softplus", "Elu", "Selu", "PRelu", "Sum", "Mean", "Floor", "Ceil",
+    "Round", "Sign", "And", "Or", "Mod", "QuantizeLinear", "DequantizeLinear", "Identity"};
+const std::set<std::string> kPoolOps = {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"};
+const std::set<std::string> kReduceOps = {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd",
+                                          "ReduceL2", "ReduceSumSquare", "ArgMax", "ArgMin"};
+const std::set<std::string> kMoveOps = {"Transpose", "Concat", "Slice", "Gather", "Split", "Pad", "Expand", "Tile",
+                                        "Resize", "Upsample", "DepthToSpace", "SpaceToDepth", "Shape", "ConstantOfShape",
+                                        "Range", "GatherElements", "ScatterND", "Trilu", "CumSum", "OneHot"};
+
+/// Vectors of a tensor as the lanes hold it, and the elements each fills.
+struct VectorShape {
+    int64_t vectors = 1, length = 1;
+};
+VectorShape vectors_of(const sim::Shape& s, int64_t lanes) {
+    if (s.empty()) return {1, 1};
+    const int64_t numel = std::accumulate(s.begin(), s.end(), int64_t{1}, std::multiplies<int64_t>());
+    if (numel == 0) return {0, 1};
+    const int64_t across = s.size() == 4 ? s[1] : s.back();  // NCHW: the channels of a pixel
+    const int64_t rows = numel / std::max<int64_t>(1, across);
+    return {rows * ceil_div(across, lanes), std::min(across, lanes)};
+}
+
+/// A tensor's place: its vectors dealt over `slices` (stripes, so that several units read it at
+/// once, one vector a cycle from each), at `address` (a vector index; bank = address % banks).
+/// One MEM slice's bytes: first-fit free ranges, in whole 320-byte vectors.
+class SliceHeap {
+  public:
+    explicit SliceHeap(uint64_t capacity) : m_capacity(capacity) { m_free[0] = capacity; }
+    /// @brief The byte offset of `bytes` (rounded up to vectors, at a multiple of `align` bytes), or -1.
+    int64_t take(uint64_t bytes, uint64_t align = 320, int avoid_bank = -1) {
+        bytes = (bytes + 319) / 320 * 320;
+        for (auto it = m_free.begin(); it != m_free.end(); ++it) {
+            uint64_t start = (it->first + align - 1) / align * align;
+            if (avoid_bank >= 0 && static_cast<int>((start / 320) % 2) == avoid_bank) start += 320;
+            if (start + bytes > it->second) continue;
+            const uint64_t lo = it->first, hi = it->second;
+            m_free.erase(it);
+            if (start > lo) m_free[lo] = start;
+            if (start + bytes < hi) m_free[start + bytes] = hi;
+            m_used += bytes;
+            return static_cast<int64_t>(start);
+        }
+        return -1;
+    }
+    void give(uint64_t start, uint64_t bytes) {
+        bytes = (bytes + 319) / 320 * 320;
+        uint64_t lo = start, hi = start + bytes;
+        auto next = m_free.lower_bound(lo);
+        if (next != m_free.begin()) {
+            auto prev = std::prev(next);
+            if (prev->second == lo) lo = prev->first, m_free.erase(prev);
+        }
+        next = m_free.lower_bound(hi);
+        if (next != m_free.end() && next->first == hi) hi = next->second, m_free.erase(next);
+        m_free[lo] = hi;
+        m_used -= std::min(m_used, bytes);
+    }
+    bool fits(uint64_t bytes) const {
+        bytes = (bytes + 319) / 320 * 320;
+        for (const auto& [lo, hi] : m_free)
+            if (hi - lo >= bytes) return true;
+        return false;
+    }
+    uint64_t used() const { return m_used; }
+    uint64_t peak = 0;
+
+  private:
+    uint64_t m_capacity;
+    std::map<uint64_t, uint64_t> m_free;  // start -> end
+    uint64_t m_used = 0;
+};
+
+struct Location {
+    int chip = 0;
+    std::vector<int> slices = {0};
+    std::vector<int64_t> addresses = {0};
+    uint64_t bytes = 0;
+    int stripes() const { return static_cast<int>(slices.size()); }
+    int slice(int j) const { return slices[static_cast<std::size_t>(j % stripes())]; }
+    int64_t address(int j) const { return addresses[static_cast<std::size_t>(j % stripes())]; }
+};
+
+constexpr int kMaxStripes = 16;       // one per VXM ALU group
+constexpr int kVxmQueues = 16;        // [hw] 144 queues = 2 x (44 MEM + 14 SXM + 6 MXM) + 16 VXM
+constexpr int kSxmQueues = 14;        // per hemisphere
+constexpr int64_t kVectorsPerStripe = 64;  // fewer vectors than this a stripe are not worth a slice
+
+class Lowerer {
+  public:
+    Lowerer(Graph& g, const LpuSpec& s, LpuProgram& p, bool numerics, const std::map<std::string, ValueRange>& ranges)
+        : m_graph(g), m_spec(s), m_program(p), m_numerics(numerics), m_ranges(ranges), m_readers(g) {}
+
+    void run(LoweredModel& result);
+
+  private:
+    // Memory
+    uint64_t element_bytes() const { return static_cast<uint64_t>(m_spec.bytes_per_element()); }
+    uint64_t bytes_of(const std::string& v) const;
+    /// @brief Places `tensor` in MEM: its `vectors` (bytes / 320 when -1) dealt over stripes.
+    /// `avoid`: slices (with the bank there) the node's inputs stream from; an output in one of them
+    /// goes to the other bank, so the node's reads and writes never share a bank in one cycle.
+    Location alloc(const std::string& tensor, uint64_t bytes, int chip, const std::string& kind, int prefer_hemisphere = -1,
+                   int64_t vectors = -1, const std::map<int, int>& avoid = {});
+    Location alloc_value(const std::string& value, int chip, const std::string& kind, const std::map<int, int>& avoid = {}) {
+        return alloc(value, bytes_of(value), chip, kind, -1, vectors_of(m_graph.value(value).shape, m_spec.lanes.lanes()).vectors,
+                     avoid);
+    }
+    /// @brief The (slice, bank) pairs `values` occupy on `chip`.
+    std::map<int, int> banks_of(const std::vector<std::string>& values, int chip);
+    void release(const std::string& tensor);
+    std::vector<int> weight_slices(int chip, int hemisphere, int64_t tile);
+    // Nodes
+    double estimate(const Node& n) const;
+    void lower_node(const Node& n, int chip);
+    void lower_mxm(const Node& n, int chip, const Node* fused);
+    void lower_vector(const Node& n, int chip, Op op, int64_t passes, int64_t taps, Unit unit);
+    void lower_host(const Node& n, int chip, const std::string& why);
+    int64_t ready_on(const std::string& value, int chip);
+    Location where(const std::string& value, int chip);
+    void bind_numerics(const Node& n, bool mxm);
+    void span(const Node& n, int chip, int64_t start, int64_t end, uint64_t macs, const std::string& bound, double lanes);
+
+    Graph& m_graph;
+    const LpuSpec& m_spec;
+    LpuProgram& m_program;
+    bool m_numerics;
+    const std::map<std::string, ValueRange>& m_ranges;
+    frontend::ValueReaders m_readers;
+    std::vector<std::unique_ptr<Scheduler>> m_sched;
+    std::vector<std::vector<SliceHeap>> m_used;       // chip -> slice -> its bytes
+    std::vector<uint64_t> m_weight_bytes, m_peak_act; // per chip
+    std::vector<uint64_t> m_act_now;
+    std::map<std::string, std::map<int, Location>> m_loc;  // value -> chip -> where
+    std::map<std::string, std::map<int, int64_t>> m_ready;  // value -> chip -> cycle it is complete
+    std::map<std::string, std::string> m_alias;           // view -> the value holding its bytes
+    std::map<std::string, int> m_last_use;                // value -> last reader's node index
+    std::vector<std::vector<int64_t>> m_plane_free_chip;
+    std::vector<NodePlacement> m_placements;
+    int64_t m_tile_counter = 0;
+    int m_next_vxm = 0, m_next_slice = 0;
+    bool m_out_of_memory = false;
+    std::set<std::string> m_fused;  // nodes an MXM epilogue computed
+    std::string m_oom_what;
+};
+
+uint64_t Lowerer::bytes_of(const std::string& v) const {
+    const auto& info = m_graph.value(v);
+    const int64_t n = std::accumulate(info.shape.begin(), info.shape.end(), int64_t{1}, std::multiplies<int64_t>());
+    return static_cast<uint64_t>(std::max<int64_t>(0, n)) * element_bytes();
+}
+
+std::map<int, int> Lowerer::banks_of(const std::vector<std::string>& values, int chip) {
+    std::map<int, int> out;
+    for (std::string v : values) {
+        while (m_alias.count(v)) v = m_alias.at(v);
+        auto it = m_loc.find(v);
+        if (it == m_loc.end()) continue;
+        auto l = it->second.find(chip);
+        if (l == it->second.end()) continue;
+        for (int j = 0; j < l->second.stripes(); ++j)
+            out[l->second.slice(j)] = static_cast<int>(((l->second.address(j) % m_spec.mem.banks) + m_spec.mem.banks) % m_spec.mem.banks);
+    }
+    return out;
+}
+
+Location Lowerer::alloc(const std::string& tensor, uint64_t bytes, int chip, const std::string& kind, int prefer,
+                        int64_t vector_count, const std::map<int, int>& avoid) {
+    auto& used = m_used[static_cast<std::size_t>(chip)];
+    const uint64_t cap = m_spec.mem.slice_bytes();
+    const int half = static_cast<int>(m_spec.mem.per_hemisphere());
+    const int total = static_cast<int>(used.size());
+    // Stripes: one per kVectorsPerStripe vectors, up to kMaxStripes, and enough that each fits a slice.
+    const int64_t vectors = vector_count >= 0 ? vector_count : static_cast<int64_t>((bytes + 319) / 320);
+    const int fit = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(total), (bytes + cap - 1) / cap));
+    int want = static_cast<int>(std::clamp<int64_t>(ceil_div(vectors, kVectorsPerStripe), 1, std::min(kMaxStripes, total)));
+    want = std::max(want, fit);
+    Location l;
+    l.chip = chip;
+    l.bytes = bytes;
+    uint64_t share = 0;
+    // Slices round robin (alternating hemispheres unless one is preferred) with room for a share;
+    // fewer, larger stripes when too few slices have room, down to what the bytes need.
+    for (;; want = std::max(fit, want / 2)) {
+        share = (bytes + static_cast<uint64_t>(want) - 1) / static_cast<uint64_t>(want);
+        l.slices.clear();
+        l.addresses.clear();
+        for (int k = 0; k < total && static_cast<int>(l.slices.size()) < want; ++k) {
+            const int r = (m_next_slice + k) % total;
+            const int s = prefer < 0 ? (r % 2) * half + (r / 2) % half : prefer * half + r % half;
+            if (std::find(l.slices.begin(), l.slices.end(), s) != l.slices.end()) continue;
+            if (used[static_cast<std::size_t>(s)].fits(share)) l.slices.push_back(s);
+        }
+        if (static_cast<int>(l.slices.size()) >= want || want <= std::max(1, fit)) break;
+    }
+    for (int s : l.slices) {
+        auto& heap = used[static_cast<std::size_t>(s)];
+        auto a = avoid.find(s);
+        const int64_t at = heap.take(share, 320, a == avoid.end() ? -1 : a->second);
+        if (at < 0) {
+            m_out_of_memory = true;
+            if (m_oom_what.empty()) m_oom_what = tensor;
+        }
+        l.addresses.push_back(at / 320);
+        heap.peak = std::max(heap.peak, heap.used());
+    }
+    m_next_slice = (m_next_slice + want) % total;
+    if (static_cast<int>(l.slices.size()) < want) {
+        m_out_of_memory = true;
+        if (m_oom_what.empty()) m_oom_what = tensor;
+        if (l.slices.empty()) l.slices = {0}, l.addresses = {-1};  // infeasible: never simulated
+    }
+    for (std::size_t j = 0; j < l.slices.size(); ++j)
+        m_program.placements.push_back({tensor, chip, l.slices[j], static_cast<uint64_t>(l.addresses[j]) * 320, share, kind});
+    if (kind == "weight") {
+        m_weight_bytes[static_cast<std::size_t>(chip)] += bytes;
+    } else {
+        m_act_now[static_cast<std::size_t>(chip)] += bytes;
+        m_peak_act[static_cast<std::size_t>(chip)] =
+            std::max(m_peak_act[static_cast<std::size_t>(chip)], m_act_now[static_cast<std::size_t>(chip)]);
+    }
+    return l;
+}
+
+void Lowerer::release(const std::string& tensor) {
+    auto it = m_loc.find(tensor);
+    if (it == m_loc.end()) return;
+    for (auto& [chip, l] : it->second) {
+        auto& used = m_used[static_cast<std::size_t>(chip)];
+        const uint64_t share = (l.bytes + static_cast<uint64_t>(l.stripes()) - 1) / static_cast<uint64_t>(l.stripes());
+        for (int j = 0; j < l.stripes(); ++j)
+            if (l.address(j) >= 0) used[static_cast<std::size_t>(l.slice(j))].give(static_cast<uint64_t>(l.address(j)) * 320, share);
+        m_act_now[static_cast<std::size_t>(chip)] -= std::min(m_act_now[static_cast<std::size_t>(chip)], l.bytes);
+    }
+}
+
+std::vector<int> Lowerer::weight_slices(int chip, int hemisphere, int64_t tile) {
+    const int half = static_cast<int>(m_spec.mem.per_hemisphere());
+    const int n = static_cast<int>(std::min<int64_t>(m_spec.mxm.install_streams, half));
+    std::vector<int> s;
+    for (int k = 0; k < n; ++k) s.push_back(hemisphere * half + static_cast<int>((tile * n + k) % half));
+    (void)chip;
+    return s;
+}
+
+int64_t Lowerer::ready_on(const std::string& v0, int chip) {
+    std::string v = v0;
+    while (m_alias.count(v)) v = m_alias.at(v);
+    if (m_graph.is_constant(v)) return 0;
+    auto& per_chip = m_ready[v];
+    if (auto it = per_chip.find(chip); it != per_chip.end()) return it->second;
+    if (per_chip.empty()) return 0;  // a graph input: in MEM before the program starts
+    // Produced on an earlier chip: send it over.
+    const auto src = per_chip.begin();
+    const uint64_t bytes = bytes_of(v);
+    const int64_t at = m_sched[static_cast<std::size_t>(src->first)]->send(*m_sched[static_cast<std::size_t>(chip)], bytes,
+                                                                           src->second, "c2c " + v);
+    m_loc[v][chip] = alloc_value(v, chip, "act");
+    per_chip[chip] = at;
+    return at;
+}
+
+Location Lowerer::where(const std::string& v0, int chip) {
+    std::string v = v0;
+    while (m_alias.count(v)) v = m_alias.at(v);
+    auto& per_chip = m_loc[v];
+    if (auto it = per_chip.find(chip); it != per_chip.end()) return it->second;
+    // A constant operand of a vector op (a bias, a scale): placed where it is first needed.
+    const Location l = alloc_value(v, chip, m_graph.is_constant(v) ? "weight" : "input");
+    per_chip[chip] = l;
+    return l;
+}
+
+double Lowerer::estimate(const Node& n) const {
+    const int64_t lanes = m_spec.lanes.lanes();
+    if (n.outputs.empty() || !m_graph.values.count(n.outputs[0])) return 1;
+    const VectorShape out = vectors_of(m_graph.value(n.outputs[0]).shape, lanes);
+    if ((n.op_type == "Conv" || n.op_type == "Gemm" || n.op_type == "MatMul") && m_graph.values.count(n.inputs[1])) {
+        const auto& w = m_graph.value(n.inputs[1]).shape;
+        int64_t K = 1;
+        if (n.op_type == "Conv") {
+            for (std::size_t i = 1; i < w.size(); ++i) K *= w[i];
+        } else {
+            K = w.size() >= 2 ? w[w.size() - 2] : 1;
+        }
+        return static_cast<double>(ceil_div(K, lanes) * std::max<int64_t>(1, out.vectors)) /
+               static_cast<double>(m_spec.mxm.planes) + 40.0 * static_cast<double>(ceil_div(K, lanes));
+    }
+    return static_cast<double>(out.vectors) + 30.0;
+}
+
+void Lowerer::span(const Node& n, int chip, int64_t start, int64_t end, uint64_t macs, const std::string& bound,
+                   double lanes) {
+    LpuProgram::NodeSpan s;
+    s.node = n.name, s.op_type = n.op_type, s.chip = chip, s.start = start, s.end = std::max(start, end);
+    s.macs = macs, s.bound = bound, s.lane_utilization = lanes;
+    m_program.spans.push_back(s);
+}
+
+// The node's function: its reference kernel on the values as the chip holds them.
+void Lowerer::bind_numerics(const Node& n, bool mxm) {
+    if (!m_numerics) return;
+    const bool int8 = m_spec.precision == Precision::Int8;
+    if (mxm) {  // weights stored in the MXM's format: per-output-channel int8, or fp16
+        const std::string& wname = n.inputs[1];
+        if (m_graph.is_constant(wname)) {
+            sim::Tensor w = m_graph.value(wname).constant->cast(sim::DType::Float32);
+            float* d = w.data<float>();
+            const int64_t numel = w.numel();
+            if (int8) {
+                // Output channels: Conv's dim 0; Gemm's columns (dim 1, or 0 with transB); MatMul's last dim.
+                const bool conv = n.op_type == "Conv";
+                const bool transB = n.op_type == "Gemm" && n.attr_int("transB", 0) != 0;
+                const auto& sh = w.shape();
+                const int64_t cols = conv || transB ? sh[0] : sh.back();
+                const int64_t inner = numel / std::max<int64_t>(1, cols);
+                auto channel = [&](int64_t i) { return conv || transB ? i / inner : i % cols; };
+                std::vector<float> absmax(static_cast<std::size_t>(cols), 0.0f);
+                for (int64_t i = 0; i < numel; ++i)
+                    absmax[static_cast<std::size_t>(channel(i))] = std::max(absmax[static_cast<std::size_t>(channel(i))], std::fabs(d[i]));
+                for (int64_t i = 0; i < numel; ++i) {
+                    const float s = symmetric_scale(absmax[static_cast<std::size_t>(channel(i))]);
+                    d[i] = sim::dequantize(sim::quantize_int8(d[i], {s, 0}), {s, 0});
+                }
+            } else {
+                sim::round_to_format(d, static_cast<long>(numel), sim::NumericFormat::Float16);
+            }
+            m_graph.value(wname).constant = w;
+        }
+    }
+    NodeFunction fn = bind_node_function(m_graph, n);
+    std::vector<std::string> ins;
+    for (const auto& i : n.inputs)
+        if (!i.empty() && !m_graph.is_constant(i)) ins.push_back(i);
+    std::vector<float> scales;
+    for (const auto& i : ins) {
+        auto r = m_ranges.find(i);
+        scales.push_back(r == m_ranges.end() ? 0.0f : symmetric_scale(r->second.covered(m_spec.quant)));
+    }
+    const std::vector<std::string> outs = n.outputs;
+    const std::string name = n.name;
+    m_program.functions.emplace_back(name, [fn, ins, outs, scales, mxm, int8, name](std::map<std::string, sim::Tensor>& values) {
+        std::vector<sim::Tensor> args;
+        for (std::size_t k = 0; k < ins.size(); ++k) {
+            auto it = values.find(ins[k]);
+            if (it == values.end()) throw sim::ModelError("lpu: node '" + name + "' reads '" + ins[k] + "' before it is computed");
+            sim::Tensor t = it->second;
+            if (mxm && sim::is_float(t.dtype())) {  // the MXM's operand format
+                t = t.cast(sim::DType::Float32);
+                float* d = t.data<float>();
+                if (int8) {
+                    const float s = scales[k] > 0 ? scales[k] : 1.0f;
+                    for (int64_t i = 0; i < t.numel(); ++i) d[i] = sim::dequantize(sim::quantize_int8(d[i], {s, 0}), {s, 0});
+                } else {
+                    sim::round_to_format(d, static_cast<long>(t.numel()), sim::NumericFormat::Float16);
+                }
+            }
+            args.push_back(t);
+        }
+        std::vector<sim::Tensor> res = fn(args);
+        for (std::size_t k = 0; k < outs.size() && k < res.size(); ++k) {
+            if (outs[k].empty()) continue;
+            sim::Tensor t = res[k];
+            if (!int8 && sim::is_float(t.dtype())) {  // fp16 stored in MEM
+                t = t.cast(sim::DType::Float32);
+                sim::round_to_format(t.data<float>(), static_cast<long>(t.numel()), sim::NumericFormat::Float16);
+            }
+            values[outs[k]] = t;
+        }
+    });
+}
+
+void Lowerer::lower_host(const Node& n, int chip, const std::string& why) {
+    int64_t ready = 0;
+    for (const auto& i : n.inputs)
+        if (!i.empty()) ready = std::max(ready, ready_on(i, chip));
+    const sim::HostCall h = make_host_call(m_graph, n);
+    uint64_t in = 0, out = 0;
+    for (const auto& i : n.inputs)
+        if (!i.empty() && !m_graph.is_constant(i)) in += bytes_of(i);
+    for (const auto& o : n.outputs)
+        if (!o.empty()) out += bytes_of(o);
+    const double s = m_spec.host.link_seconds(in) + m_spec.host.op_seconds(h.cost) + m_spec.host.link_seconds(out);
+    const int64_t end = m_sched[static_cast<std::size_t>(chip)]->host_gap(static_cast<int64_t>(std::ceil(s * m_spec.clock_hz())), ready, n.name);
+    for (const auto& o : n.outputs)
+        if (!o.empty()) {
+            m_loc[o][chip] = alloc_value(o, chip, "act");
+            m_ready[o][chip] = end;
+        }
+    span(n, chip, ready, end, 0, "host", 1.0);
+    m_placements.push_back({n.name, n.op_type, sim::Placement::Host, "host", why, ""});
+    bind_numerics(n, false);
+}
+
+void Lowerer::lower_vector(const Node& n, int chip, Op op, int64_t passes, int64_t taps, Unit unit) {
+    Scheduler& S = *m_sched[static_cast<std::size_t>(chip)];
+    const int64_t lanes = m_spec.lanes.lanes();
+    const std::string& y = n.outputs[0];
+    const VectorShape out = vectors_of(m_graph.value(y).shape, lanes);
+    std::vector<std::string> ins;
+    for (const auto& i : n.inputs)
+        if (!i.empty() && (!m_graph.is_constant(i) || ins.empty())) ins.push_back(i);
+    int64_t ready = 0;
+    for (const auto& i : ins) ready = std::max(ready, ready_on(i, chip));
+    const Location src = where(ins.front(), chip);
+    for (std::size_t k = 1; k < ins.size(); ++k) where(ins[k], chip);
+    const Location dst = alloc_value(y, chip, "act", banks_of(ins, chip));
+    m_loc[y][chip] = dst;
+    const int64_t per = passes * taps;  // issues per output vector
+    const int width = static_cast<int>(m_spec.precision == Precision::Int8 ? 1 : 2);
+    const int64_t half = m_spec.mem.per_hemisphere();
+    // One chain per stripe of the output: stripe j's vectors from the inputs' stripe j, on VXM
+    // (or SXM) queue j, into the output's stripe j.
+    const int parts = dst.stripes();
+    const int64_t chunk = ceil_div(std::max<int64_t>(1, out.vectors), parts);
+    int64_t start = INT64_MAX, end = ready;
+    for (int j = 0; j < parts; ++j) {
+        const int64_t vj = std::min(chunk, std::max<int64_t>(1, out.vectors) - j * chunk);
+        if (vj <= 0) break;
+        const int q = (m_next_vxm + j) % kVxmQueues;
+        const std::string hemi = src.slice(j) < half ? "W" : "E";
+        std::vector<Stage> st;
+        st.push_back({S.mem_queue(src.slice(j)), Op::Read, out.length, width, src.address(j), 1, 0});
+        if (unit == Unit::Sxm || taps > 1)
+            st.push_back({"SXM." + hemi + std::to_string(q % kSxmQueues), unit == Unit::Sxm ? Op::Permute : Op::Shift, out.length,
+                          width, 0, 1, 0});
+        if (unit != Unit::Sxm) st.push_back({"VXM." + std::to_string(q), op, out.length, width, 0, 1, 0});
+        st.push_back({S.mem_queue(dst.slice(j)), Op::Write, out.length, 0, dst.address(j), per, per - 1});
+        std::vector<Stage> side;
+        const std::size_t join = st.size() - 2;
+        if (ins.size() >= 2 && unit != Unit::Sxm) {
+            const Location s2 = where(ins[1], chip);
+            int slice2 = s2.slice(j);
+            int64_t addr2 = s2.address(j);
+            if (slice2 == src.slice(j)) {
+                // One slice reads one vector a cycle: copy this stripe of the second operand to another slice.
+                const Location tmp = alloc(ins[1] + ".copy" + std::to_string(j), static_cast<uint64_t>(vj) * 320, chip, "act", -1, vj,
+                                           {{slice2, static_cast<int>(addr2 % m_spec.mem.banks)}});
+                const Placed c = S.place({{S.mem_queue(slice2), Op::Read, out.length, width, addr2, 1, 0},
+                                          {S.mem_queue(tmp.slice(0)), Op::Write, out.length, 0, tmp.address(0), 1, 0}},
+                                         vj, 1, ready, n.name);
+                ready = std::max(ready, c.end);
+                slice2 = tmp.slice(0), addr2 = tmp.address(0);
+            }
+            side.push_back({S.mem_queue(slice2), Op::Read, out.length, width, addr2, 1, 0});
+        }
+        const Placed p = S.place(st, vj * per, 1, ready, n.name, side, join);
+        start = std::min(start, p.start);
+        end = std::max(end, p.end);
+    }
+    m_next_vxm += parts;
+    // Inputs beyond the second (Concat, Sum of many): each its own pass through the SXM.
+    for (std::size_t k = 1; k < ins.size() && (unit == Unit::Sxm || ins.size() > 2); ++k) {
+        if (unit != Unit::Sxm && k == 1) continue;
+        const Location sk = where(ins[k], chip);
+        const VectorShape vk = vectors_of(m_graph.value(ins[k]).shape, lanes);
+        const std::string hemi = sk.slice(0) < half ? "W" : "E";
+        std::vector<Stage> more = {{S.mem_queue(sk.slice(0)), Op::Read, vk.length, width, sk.address(0), 1, 0},
+                                   {"SXM." + hemi + std::to_string(m_next_vxm++ % kSxmQueues), Op::Permute, vk.length, width, 0, 1, 0},
+                                   {S.mem_queue(dst.slice(static_cast<int>(k))), Op::Write, vk.length, 0, dst.address(static_cast<int>(k)), 1, 0}};
+        end = std::max(end, S.place(more, std::max<int64_t>(1, vk.vectors), 1, ready, n.name).end);
+    }
+    m_ready[y][chip] = end;
+    span(n, chip, start == INT64_MAX ? ready : start, end, 0, unit == Unit::Sxm ? "sxm" : "vxm",
+         static_cast<double>(out.length) / static_cast<double>(lanes));
+    m_placements.push_back({n.name, n.op_type, sim::Placement::Native, unit == Unit::Sxm ? "sxm" : "vxm", "", ""});
+    bind_numerics(n, false);
+}
+
+void Lowerer::lower_mxm(const Node& n, int chip, const Node* fused) {
+    Scheduler& S = *m_sched[static_cast<std::size_t>(chip)];
+    const int64_t lanes = m_spec.lanes.lanes();
+    const auto& x = m_graph.value(n.inputs[0]).shape;
+    const auto& wshape = m_graph.value(n.inputs[1]).shape;
+    const auto& yshape = m_graph.value(n.outputs[0]).shape;
+    // The GEMM: M input vectors, K along the lanes (a conv's C/g x R x S, taps packed), N outputs.
+    int64_t M = 1, K = 1, N = 1, groups = 1, taps = 1;
+    if (n.op_type == "Conv") {
+        groups = n.attr_int("group", 1);
+        M = yshape[0];
+        for (std::size_t i = 2; i < yshape.size(); ++i) M *= yshape[i];
+        for (std::size_t i = 1; i < wshape.size(); ++i) K *= wshape[i];
+        for (std::size_t i = 2; i < wshape.size(); ++i) taps *= wshape[i];
+        N = wshape[0] / groups;
+    } else {
+        K = x.back();
+        N = yshape.back();
+        M = std::accumulate(yshape.begin(), yshape.end() - 1, int64_t{1}, std::multiplies<int64_t>());
+        if (n.op_type == "Gemm" && n.attr_int("transA", 0) != 0) K = x[0];
+    }
+    const int64_t k_tiles = ceil_div(K, lanes), n_tiles = ceil_div(N, lanes);
+    const bool fp16 = m_spec.precision == Precision::Fp16;
+    const int64_t stride = fp16 ? m_spec.mxm.fp16_vectors_per_cycle_divisor : 1;
+    const int width = fp16 ? 2 : 1;
+    int64_t ready = ready_on(n.inputs[0], chip);
+    const bool dynamic_b = !m_graph.is_constant(n.inputs[1]);
+    if (dynamic_b) ready = std::max(ready, ready_on(n.inputs[1], chip));
+    const Location src = where(n.inputs[0], chip);
+    // The epilogue applies a fused activation: the node writes the activation's output.
+    const std::string& y = fused ? fused->outputs[0] : n.outputs[0];
+    if (dynamic_b) where(n.inputs[1], chip);
+    const Location dst = alloc_value(y, chip, "act", banks_of({n.inputs[0], n.inputs[1]}, chip));
+    m_loc[y][chip] = dst;
+    // Weights: each tile striped over its plane's install slices (placed as the tiles are used).
+    if (!dynamic_b) {
+        uint64_t wbytes = 1;
+        for (int64_t d : wshape) wbytes *= static_cast<uint64_t>(d);
+        m_weight_bytes[static_cast<std::size_t>(chip)] += 0;  // counted per tile below
+        (void)wbytes;
+    }
+    const Location bsrc = dynamic_b ? where(n.inputs[1], chip) : Location{};
+    // Work items: (group, N tile, share of M) over the planes.
+    const int64_t planes = m_spec.mxm.planes;
+    const int64_t items_per_tile = std::max<int64_t>(1, std::min<int64_t>(ceil_div(planes, groups * n_tiles), ceil_div(M, 64)));
+    const int64_t chunk = ceil_div(M, items_per_tile);
+    auto& free_at = m_plane_free_chip[static_cast<std::size_t>(chip)];
+    const int64_t install_vectors = m_spec.mxm.install_cycles(lanes, m_spec.bytes_per_element());
+    int64_t start = INT64_MAX, end = ready, install_total = 0, abc_total = 0, item = 0;
+    const uint64_t tile_bytes = static_cast<uint64_t>(m_spec.mxm.rows * m_spec.mxm.cols) * element_bytes();
+    for (int64_t g = 0; g < groups; ++g)
+        for (int64_t nt = 0; nt < n_tiles; ++nt)
+            for (int64_t m0 = 0; m0 < M; m0 += chunk, ++item) {
+                const int64_t mc = std::min(chunk, M - m0);
+                const int64_t q = std::min_element(free_at.begin(), free_at.end()) - free_at.begin();
+                const int hemisphere = static_cast<int>(q / std::max<int64_t>(1, planes / 2)) % 2;
+                const std::string plane = std::string("MXM.") + (hemisphere == 0 ? "W" : "E") + std::to_string(q % 2);
+                const std::string sxm = std::string("SXM.") + (hemisphere == 0 ? "W" : "E") + std::to_string(q % 2);
+                int64_t plane_busy = free_at[static_cast<std::size_t>(q)];
+                for (int64_t kt = 0; kt < k_tiles; ++kt) {
+                    const int64_t tile = m_tile_counter++;
+                    std::vector<int> ws;
+                    int64_t iv = install_vectors;
+                    if (dynamic_b) {
+                        ws = {bsrc.slice(0)};
+                        iv = m_spec.mxm.rows * m_spec.bytes_per_element();  // one slice streams the rows
+                    } else {
+                        ws = weight_slices(chip, hemisphere, tile);
+                        if (m0 == 0) {  // the tile's bytes, striped over its slices
+                            for (int s : ws) {  // at even vectors: bank 0, where the install's reads go
+                                auto& heap = m_used[static_cast<std::size_t>(chip)][static_cast<std::size_t>(s)];
+                                if (heap.take(tile_bytes / ws.size(), 640) < 0) {
+                                    m_out_of_memory = true;
+                                    if (m_oom_what.empty()) m_oom_what = n.inputs[1];
+                                }
+                                heap.peak = std::max(heap.peak, heap.used());
+                            }
+                            m_weight_bytes[static_cast<std::size_t>(chip)] += tile_bytes;
+                        }
+                    }
+                    const int64_t iw = S.install(plane, ws, iv, dynamic_b ? ready : 0, plane_busy, n.name);
+                    install_total += iv;
+                    const int64_t klen = std::min(lanes, K - kt * lanes);
+                    std::vector<Stage> st;
+                    const int part = static_cast<int>(item);
+                    st.push_back({S.mem_queue(src.slice(part)), Op::Read, klen, width, src.address(part), 1, 0});
+                    if (taps > 1) st.push_back({sxm, Op::Shift, klen, width, 0, 1, 0});
+                    const bool last = kt + 1 == k_tiles;
+                    st.push_back({plane, Op::ABC, klen, last ? 4 : 0, 0, 1, 0});
+                    if (last) {
+                        st.push_back({"VXM." + std::to_string(m_next_vxm++ % kVxmQueues), Op::Vbinary,
+                                      std::min(lanes, N - nt * lanes), width, 0, 1, 0});
+                        st.push_back({S.mem_queue(dst.slice(part)), Op::Write, std::min(lanes, N - nt * lanes), 0,
+                                      dst.address(part), 1, 0});
+                    }
+                    const Placed p = S.place(st, mc, stride, std::max(ready, iw + 1), n.name);
+                    abc_total += mc * stride;
+                    start = std::min(start, p.start);
+                    end = std::max(end, p.end);
+                    // The plane's next IW waits for this tile's last vector into the array.
+                    plane_busy = p.issues[taps > 1 ? 2 : 1] + (mc - 1) * stride + 1;
+                }
+                free_at[static_cast<std::size_t>(q)] = plane_busy;
+            }
+    m_ready[y][chip] = end;
+    const uint64_t macs = static_cast<uint64_t>(M) * static_cast<uint64_t>(K) * static_cast<uint64_t>(N) * static_cast<uint64_t>(groups);
+    const double lane_use = static_cast<double>(K) / static_cast<double>(k_tiles * lanes);
+    span(n, chip, start == INT64_MAX ? ready : start, end, macs, install_total > abc_total ? "weight install" : "MXM streaming",
+         lane_use);
+    m_placements.push_back({n.name, n.op_type, sim::Placement::Native, "mxm",
+                            std::to_string(k_tiles * n_tiles * groups) + " weight tiles, " +
+                                (install_total > abc_total ? "bound by weight install" : "bound by streaming M vectors"),
+                            ""});
+    bind_numerics(n, true);
+    if (fused) {
+        m_placements.push_back({fused->name, fused->op_type, sim::Placement::Lowered, "vxm",
+                                "fused into " + n.name + "'s VXM epilogue", ""});
+        span(*fused, chip, end, end, 0, "fused", 1.0);
+        bind_numerics(*fused, false);
+    }
+}
+
+void Lowerer::lower_node(const Node& n, int chip) {
+    const std::string& t = n.op_type;
+    if (is_view_op(n) || t == "Reshape" || t == "Flatten" || t == "Squeeze" || t == "Unsqueeze") {
+        m_alias[n.outputs[0]] = n.inputs[0];
+        m_placements.push_back({n.name, t, sim::Placement::Lowered, "none", "a view: addressing only", ""});
+        const int64_t at = ready_on(n.inputs[0], chip);
+        span(n, chip, at, at, 0, "view", 1.0);
+        if (m_numerics) {
+            NodeFunction fn = bind_node_function(m_graph, n);
+            std::vector<std::string> ins;
+            for (const auto& i : n.inputs)
+                if (!i.empty() && !m_graph.is_constant(i)) ins.push_back(i);
+            const std::string out = n.outputs[0];
+            m_program.functions.emplace_back(n.name, [fn, ins, out](std::map<std::string, sim::Tensor>& v) {
+                std::vector<sim::Tensor> a;
+                for (const auto& i : ins) a.push_back(v.at(i));
+                v[out] = fn(a).at(0);
+            });
+        }
+        return;
+    }
+    if ((t == "Conv" || t == "Gemm" || t == "MatMul") && n.inputs.size() >= 2) {
+        const bool depthwise = t == "Conv" && n.attr_int("group", 1) > 1 &&
+                               n.attr_int("group", 1) == m_graph.value(n.inputs[0]).shape[1];
+        if (depthwise) {  // one channel per group: a multiply-accumulate per tap on the VXM
+            const auto& w = m_graph.value(n.inputs[1]).shape;
+            int64_t taps = 1;
+            for (std::size_t i = 2; i < w.size(); ++i) taps *= w[i];
+            return lower_vector(n, chip, Op::Vbinary, 1, taps, Unit::Vxm);
+        }
+        if (m_graph.value(n.inputs[0]).shape.size() >= 2) {
+            const frontend::FusionChain chain = frontend::follower_chain(m_graph, m_readers, static_cast<std::size_t>(&n - m_graph.nodes.data()), 1);
+            const Node* f = nullptr;
+            if (!chain.followers.empty()) {
+                const Node& c = m_graph.nodes[chain.followers.front()];
+                if (c.op_type == "Relu" || c.op_type == "Clip" || c.op_type == "LeakyRelu") f = &c;
+            }
+            if (f) m_fused.insert(f->name);
+            return lower_mxm(n, chip, f);
+        }
+    }
+    if (kVxmOps.count(t)) {
+        const bool transcendental = t == "Exp" || t == "Tanh" || t == "Sigmoid" || t == "Erf" || t == "Gelu" ||
+                                    t == "Log" || t == "Softplus" || t == "Elu" || t == "Selu";
+        const bool rsqrt = t == "Sqrt" || t == "Div" || t == "Reciprocal";  // no divide: RSqrt / reciprocal
+        return lower_vector(n, chip, transcendental ? Op::Exp : rsqrt ? Op::Rsqrt : t == "Relu" ? Op::Relu : Op::Vbinary,
+                            1, 1, Unit::Vxm);
+    }
+    if (kPoolOps.count(t)) {
+        const auto& x = m_graph.value(n.inputs[0]).shape;
+        int64_t taps = 1;
+        if (t.rfind("Global", 0) == 0) {
+            for (std::size_t i = 2; i < x.size(); ++i) taps *= x[i];
+        } else {
+            for (int64_t k : n.attr_ints("kernel_shape")) taps *= k;
+        }
+        return lower_vector(n, chip, Op::Vbinary, 1, std::max<int64_t>(1, taps), Unit::Vxm);
+    }
+    if (t == "Softmax" || t == "LogSoftmax") return lower_vector(n, chip, Op::Exp, 3, 1, Unit::Vxm);
+    if (t == "LayerNormalization") return lower_vector(n, chip, Op::Rsqrt, 3, 1, Unit::Vxm);
+    if (kReduceOps.count(t)) {
+        const VectorShape in = vectors_of(m_graph.value(n.inputs[0]).shape, m_spec.lanes.lanes());
+        const VectorShape out = vectors_of(m_graph.value(n.outputs[0]).shape, m_spec.lanes.lanes());
+        return lower_vector(n, chip, Op::Vbinary, 1, std::max<int64_t>(1, ceil_div(in.vectors, std::max<int64_t>(1, out.vectors))),
+                            Unit::Vxm);
+    }
+    if (kMoveOps.count(t)) return lower_vector(n, chip, Op::Permute, 1, 1, Unit::Sxm);
+    lower_host(n, chip, t + " has no LPU lowering: the host runs it");
+}
+
+void Lowerer::run(LoweredModel& result) {
+    const int chips = static_cast<int>(m_spec.chips);
+    m_program.chips = chips;
+    m_used.assign(static_cast<std::size_t>(chips),
+                  std::vector<SliceHeap>(static_cast<std::size_t>(m_spec.mem.slices), SliceHeap(m_spec.mem.slice_bytes())));
+    m_weight_bytes.assign(static_cast<std::size_t>(chips), 0);
+    m_peak_act.assign(static_cast<std::size_t>(chips), 0);
+    m_act_now.assign(static_cast<std::size_t>(chips), 0);
+    m_plane_free_chip.assign(static_cast<std::size_t>(chips), std::vector<int64_t>(static_cast<std::size_t>(m_spec.mxm.planes), 0));
+    for (int c = 0; c < chips; ++c) m_sched.push_back(std::make_unique<Scheduler>(m_spec, m_program, c));
+    // Pipeline stages: contiguous nodes balanced by estimated cycles.
+    std::vector<double> cost;
+    double total = 0;
+    for (const auto& n : m_graph.nodes) total += cost.emplace_back(estimate(n));
+    std::vector<int> chip_of(m_graph.nodes.size(), 0);
+    double acc = 0;
+    for (std::size_t i = 0; i < m_graph.nodes.size(); ++i) {
+        chip_of[i] = std::min(chips - 1, static_cast<int>(acc / total * chips));
+        acc += cost[i];
+    }
+    for (std::size_t i = 0; i < m_graph.nodes.size(); ++i)
+        for (const auto& in : m_graph.nodes[i].inputs)
+            if (!in.empty()) m_last_use[in] = static_cast<int>(i);
+    // A view's bytes are its input's: the input lives as long as the view's last reader.
+    for (std::size_t i = m_graph.nodes.size(); i-- > 0;) {
+        const Node& n = m_graph.nodes[i];
+        if ((is_view_op(n) || n.op_type == "Reshape" || n.op_type == "Flatten" || n.op_type == "Squeeze" ||
+             n.op_type == "Unsqueeze") && !n.inputs.empty() && m_last_use.count(n.outputs[0]))
+            m_last_use[n.inputs[0]] = std::max(m_last_use[n.inputs[0]], m_last_use[n.outputs[0]]);
+    }
+    for (const auto& in : m_graph.inputs) {
+        m_program.graph_inputs.push_back(in);
+        m_loc[in][0] = alloc_value(in, 0, "input");
+    }
+    std::set<std::string> outputs(m_graph.outputs.begin(), m_graph.outputs.end());
+    for (std::size_t i = 0; i < m_graph.nodes.size(); ++i) {
+        if (!m_fused.count(m_graph.nodes[i].name)) lower_node(m_graph.nodes[i], chip_of[i]);
+        // Activations no later node reads are freed.
+        for (const auto& in : m_graph.nodes[i].inputs)
+            if (!in.empty() && m_last_use[in] == static_cast<int>(i) && !outputs.count(in) && !m_graph.is_constant(in) &&
+                !m_alias.count(in))
+                release(in);
+    }
+    for (const auto& out : m_graph.outputs) {
+        if (m_graph.is_constant(out)) throw sim::UnsupportedError("lpu: graph output '" + out + "' is a constant");
+        m_program.graph_outputs.push_back(out);
+    }
+    std::vector<uint64_t> instrs(static_cast<std::size_t>(chips), 0);
+    for (const auto& i : m_program.instructions) ++instrs[static_cast<std::size_t>(i.chip)];
+    const uint64_t chip_bytes = m_spec.mem.slice_bytes() * static_cast<uint64_t>(m_spec.mem.slices);
+    uint64_t need_total = 0;
+    // A chip's pipeline stage: from its first node's start to its last node's end (weight loads
+    // ahead of the first input overlap the previous input).
+    std::vector<int64_t> stage_start(static_cast<std::size_t>(chips), INT64_MAX), stage_end(static_cast<std::size_t>(chips), 0);
+    for (const auto& sp : m_program.spans) {
+        const auto c = static_cast<std::size_t>(sp.chip);
+        stage_start[c] = std::min(stage_start[c], sp.start);
+        stage_end[c] = std::max(stage_end[c], sp.end);
+    }
+    for (int c = 0; c < chips; ++c) {
+        const auto cc = static_cast<std::size_t>(c);
+        m_program.stage_cycles.push_back(stage_start[cc] == INT64_MAX ? 0 : stage_end[cc] - stage_start[cc]);
+        const uint64_t prog = instrs[cc] * static_cast<uint64_t>(m_spec.icu.instruction_bytes);
+        const uint64_t need = m_weight_bytes[cc] + m_peak_act[cc] + prog;
+        need_total += need;
+        uint64_t fullest = 0;
+        int fullest_slice = 0;
+        for (std::size_t s = 0; s < m_used[cc].size(); ++s)
+            if (m_used[cc][s].peak > fullest) fullest = m_used[cc][s].peak, fullest_slice = static_cast<int>(s);
+        auto mib = [](uint64_t b) { return std::to_string((b + (1 << 19)) >> 20); };
+        result.notes.push_back("chip " + std::to_string(c) + " MEM: weights " + mib(m_weight_bytes[cc]) + " MiB + peak activations " +
+                               mib(m_peak_act[cc]) + " MiB + program " + mib(prog) + " MiB = " + mib(need) + " of " +
+                               mib(chip_bytes) + " MiB; fullest slice " + std::to_string(fullest_slice) + " at " +
+                               std::to_string(static_cast<int>(100.0 * static_cast<double>(fullest) / static_cast<double>(m_spec.mem.slice_bytes()))) + "%");
+        if (need > chip_bytes) m_out_of_memory = true;
+    }
+    int64_t needed = 1;
+    while (static_cast<uint64_t>(needed) * chip_bytes < need_total) needed *= 2;
+    result.notes.push_back("chips: the model needs " + std::to_string(needed) + " chip(s) (" + std::to_string((need_total + (1 << 19)) >> 20) +
+                           " MiB at " + std::to_string(chip_bytes >> 20) + " MiB a chip, rounded up to a power of two); this run uses " +
+                           std::to_string(chips));
+    if (m_out_of_memory)
+        result.problems.push_back({"capacity", "mem",
+                                   "the model needs " + std::to_string((need_total + (1 << 19)) >> 20) + " MiB of MEM on " +
+                                       std::to_string(chips) + " chip(s) of " + std::to_string(chip_bytes >> 20) +
+                                       " MiB (first tensor without room: " + m_oom_what + "); it needs " +
+                                       std::to_string(needed) + " chips: --set chips=" + std::to_string(needed)});
+    std::stable_sort(m_program.instructions.begin(), m_program.instructions.end(),
+                     [](const Instr& a, const Instr& b) { return a.chip != b.chip ? a.chip < b.chip : a.cycle < b.cycle; });
+    result.placements = std::move(m_placements);
+}
+
+class LpuLoweringPass : public LoweringFor<LpuSpec> {
+  protected:
+    LoweredModel lower_spec(const Graph& input, const LpuSpec& spec, const LowerOptions& options) const override {
+        require_mappable_shapes(input, "lpu");
+        if (spec.partition == "tensor" && spec.chips > 1)
+            throw sim::UnsupportedError("lpu: partition: tensor (GEMMs split across chips with C2C reductions) is not "
+                                        "implemented; use partition: pipeline");
+        Graph graph = input;
+        frontend::fold_batchnorm(graph);
+        auto program = std::make_unique<LpuProgram>();
+        program->spec = spec;
+        LoweredModel result;
+        std::map<std::string, ValueRange> ranges;
+        if (spec.precision == Precision::Int8 && !options.timing_only) {
+            if (!options.calibration) throw sim::Error("lpu: an int8 lowering with numerics needs calibration samples");
+            result.calibration.emplace();
+            ranges = calibrate(graph, *options.calibration, spec.quant, *result.calibration);
+        }
+        if (!options.timing_only)
+            for (const auto& [name, v] : graph.values)
+                if (v.constant) program->constants[name] = *v.constant;
+        Lowerer L(graph, spec, *program, !options.timing_only, ranges);
+        L.run(result);
+        if (!options.timing_only)  // the weights as the MXM holds them (rounded or quantized)
+            for (auto& [name, t] : program->constants) t = *graph.value(name).constant;
+        add_folded_placements(graph, result.placements);
+        result.program = std::move(program);
+        return result;
+    }
+};
+
+const LoweringRegistration s_registration{"lpu", [] { return std::make_unique<LpuLoweringPass>(); }};
+
+}  // namespace
+}  // namespace xpusim::lower::lpu
