@@ -160,8 +160,10 @@ class Lowerer {
     std::vector<int> weight_slices(int chip, int hemisphere, int64_t tile);
     // Nodes
     double estimate(const Node& n) const;
+    /// @brief MEM bytes of `n`'s constant operands as stored (an MXM's tiles: K rows of full vectors).
+    uint64_t weight_bytes(const Node& n) const;
     void lower_node(const Node& n, int chip);
-    void lower_mxm(const Node& n, int chip, const Node* fused);
+    void lower_mxm(const Node& n, int chip, const std::vector<const Node*>& fused, const std::string& residual);
     void lower_vector(const Node& n, int chip, Op op, int64_t passes, int64_t taps, Unit unit);
     void lower_host(const Node& n, int chip, const std::string& why);
     int64_t ready_on(const std::string& value, int chip);
@@ -317,6 +319,33 @@ Location Lowerer::where(const std::string& v0, int chip) {
     const Location l = alloc_value(v, chip, m_graph.is_constant(v) ? "weight" : "input");
     per_chip[chip] = l;
     return l;
+}
+
+uint64_t Lowerer::weight_bytes(const Node& n) const {
+    uint64_t b = 0;
+    const bool mxm = (n.op_type == "Conv" || n.op_type == "Gemm" || n.op_type == "MatMul") && n.inputs.size() >= 2 &&
+                     m_graph.is_constant(n.inputs[1]);
+    for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+        const auto& v = n.inputs[k];
+        if (v.empty() || !m_graph.is_constant(v)) continue;
+        if (k == 1 && mxm) {
+            const auto& w = m_graph.value(v).shape;
+            int64_t K = 1, N = 1, groups = 1;
+            if (n.op_type == "Conv") {
+                groups = n.attr_int("group", 1);
+                for (std::size_t i = 1; i < w.size(); ++i) K *= w[i];
+                N = w[0] / std::max<int64_t>(1, groups);
+            } else {
+                const bool transB = n.op_type == "Gemm" && n.attr_int("transB", 0) != 0;
+                K = w.size() >= 2 ? (transB ? w.back() : w[w.size() - 2]) : 1;
+                N = w.size() >= 2 ? (transB ? w[w.size() - 2] : w.back()) : w[0];
+            }
+            b += static_cast<uint64_t>(groups * ceil_div(N, m_spec.lanes.lanes()) * K * m_spec.mxm.cols) * element_bytes();
+        } else {
+            b += bytes_of(v);
+        }
+    }
+    return b;
 }
 
 double Lowerer::estimate(const Node& n) const {
@@ -515,7 +544,9 @@ void Lowerer::lower_vector(const Node& n, int chip, Op op, int64_t passes, int64
     bind_numerics(n, false);
 }
 
-void Lowerer::lower_mxm(const Node& n, int chip, const Node* fused) {
+// `fused`: the epilogue's nodes after the GEMM (a residual Add whose other input, `residual`, is
+// already in MEM, then an activation); the VXM applies them on the way back to MEM.
+void Lowerer::lower_mxm(const Node& n, int chip, const std::vector<const Node*>& fused, const std::string& residual) {
     Scheduler& S = *m_sched[static_cast<std::size_t>(chip)];
     const int64_t lanes = m_spec.lanes.lanes();
     const auto& x = m_graph.value(n.inputs[0]).shape;
@@ -545,9 +576,14 @@ void Lowerer::lower_mxm(const Node& n, int chip, const Node* fused) {
     if (dynamic_b) ready = std::max(ready, ready_on(n.inputs[1], chip));
     const Location src = where(n.inputs[0], chip);
     // The epilogue applies a fused activation: the node writes the activation's output.
-    const std::string& y = fused ? fused->outputs[0] : n.outputs[0];
+    const std::string& y = fused.empty() ? n.outputs[0] : fused.back()->outputs[0];
     if (dynamic_b) where(n.inputs[1], chip);
-    const Location dst = alloc_value(y, chip, "act", banks_of({n.inputs[0], n.inputs[1]}, chip));
+    Location res;
+    if (!residual.empty()) {
+        ready = std::max(ready, ready_on(residual, chip));
+        res = where(residual, chip);
+    }
+    const Location dst = alloc_value(y, chip, "act", banks_of({n.inputs[0], n.inputs[1], residual}, chip));
     m_loc[y][chip] = dst;
     // Weights: each tile striped over its plane's install slices (placed as the tiles are used).
     if (!dynamic_b) {
@@ -564,7 +600,7 @@ void Lowerer::lower_mxm(const Node& n, int chip, const Node* fused) {
     auto& free_at = m_plane_free_chip[static_cast<std::size_t>(chip)];
     const int64_t install_vectors = m_spec.mxm.install_cycles(lanes, m_spec.bytes_per_element());
     int64_t start = INT64_MAX, end = ready, install_total = 0, abc_total = 0, item = 0;
-    const uint64_t tile_bytes = static_cast<uint64_t>(m_spec.mxm.rows * m_spec.mxm.cols) * element_bytes();
+    // A tile's weights in MEM: its K rows, each a full vector of the plane's columns.
     for (int64_t g = 0; g < groups; ++g)
         for (int64_t nt = 0; nt < n_tiles; ++nt)
             for (int64_t m0 = 0; m0 < M; m0 += chunk, ++item) {
@@ -583,6 +619,8 @@ void Lowerer::lower_mxm(const Node& n, int chip, const Node* fused) {
                         iv = m_spec.mxm.rows * m_spec.bytes_per_element();  // one slice streams the rows
                     } else {
                         ws = weight_slices(chip, hemisphere, tile);
+                        const uint64_t tile_bytes = static_cast<uint64_t>(std::min(lanes, K - kt * lanes)) *
+                                                    static_cast<uint64_t>(m_spec.mxm.cols) * element_bytes();
                         if (m0 == 0) {  // the tile's bytes, striped over its slices
                             for (int s : ws) {  // at even vectors: bank 0, where the install's reads go
                                 auto& heap = m_used[static_cast<std::size_t>(chip)][static_cast<std::size_t>(s)];
@@ -604,13 +642,18 @@ void Lowerer::lower_mxm(const Node& n, int chip, const Node* fused) {
                     if (taps > 1) st.push_back({sxm, Op::Shift, klen, width, 0, 1, 0});
                     const bool last = kt + 1 == k_tiles;
                     st.push_back({plane, Op::ABC, klen, last ? 4 : 0, 0, 1, 0});
+                    std::vector<Stage> side;
                     if (last) {
                         st.push_back({"VXM." + std::to_string(m_next_vxm++ % kVxmQueues), Op::Vbinary,
                                       std::min(lanes, N - nt * lanes), width, 0, 1, 0});
                         st.push_back({S.mem_queue(dst.slice(part)), Op::Write, std::min(lanes, N - nt * lanes), 0,
                                       dst.address(part), 1, 0});
+                        // The residual's stripe joins at the VXM (unless it shares the input's slice).
+                        if (!residual.empty() && res.slice(part) != src.slice(part))
+                            side.push_back({S.mem_queue(res.slice(part)), Op::Read, std::min(lanes, N - nt * lanes), width,
+                                            res.address(part), 1, 0});
                     }
-                    const Placed p = S.place(st, mc, stride, std::max(ready, iw + 1), n.name);
+                    const Placed p = S.place(st, mc, stride, std::max(ready, iw + 1), n.name, side, st.size() - 2);
                     abc_total += mc * stride;
                     start = std::min(start, p.start);
                     end = std::max(end, p.end);
@@ -629,11 +672,10 @@ void Lowerer::lower_mxm(const Node& n, int chip, const Node* fused) {
                                 (install_total > abc_total ? "bound by weight install" : "bound by streaming M vectors"),
                             ""});
     bind_numerics(n, true);
-    if (fused) {
-        m_placements.push_back({fused->name, fused->op_type, sim::Placement::Lowered, "vxm",
-                                "fused into " + n.name + "'s VXM epilogue", ""});
-        span(*fused, chip, end, end, 0, "fused", 1.0);
-        bind_numerics(*fused, false);
+    for (const Node* f : fused) {
+        m_placements.push_back({f->name, f->op_type, sim::Placement::Lowered, "vxm", "fused into " + n.name + "'s VXM epilogue", ""});
+        span(*f, chip, end, end, 0, "fused", 1.0);
+        bind_numerics(*f, false);
     }
 }
 
@@ -668,14 +710,31 @@ void Lowerer::lower_node(const Node& n, int chip) {
             return lower_vector(n, chip, Op::Vbinary, 1, taps, Unit::Vxm);
         }
         if (m_graph.value(n.inputs[0]).shape.size() >= 2) {
-            const frontend::FusionChain chain = frontend::follower_chain(m_graph, m_readers, static_cast<std::size_t>(&n - m_graph.nodes.data()), 1);
-            const Node* f = nullptr;
-            if (!chain.followers.empty()) {
-                const Node& c = m_graph.nodes[chain.followers.front()];
-                if (c.op_type == "Relu" || c.op_type == "Clip" || c.op_type == "LeakyRelu") f = &c;
+            // The epilogue takes a residual Add (its other input already computed) and an activation.
+            const frontend::FusionChain chain = frontend::follower_chain(m_graph, m_readers, static_cast<std::size_t>(&n - m_graph.nodes.data()), 2);
+            std::vector<const Node*> fused;
+            std::string residual;
+            auto is_act = [](const Node& c) { return c.op_type == "Relu" || c.op_type == "Clip" || c.op_type == "LeakyRelu"; };
+            for (std::size_t k = 0; k < chain.followers.size(); ++k) {
+                const Node& c = m_graph.nodes[chain.followers[k]];
+                const std::string prev = fused.empty() ? n.outputs[0] : fused.back()->outputs[0];
+                if (fused.empty() && c.op_type == "Add" && c.inputs.size() == 2 && residual.empty()) {
+                    const std::string other = c.inputs[0] == prev ? c.inputs[1] : c.inputs[0];
+                    std::string root = other;
+                    while (m_alias.count(root)) root = m_alias.at(root);
+                    const bool computed = m_ready.count(root) || std::find(m_graph.inputs.begin(), m_graph.inputs.end(), root) != m_graph.inputs.end();
+                    if (!computed || m_graph.is_constant(other) || m_graph.value(other).shape != m_graph.value(c.outputs[0]).shape) break;
+                    residual = other;
+                    fused.push_back(&c);
+                } else if (is_act(c)) {
+                    fused.push_back(&c);
+                    break;
+                } else {
+                    break;
+                }
             }
-            if (f) m_fused.insert(f->name);
-            return lower_mxm(n, chip, f);
+            for (const Node* f : fused) m_fused.insert(f->name);
+            return lower_mxm(n, chip, fused, residual);
         }
     }
     if (kVxmOps.count(t)) {
@@ -717,14 +776,52 @@ void Lowerer::run(LoweredModel& result) {
     m_act_now.assign(static_cast<std::size_t>(chips), 0);
     m_plane_free_chip.assign(static_cast<std::size_t>(chips), std::vector<int64_t>(static_cast<std::size_t>(m_spec.mxm.planes), 0));
     for (int c = 0; c < chips; ++c) m_sched.push_back(std::make_unique<Scheduler>(m_spec, m_program, c));
-    // Pipeline stages: contiguous nodes balanced by estimated cycles.
+    // Pipeline stages: contiguous nodes balanced by estimated cycles, a chip closed early when its
+    // weights would pass 90% of its MEM. A model whose weights alone exceed the chips' MEM is
+    // reported without scheduling it.
+    const uint64_t chip_bytes = m_spec.mem.slice_bytes() * static_cast<uint64_t>(m_spec.mem.slices);
     std::vector<double> cost;
     double total = 0;
-    for (const auto& n : m_graph.nodes) total += cost.emplace_back(estimate(n));
+    uint64_t all_weights = 0;
+    std::vector<uint64_t> wbytes;
+    for (const auto& n : m_graph.nodes) {
+        total += cost.emplace_back(estimate(n));
+        all_weights += wbytes.emplace_back(weight_bytes(n));
+    }
+    auto mib = [](uint64_t b) { return std::to_string((b + (1 << 19)) >> 20); };
+    auto chips_for = [&](uint64_t bytes) {
+        int64_t n = 1;
+        while (static_cast<uint64_t>(n) * chip_bytes < bytes) n *= 2;
+        return n;
+    };
+    if (all_weights > static_cast<uint64_t>(chips) * chip_bytes) {
+        // The partition closes a chip at 90% of its MEM in weights: count chips the same way.
+        const int64_t needed = chips_for(all_weights * 10 / 9);
+        result.notes.push_back("MEM: the weights alone take " + mib(all_weights) + " MiB; " + std::to_string(chips) +
+                               " chip(s) hold " + mib(static_cast<uint64_t>(chips) * chip_bytes) + " MiB");
+        result.notes.push_back("chips: the model needs at least " + std::to_string(needed) + " chip(s) (" + mib(all_weights) +
+                               " MiB of weights, at most 90% of a chip's " + mib(chip_bytes) +
+                               " MiB each, rounded up to a power of two); this run uses " +
+                               std::to_string(chips));
+        result.problems.push_back({"capacity", "mem", "the weights need " + mib(all_weights) + " MiB of MEM, " +
+                                                          std::to_string(chips) + " chip(s) have " +
+                                                          mib(static_cast<uint64_t>(chips) * chip_bytes) + " MiB; it needs " +
+                                                          std::to_string(needed) + " chips: --set chips=" + std::to_string(needed)});
+        result.placements = std::move(m_placements);
+        return;
+    }
     std::vector<int> chip_of(m_graph.nodes.size(), 0);
     double acc = 0;
+    int current = 0;
+    uint64_t on_chip = 0;
     for (std::size_t i = 0; i < m_graph.nodes.size(); ++i) {
-        chip_of[i] = std::min(chips - 1, static_cast<int>(acc / total * chips));
+        const int by_cycles = std::min(chips - 1, static_cast<int>(acc / total * chips));
+        if (by_cycles > current || (on_chip + wbytes[i] > chip_bytes * 9 / 10 && current + 1 < chips && on_chip > 0)) {
+            current = std::min(chips - 1, std::max(by_cycles, current + 1));
+            on_chip = 0;
+        }
+        chip_of[i] = current;
+        on_chip += wbytes[i];
         acc += cost[i];
     }
     for (std::size_t i = 0; i < m_graph.nodes.size(); ++i)
@@ -756,7 +853,6 @@ void Lowerer::run(LoweredModel& result) {
     }
     std::vector<uint64_t> instrs(static_cast<std::size_t>(chips), 0);
     for (const auto& i : m_program.instructions) ++instrs[static_cast<std::size_t>(i.chip)];
-    const uint64_t chip_bytes = m_spec.mem.slice_bytes() * static_cast<uint64_t>(m_spec.mem.slices);
     uint64_t need_total = 0;
     // A chip's pipeline stage: from its first node's start to its last node's end (weight loads
     // ahead of the first input overlap the previous input).
@@ -776,15 +872,13 @@ void Lowerer::run(LoweredModel& result) {
         int fullest_slice = 0;
         for (std::size_t s = 0; s < m_used[cc].size(); ++s)
             if (m_used[cc][s].peak > fullest) fullest = m_used[cc][s].peak, fullest_slice = static_cast<int>(s);
-        auto mib = [](uint64_t b) { return std::to_string((b + (1 << 19)) >> 20); };
         result.notes.push_back("chip " + std::to_string(c) + " MEM: weights " + mib(m_weight_bytes[cc]) + " MiB + peak activations " +
                                mib(m_peak_act[cc]) + " MiB + program " + mib(prog) + " MiB = " + mib(need) + " of " +
                                mib(chip_bytes) + " MiB; fullest slice " + std::to_string(fullest_slice) + " at " +
                                std::to_string(static_cast<int>(100.0 * static_cast<double>(fullest) / static_cast<double>(m_spec.mem.slice_bytes()))) + "%");
         if (need > chip_bytes) m_out_of_memory = true;
     }
-    int64_t needed = 1;
-    while (static_cast<uint64_t>(needed) * chip_bytes < need_total) needed *= 2;
+    const int64_t needed = chips_for(need_total);
     result.notes.push_back("chips: the model needs " + std::to_string(needed) + " chip(s) (" + std::to_string((need_total + (1 << 19)) >> 20) +
                            " MiB at " + std::to_string(chip_bytes >> 20) + " MiB a chip, rounded up to a power of two); this run uses " +
                            std::to_string(chips));
