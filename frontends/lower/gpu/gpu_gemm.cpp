@@ -283,8 +283,7 @@ static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t 
 
 namespace {
 
-const Node* next_follower(const GpuLowering& L, const Node& n, std::size_t& at, const std::vector<std::size_t>& chain) {
-    (void)n;
+const Node* next_follower(const GpuLowering& L, std::size_t at, const std::vector<std::size_t>& chain) {
     return at < chain.size() ? &L.graph.nodes[chain[at]] : nullptr;
 }
 
@@ -304,7 +303,7 @@ std::vector<const Node*> fuse_epilogue(GpuLowering& L, const Node& head, GemmOpe
     const auto chain = frontend::follower_chain(L.graph, L.readers, L.index_of(head), 4).followers;
     std::size_t at = 0;
     const auto& out_shape = L.graph.value(out).shape;
-    while (const Node* f = next_follower(L, head, at, chain)) {
+    while (const Node* f = next_follower(L, at, chain)) {
         const int64_t cost = epilogue_cost(f->op_type);
         if (cost == 0) break;
         if (f->op_type == "Add" || f->op_type == "Mul" || f->op_type == "Sub") {
@@ -578,8 +577,7 @@ bool lower_dense(GpuLowering& L, const Node& n, std::string& why) {
     if ((M == 1 || N == 1) && batch == 1) {
         Kernel& k = L.program.kernels[static_cast<std::size_t>(kid)];
         // GEMV: a warp per few output columns streams its slice of B; memory-bound.
-        const int64_t outs = std::max(M, N), reduce = K, others = M == 1 ? 1 : 1;
-        (void)others;
+        const int64_t outs = std::max(M, N), reduce = K;
         k.name = "gemv";
         k.threads = 128;
         k.grid = std::max<int64_t>(1, ceil_div(outs, 64)) * batch;

@@ -157,7 +157,8 @@ class Lowerer {
     /// @brief The (slice, bank) pairs `values` occupy on `chip`.
     std::map<int, int> banks_of(const std::vector<std::string>& values, int chip);
     void release(const std::string& tensor);
-    std::vector<int> weight_slices(int chip, int hemisphere, int64_t tile);
+    /// @brief The slices a weight tile is striped over: install_streams of its plane's hemisphere.
+    std::vector<int> weight_slices(int hemisphere, int64_t tile);
     // Nodes
     double estimate(const Node& n) const;
     /// @brief MEM bytes of `n`'s constant operands as stored (an MXM's tiles: K rows of full vectors).
@@ -284,12 +285,11 @@ void Lowerer::release(const std::string& tensor) {
     }
 }
 
-std::vector<int> Lowerer::weight_slices(int chip, int hemisphere, int64_t tile) {
+std::vector<int> Lowerer::weight_slices(int hemisphere, int64_t tile) {
     const int half = static_cast<int>(m_spec.mem.per_hemisphere());
     const int n = static_cast<int>(std::min<int64_t>(m_spec.mxm.install_streams, half));
     std::vector<int> s;
     for (int k = 0; k < n; ++k) s.push_back(hemisphere * half + static_cast<int>((tile * n + k) % half));
-    (void)chip;
     return s;
 }
 
@@ -586,12 +586,6 @@ void Lowerer::lower_mxm(const Node& n, int chip, const std::vector<const Node*>&
     const Location dst = alloc_value(y, chip, "act", banks_of({n.inputs[0], n.inputs[1], residual}, chip));
     m_loc[y][chip] = dst;
     // Weights: each tile striped over its plane's install slices (placed as the tiles are used).
-    if (!dynamic_b) {
-        uint64_t wbytes = 1;
-        for (int64_t d : wshape) wbytes *= static_cast<uint64_t>(d);
-        m_weight_bytes[static_cast<std::size_t>(chip)] += 0;  // counted per tile below
-        (void)wbytes;
-    }
     const Location bsrc = dynamic_b ? where(n.inputs[1], chip) : Location{};
     // Work items: (group, N tile, share of M) over the planes.
     const int64_t planes = m_spec.mxm.planes;
@@ -618,7 +612,7 @@ void Lowerer::lower_mxm(const Node& n, int chip, const std::vector<const Node*>&
                         ws = {bsrc.slice(0)};
                         iv = m_spec.mxm.rows * m_spec.bytes_per_element();  // one slice streams the rows
                     } else {
-                        ws = weight_slices(chip, hemisphere, tile);
+                        ws = weight_slices(hemisphere, tile);
                         const uint64_t tile_bytes = static_cast<uint64_t>(std::min(lanes, K - kt * lanes)) *
                                                     static_cast<uint64_t>(m_spec.mxm.cols) * element_bytes();
                         if (m0 == 0) {  // the tile's bytes, striped over its slices
