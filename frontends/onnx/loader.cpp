@@ -415,11 +415,15 @@ std::vector<Node> topological_order(std::vector<Node> nodes, const std::set<std:
 Graph import_model(const std::string& path) {
     ::onnx::ModelProto model;
     {
-        // The file's bytes are dropped as soon as they are parsed: peak memory is one copy of
-        // the weights in protobuf form plus the tensors built from it, released as they go.
-        const std::string bytes = read_file(path);
-        if (bytes.empty()) throw ModelError("'" + path + "' is empty");
-        if (!model.ParseFromString(bytes))
+        // Parsed straight from the file (never held whole as bytes): peak memory is one copy of
+        // the weights in protobuf form, each initializer's bytes released as its tensor is built.
+        std::error_code ec;
+        if (!fs::exists(path, ec)) throw IoError("model file '" + path + "' does not exist");
+        if (!fs::is_regular_file(path, ec)) throw IoError("'" + path + "' is not a regular file");
+        if (fs::file_size(path, ec) == 0) throw ModelError("'" + path + "' is empty");
+        std::ifstream in(path, std::ios::binary);
+        if (!in) throw IoError("cannot open '" + path + "'");
+        if (!model.ParseFromIstream(&in))
             throw ModelError(
                 "'" + path +
                 "' is not an ONNX model (protobuf parse failed; truncated or corrupt)");
@@ -449,7 +453,7 @@ Graph import_model(const std::string& path) {
         ValueInfo v;
         v.name = init.name();
         Tensor t = tensor_from_proto(init, base_dir, "initializer '" + init.name() + "'");
-        init.clear_raw_data();
+        std::string().swap(*init.mutable_raw_data());  // free the bytes, not just empty them
         v.dtype = t.dtype();
         v.shape = t.shape();
         v.shape_known = true;
