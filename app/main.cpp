@@ -17,6 +17,8 @@
 #include "app/driver/driver.h"
 #include "app/driver/report.h"
 #include "sim/json.h"
+#include "sim/runtime/program.h"
+#include "sim/runtime/target_model.h"
 
 namespace xpusim::app {
 namespace {
@@ -38,6 +40,7 @@ commands:
   check MODEL -c CONFIG        can the model be deployed there? (exit 0 yes, 1 no)
   compare MODEL -c CONFIG...   one table across targets
   lower MODEL -c CONFIG        print the target program as assembly
+  simulate PROGRAM -c CONFIG   time a program read back from its text form
   conformance DIR... -c CONFIG run ONNX backend-test folders
   config list|show|describe    presets and their parameters
   sweep FILE                   run a sweep file (configs/sweeps/) on a process pool or Dask
@@ -85,6 +88,14 @@ Runs the model on each config and prints one table: cycles, latency, energy, dev
   --timing-only           skip numerics
   --json FILE             also write the table as JSON
   --input/--shape/--seed/--calibration/--set as for `run` (--set applies to every config)
+)";
+
+const char* kSimulateHelp =
+    R"(usage: xpusim simulate PROGRAM -c CONFIG
+
+Reads a target program from its text form (what `xpusim lower -o FILE` writes, or a hand-written
+one) and simulates it timing-only on the chip its own .spec lines describe; CONFIG names the
+target. A program that breaks its own static schedule (the LPU) is a ScheduleError: exit 2.
 )";
 
 const char* kLowerHelp =
@@ -321,6 +332,29 @@ int cmd_lower(const Args& args) {
     return kExitOk;
 }
 
+// A target's program read back from its text form (`xpusim lower -o FILE`, or written by hand),
+// simulated timing-only on the chip its own .spec lines describe; -c names the target.
+int cmd_simulate(const Args& args) {
+    if (args.positional().size() != 1) throw UsageError("simulate takes one PROGRAM file");
+    const std::string path = args.positional().front();
+    std::ifstream in(path);
+    if (!in) throw sim::IoError("cannot open program '" + path + "'");
+    std::stringstream text;
+    text << in.rdbuf();
+    const auto config = config_loader().load(args.one("-c", "--config", ""), args.all("--set"));
+    const std::string target = config.target();
+    if (!sim::program_readers().contains(target))
+        throw UsageError("target '" + target + "' has no program reader");
+    const std::unique_ptr<sim::Program> program = sim::program_readers().get(target)(text.str());
+    sim::RunOptions opts;
+    opts.timing_only = true;
+    const sim::Results r = sim::target_models().get(target).create()->simulate(*program, {}, opts);
+    std::cout << "target " << target << ": " << (r.cycles ? std::to_string(*r.cycles) : std::string("-"))
+              << " cycles, latency " << (r.latency_s() ? std::to_string(*r.latency_s() * 1e3) + " ms" : "-") << '\n';
+    for (const auto& u : r.units) std::cout << "  " << u.name << " utilization " << u.utilization << '\n';
+    return kExitOk;
+}
+
 int cmd_conformance(const Args& args) {
     if (args.positional().empty()) throw UsageError("conformance needs at least one DIR");
     ConformanceOptions opts;
@@ -414,6 +448,7 @@ int dispatch(int argc, char** argv) {
         {"check", {kCheckHelp, kRunValueOptions, {"--timing-only"}, cmd_check}},
         {"compare", {kCompareHelp, kRunValueOptions, {"--timing-only"}, cmd_compare}},
         {"lower", {kLowerHelp, kRunValueOptions, {"--asm"}, cmd_lower}},
+        {"simulate", {kSimulateHelp, {"-c", "--config", "--set"}, {}, cmd_simulate}},
         {"conformance",
          {kConformanceHelp,
           {"-c", "--config", "--set", "--filter", "--json"},

@@ -10,6 +10,9 @@ namespace xpusim::isa::gpu {
 
 namespace {
 
+const sim::ProgramReaderRegistration s_reader{
+    "gpu", [](const std::string& text) { return std::make_unique<GpuProgram>(GpuProgram::from_asm(text)); }};
+
 const char* kOps[] = {"ld.global", "st.global", "cp.async", "tma.load", "tma.store", "red.global",
                       "ldmatrix",  "ld.shared", "st.shared", "mma.sync", "wgmma",    "ffma",
                       "alu",       "sfu",       "cvt",       "shfl",     "bar.sync", "mbarrier"};

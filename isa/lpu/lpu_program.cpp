@@ -12,6 +12,8 @@ namespace {
 
 const sim::config::SchemaRegistration s_schema{sim::config::spec_schema<LpuSpec>(
     "lpu", "Groq-style tensor streaming processor: SRAM only, statically scheduled, across chips")};
+const sim::ProgramReaderRegistration s_reader{
+    "lpu", [](const std::string& text) { return std::make_unique<LpuProgram>(LpuProgram::from_asm(text)); }};
 
 const char* const kOps[] = {"Nop",      "Sync",     "Notify",  "Ifetch",     "Config",  "Read",    "Write",
                             "Gather",   "Scatter",  "Vunary",  "Vbinary",    "Convert", "Relu",    "Tanh",

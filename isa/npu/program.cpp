@@ -31,6 +31,12 @@ const char* unit_name(Unit u) {
 }
 
 namespace {
+const sim::ProgramReaderRegistration s_reader{"npu", [](const std::string& text) -> std::unique_ptr<sim::Program> {
+    return NpuProgram::parse(text);
+}};
+}  // namespace
+
+namespace {
 
 std::string quote(const std::string& s) {
     std::string out = "\"";

@@ -11,6 +11,9 @@ namespace xpusim::isa::tpu {
 
 namespace {
 
+const sim::ProgramReaderRegistration s_reader{
+    "tpu", [](const std::string& text) { return std::make_unique<TpuProgram>(TpuProgram::from_asm(text)); }};
+
 const char* kOpcodes[] = {"RHM", "WHM", "RW", "MMC", "ACT", "VEC", "DMA", "HOST", "SYNC"};
 const char* kFormats[] = {"int8", "bf16", "fp32"};
 const char* kSpaces[] = {"ub", "dram", "cmem", "host"};

@@ -4,7 +4,11 @@
 // this base.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
+
+#include "sim/registry.h"
 
 namespace xpusim::sim {
 
@@ -15,6 +19,16 @@ class Program {
     virtual std::string target() const = 0;
     /// @brief The program as text assembly, which the target's assembler reads back.
     virtual std::string to_asm() const = 0;
+};
+
+/// Reads a target's program back from its text form (`xpusim simulate`); ModelError on bad text.
+using ProgramReader = std::function<std::unique_ptr<Program>(const std::string& text)>;
+Registry<ProgramReader>& program_readers();
+
+struct ProgramReaderRegistration {
+    ProgramReaderRegistration(const std::string& target, ProgramReader read) {
+        program_readers().add(target, std::move(read));
+    }
 };
 
 }  // namespace xpusim::sim

@@ -19,4 +19,9 @@ Registry<TargetModelEntry>& target_models() {
     return registry;
 }
 
+Registry<ProgramReader>& program_readers() {
+    static Registry<ProgramReader> registry("program reader");
+    return registry;
+}
+
 }  // namespace xpusim::sim

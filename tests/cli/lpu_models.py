@@ -16,6 +16,9 @@ CASE:
                    between them, and a throughput from the slowest stage
   pipeline         the small CNN on 2 chips is slower than on 1 (a C2C hop) and its stages add up
   deterministic    two timing-only runs of ResNet-50 give identical cycles and stats
+  program_file     `xpusim lower -o FILE` then `xpusim simulate FILE` gives the run's cycles; the
+                   same program with a second Read in one slice and cycle exits 2 with one line
+                   naming the schedule conflict
 """
 import json
 import os
@@ -160,6 +163,32 @@ def case_deterministic(xpusim, models):
     return check(a == b, "two runs give identical stats")
 
 
+def case_program_file(xpusim, models):
+    model = os.path.join(models, "small_cnn.onnx")
+    shape = ["--shape", "image=1x3x32x32"]
+    with tempfile.TemporaryDirectory() as d:
+        prog = os.path.join(d, "prog.s")
+        subprocess.run([xpusim, "lower", model, "-c", "groq_tsp", *shape, "-o", prog], check=True)
+        timed = run(xpusim, model, "groq_tsp", os.path.join(d, "run"), "--timing-only", *shape)
+        sim = subprocess.run([xpusim, "simulate", prog, "-c", "groq_tsp"], capture_output=True, text=True)
+        print(sim.stdout.splitlines()[0] if sim.stdout else sim.stderr)
+        ok = check(sim.returncode == 0 and f": {timed['cycles']} cycles" in sim.stdout,
+                   f"simulate gives the run's {timed['cycles']} cycles")
+        with open(prog) as f:
+            lines = f.read().splitlines()
+        read = next(line for line in lines if " Read " in line)
+        clash = read.replace(" addr=0 ", " addr=1 ").replace(" tag=", " tag=9")  # same slice, same cycle
+        bad = os.path.join(d, "bad.s")
+        with open(bad, "w") as f:
+            f.write("\n".join(lines + [clash]) + "\n")
+        c = subprocess.run([xpusim, "simulate", bad, "-c", "groq_tsp"], capture_output=True, text=True)
+        err = c.stderr.strip().splitlines()
+        print(err)
+        ok &= check(c.returncode == 2 and len(err) == 1 and "lpu schedule" in err[0] and "cycle" in err[0],
+                    "a conflicting program exits 2 with one line naming the conflict")
+    return ok
+
+
 if __name__ == "__main__":
     x, m = os.environ.get("XPUSIM"), os.environ.get("XPUSIM_MODELS")
     sys.exit(_harness.main({"resnet50_int8": lambda: case_resnet50_int8(x, m),
@@ -167,4 +196,5 @@ if __name__ == "__main__":
                             "transformer": lambda: case_transformer(x, m),
                             "capacity": lambda: case_capacity(x),
                             "pipeline": lambda: case_pipeline(x, m),
-                            "deterministic": lambda: case_deterministic(x, m)}))
+                            "deterministic": lambda: case_deterministic(x, m),
+                            "program_file": lambda: case_program_file(x, m)}))
