@@ -148,8 +148,9 @@ class Lowerer {
     /// @brief Places `tensor` in MEM: its `vectors` (bytes / 320 when -1) dealt over stripes.
     /// `avoid`: slices (with the bank there) the node's inputs stream from; an output in one of them
     /// goes to the other bank, so the node's reads and writes never share a bank in one cycle.
+    /// `exclude`: slices it must not use at all.
     Location alloc(const std::string& tensor, uint64_t bytes, int chip, const std::string& kind, int prefer_hemisphere = -1,
-                   int64_t vectors = -1, const std::map<int, int>& avoid = {});
+                   int64_t vectors = -1, const std::map<int, int>& avoid = {}, const std::set<int>& exclude = {});
     Location alloc_value(const std::string& value, int chip, const std::string& kind, const std::map<int, int>& avoid = {}) {
         return alloc(value, bytes_of(value), chip, kind, -1, vectors_of(m_graph.value(value).shape, m_spec.lanes.lanes()).vectors,
                      avoid);
@@ -187,6 +188,7 @@ class Lowerer {
     std::map<std::string, std::string> m_alias;           // view -> the value holding its bytes
     std::map<std::string, int> m_last_use;                // value -> last reader's node index
     std::vector<std::vector<int64_t>> m_plane_free_chip;
+    std::vector<std::vector<int64_t>> m_plane_iw;  // chip -> plane -> its last IW (its load buffer is free after it)
     std::vector<NodePlacement> m_placements;
     int64_t m_tile_counter = 0;
     int m_next_vxm = 0, m_next_slice = 0;
@@ -216,7 +218,7 @@ std::map<int, int> Lowerer::banks_of(const std::vector<std::string>& values, int
 }
 
 Location Lowerer::alloc(const std::string& tensor, uint64_t bytes, int chip, const std::string& kind, int prefer,
-                        int64_t vector_count, const std::map<int, int>& avoid) {
+                        int64_t vector_count, const std::map<int, int>& avoid, const std::set<int>& exclude) {
     auto& used = m_used[static_cast<std::size_t>(chip)];
     const uint64_t cap = m_spec.mem.slice_bytes();
     const int half = static_cast<int>(m_spec.mem.per_hemisphere());
@@ -239,7 +241,7 @@ Location Lowerer::alloc(const std::string& tensor, uint64_t bytes, int chip, con
         for (int k = 0; k < total && static_cast<int>(l.slices.size()) < want; ++k) {
             const int r = (m_next_slice + k) % total;
             const int s = prefer < 0 ? (r % 2) * half + (r / 2) % half : prefer * half + r % half;
-            if (std::find(l.slices.begin(), l.slices.end(), s) != l.slices.end()) continue;
+            if (std::find(l.slices.begin(), l.slices.end(), s) != l.slices.end() || exclude.count(s)) continue;
             if (used[static_cast<std::size_t>(s)].fits(share)) l.slices.push_back(s);
         }
         if (static_cast<int>(l.slices.size()) >= want || want <= std::max(1, fit)) break;
@@ -595,66 +597,106 @@ void Lowerer::lower_mxm(const Node& n, int chip, const std::vector<const Node*>&
     const int64_t install_vectors = m_spec.mxm.install_cycles(lanes, m_spec.bytes_per_element());
     int64_t start = INT64_MAX, end = ready, install_total = 0, abc_total = 0, item = 0;
     // A tile's weights in MEM: its K rows, each a full vector of the plane's columns.
+    // Fewer work items than planes (a batch-1 layer with one or two N tiles): its K tiles are split
+    // in two over idle planes, each half's partial sums written to its own slice (apart from the
+    // input's and the output's), and the VXM adds them into the output.
+    const int64_t items = groups * n_tiles * ceil_div(M, chunk);
+    const int64_t ksplit = residual.empty() && items * 2 <= planes && k_tiles >= 2 && m_spec.mem.slices >= 32 ? 2 : 1;
+    std::set<int> busy_slices(src.slices.begin(), src.slices.end());
+    busy_slices.insert(dst.slices.begin(), dst.slices.end());
     for (int64_t g = 0; g < groups; ++g)
         for (int64_t nt = 0; nt < n_tiles; ++nt)
             for (int64_t m0 = 0; m0 < M; m0 += chunk, ++item) {
                 const int64_t mc = std::min(chunk, M - m0);
-                const int64_t q = std::min_element(free_at.begin(), free_at.end()) - free_at.begin();
-                const int hemisphere = static_cast<int>(q / std::max<int64_t>(1, planes / 2)) % 2;
-                const std::string plane = std::string("MXM.") + (hemisphere == 0 ? "W" : "E") + std::to_string(q % 2);
-                const std::string sxm = std::string("SXM.") + (hemisphere == 0 ? "W" : "E") + std::to_string(q % 2);
-                int64_t plane_busy = free_at[static_cast<std::size_t>(q)];
-                for (int64_t kt = 0; kt < k_tiles; ++kt) {
-                    const int64_t tile = m_tile_counter++;
-                    std::vector<int> ws;
-                    int64_t iv = install_vectors;
-                    if (dynamic_b) {
-                        ws = {bsrc.slice(0)};
-                        iv = m_spec.mxm.rows * m_spec.bytes_per_element();  // one slice streams the rows
-                    } else {
-                        ws = weight_slices(hemisphere, tile);
-                        const uint64_t tile_bytes = static_cast<uint64_t>(std::min(lanes, K - kt * lanes)) *
-                                                    static_cast<uint64_t>(m_spec.mxm.cols) * element_bytes();
-                        if (m0 == 0) {  // the tile's bytes, striped over its slices
-                            for (int s : ws) {  // at even vectors: bank 0, where the install's reads go
-                                auto& heap = m_used[static_cast<std::size_t>(chip)][static_cast<std::size_t>(s)];
-                                if (heap.take(tile_bytes / ws.size(), 640) < 0) {
-                                    m_out_of_memory = true;
-                                    if (m_oom_what.empty()) m_oom_what = n.inputs[1];
+                const int64_t ncols = std::min(lanes, N - nt * lanes);
+                const int part = static_cast<int>(item);
+                std::vector<Location> partials;
+                int64_t parts_end = ready;
+                for (int64_t kp = 0; kp < ksplit; ++kp) {
+                    const int64_t k_begin = kp * k_tiles / ksplit, k_end = (kp + 1) * k_tiles / ksplit;
+                    const int64_t q = std::min_element(free_at.begin(), free_at.end()) - free_at.begin();
+                    const int hemisphere = static_cast<int>(q / std::max<int64_t>(1, planes / 2)) % 2;
+                    const std::string plane = std::string("MXM.") + (hemisphere == 0 ? "W" : "E") + std::to_string(q % 2);
+                    const std::string sxm = std::string("SXM.") + (hemisphere == 0 ? "W" : "E") + std::to_string(q % 2);
+                    int64_t plane_busy = free_at[static_cast<std::size_t>(q)];
+                    Location out = dst;
+                    if (ksplit > 1) {  // this part's fp32 / int32 partial sums, on a slice of its own
+                        std::set<int> exclude = busy_slices;
+                        for (const auto& pl : partials) exclude.insert(pl.slices.begin(), pl.slices.end());
+                        out = alloc(y + ".partial" + std::to_string(kp), static_cast<uint64_t>(mc) * 320 * 4, chip, "act", -1, 1, {},
+                                    exclude);
+                        partials.push_back(out);
+                    }
+                    for (int64_t kt = k_begin; kt < k_end; ++kt) {
+                        const int64_t tile = m_tile_counter++;
+                        std::vector<int> ws;
+                        int64_t iv = install_vectors;
+                        if (dynamic_b) {
+                            ws = {bsrc.slice(0)};
+                            iv = m_spec.mxm.rows * m_spec.bytes_per_element();  // one slice streams the rows
+                        } else {
+                            ws = weight_slices(hemisphere, tile);
+                            const uint64_t tile_bytes = static_cast<uint64_t>(std::min(lanes, K - kt * lanes)) *
+                                                        static_cast<uint64_t>(m_spec.mxm.cols) * element_bytes();
+                            if (m0 == 0) {  // the tile's bytes, striped over its slices
+                                for (int sl : ws) {  // at even vectors: bank 0, where the install's reads go
+                                    auto& heap = m_used[static_cast<std::size_t>(chip)][static_cast<std::size_t>(sl)];
+                                    if (heap.take(tile_bytes / ws.size(), 640) < 0) {
+                                        m_out_of_memory = true;
+                                        if (m_oom_what.empty()) m_oom_what = n.inputs[1];
+                                    }
+                                    heap.peak = std::max(heap.peak, heap.used());
                                 }
-                                heap.peak = std::max(heap.peak, heap.used());
+                                m_weight_bytes[static_cast<std::size_t>(chip)] += tile_bytes;
                             }
-                            m_weight_bytes[static_cast<std::size_t>(chip)] += tile_bytes;
                         }
+                        auto& last_iw = m_plane_iw[static_cast<std::size_t>(chip)][static_cast<std::size_t>(q)];
+                        const int64_t iw = S.install(plane, ws, iv, dynamic_b ? ready : 0, last_iw + 1, plane_busy, n.name);
+                        last_iw = iw;
+                        install_total += iv;
+                        const int64_t klen = std::min(lanes, K - kt * lanes);
+                        std::vector<Stage> st;
+                        st.push_back({S.mem_queue(src.slice(part)), Op::Read, klen, width, src.address(part), 1, 0});
+                        if (taps > 1) st.push_back({sxm, Op::Shift, klen, width, 0, 1, 0});
+                        const bool last = kt + 1 == k_end;
+                        st.push_back({plane, Op::ABC, klen, last ? 4 : 0, 0, 1, 0});
+                        std::vector<Stage> side;
+                        if (last) {
+                            // The epilogue on the VXM (for a K part: the partial sums pass through in fp32).
+                            st.push_back({"VXM." + std::to_string(m_next_vxm++ % kVxmQueues),
+                                          ksplit > 1 ? Op::Convert : Op::Vbinary, ncols, ksplit > 1 ? 4 : width, 0, 1, 0});
+                            st.push_back({S.mem_queue(out.slice(part)), Op::Write, ncols, 0, out.address(part), 1, 0});
+                            // The residual's stripe joins at the VXM (unless it shares the input's slice).
+                            if (!residual.empty() && res.slice(part) != src.slice(part))
+                                side.push_back({S.mem_queue(res.slice(part)), Op::Read, ncols, width, res.address(part), 1, 0});
+                        }
+                        const Placed p = S.place(st, mc, stride, std::max(ready, iw + 1), n.name, side, st.size() - 2);
+                        abc_total += mc * stride;
+                        start = std::min(start, p.start);
+                        end = std::max(end, p.end);
+                        parts_end = std::max(parts_end, p.end);
+                        // The plane's next IW waits for this tile's last vector into the array.
+                        plane_busy = p.issues[taps > 1 ? 2 : 1] + (mc - 1) * stride + 1;
                     }
-                    const int64_t iw = S.install(plane, ws, iv, dynamic_b ? ready : 0, plane_busy, n.name);
-                    install_total += iv;
-                    const int64_t klen = std::min(lanes, K - kt * lanes);
-                    std::vector<Stage> st;
-                    const int part = static_cast<int>(item);
-                    st.push_back({S.mem_queue(src.slice(part)), Op::Read, klen, width, src.address(part), 1, 0});
-                    if (taps > 1) st.push_back({sxm, Op::Shift, klen, width, 0, 1, 0});
-                    const bool last = kt + 1 == k_tiles;
-                    st.push_back({plane, Op::ABC, klen, last ? 4 : 0, 0, 1, 0});
-                    std::vector<Stage> side;
-                    if (last) {
-                        st.push_back({"VXM." + std::to_string(m_next_vxm++ % kVxmQueues), Op::Vbinary,
-                                      std::min(lanes, N - nt * lanes), width, 0, 1, 0});
-                        st.push_back({S.mem_queue(dst.slice(part)), Op::Write, std::min(lanes, N - nt * lanes), 0,
-                                      dst.address(part), 1, 0});
-                        // The residual's stripe joins at the VXM (unless it shares the input's slice).
-                        if (!residual.empty() && res.slice(part) != src.slice(part))
-                            side.push_back({S.mem_queue(res.slice(part)), Op::Read, std::min(lanes, N - nt * lanes), width,
-                                            res.address(part), 1, 0});
-                    }
-                    const Placed p = S.place(st, mc, stride, std::max(ready, iw + 1), n.name, side, st.size() - 2);
-                    abc_total += mc * stride;
-                    start = std::min(start, p.start);
-                    end = std::max(end, p.end);
-                    // The plane's next IW waits for this tile's last vector into the array.
-                    plane_busy = p.issues[taps > 1 ? 2 : 1] + (mc - 1) * stride + 1;
+                    free_at[static_cast<std::size_t>(q)] = plane_busy;
                 }
-                free_at[static_cast<std::size_t>(q)] = plane_busy;
+                // The VXM adds the two halves into the output, with the epilogue.
+                if (partials.size() == 2) {
+                    const Placed p = S.place({{S.mem_queue(partials[0].slice(0)), Op::Read, ncols, 4, partials[0].address(0), 1, 0},
+                                              {"VXM." + std::to_string(m_next_vxm++ % kVxmQueues), Op::Vbinary, ncols, width, 0, 1, 0},
+                                              {S.mem_queue(dst.slice(part)), Op::Write, ncols, 0, dst.address(part), 1, 0}},
+                                             mc, 1, parts_end, n.name,
+                                             {{S.mem_queue(partials[1].slice(0)), Op::Read, ncols, 4, partials[1].address(0), 1, 0}}, 1);
+                    end = std::max(end, p.end);
+                }
+                for (const auto& pl : partials) {
+                    auto& used = m_used[static_cast<std::size_t>(chip)];
+                    for (int j = 0; j < pl.stripes(); ++j)
+                        if (pl.address(j) >= 0)
+                            used[static_cast<std::size_t>(pl.slice(j))].give(static_cast<uint64_t>(pl.address(j)) * 320,
+                                                                            (pl.bytes + pl.stripes() - 1) / pl.stripes());
+                    m_act_now[static_cast<std::size_t>(chip)] -= std::min(m_act_now[static_cast<std::size_t>(chip)], pl.bytes);
+                }
             }
     m_ready[y][chip] = end;
     const uint64_t macs = static_cast<uint64_t>(M) * static_cast<uint64_t>(K) * static_cast<uint64_t>(N) * static_cast<uint64_t>(groups);
@@ -769,6 +811,7 @@ void Lowerer::run(LoweredModel& result) {
     m_peak_act.assign(static_cast<std::size_t>(chips), 0);
     m_act_now.assign(static_cast<std::size_t>(chips), 0);
     m_plane_free_chip.assign(static_cast<std::size_t>(chips), std::vector<int64_t>(static_cast<std::size_t>(m_spec.mxm.planes), 0));
+    m_plane_iw.assign(static_cast<std::size_t>(chips), std::vector<int64_t>(static_cast<std::size_t>(m_spec.mxm.planes), -1));
     for (int c = 0; c < chips; ++c) m_sched.push_back(std::make_unique<Scheduler>(m_spec, m_program, c));
     // Pipeline stages: contiguous nodes balanced by estimated cycles, a chip closed early when its
     // weights would pass 90% of its MEM. A model whose weights alone exceed the chips' MEM is

@@ -38,7 +38,9 @@ void Intervals::add(int64_t a, int64_t b) {
 }
 
 int64_t Scheduler::position(const std::string& queue) const {
-    return isa::lpu::queue_position(queue, m_spec.mem.slices);
+    auto it = m_positions.find(queue);
+    if (it != m_positions.end()) return it->second;
+    return m_positions[queue] = isa::lpu::queue_position(queue, m_spec.mem.slices);
 }
 
 std::string Scheduler::mem_queue(int slice) const {
@@ -212,7 +214,7 @@ Placed Scheduler::place(const std::vector<Stage>& stages, int64_t repeat, int64_
 }
 
 int64_t Scheduler::install(const std::string& plane, const std::vector<int>& slices, int64_t vectors, int64_t ready,
-                           int64_t install_after, const std::string& node) {
+                           int64_t buffer_free, int64_t install_after, const std::string& node) {
     const std::string wq = plane + ".W";
     const int64_t p_mxm = position(plane);
     const int width = static_cast<int>(slices.size());
@@ -221,7 +223,9 @@ int64_t Scheduler::install(const std::string& plane, const std::vector<int>& sli
     const int64_t lr = output_latency(m_spec, probe);
     int64_t lead = 0;
     for (int s : slices) lead = std::max(lead, lr + travel(position(mem_queue(s)), p_mxm));
-    int64_t t = std::max(ready + lead, ready);  // the LW's cycle
+    // The LW's cycle: as soon as its bytes can be read (their Reads issue `lead` cycles before) and
+    // the plane's load buffer is free (after its previous IW), so it overlaps the previous tile's ABCs.
+    int64_t t = std::max(ready + lead, buffer_free);
     const Dir d = p_mxm >= position(mem_queue(slices.front())) ? Dir::East : Dir::West;
     for (int guard = 0;; ++guard) {
         if (guard > 1000000) throw sim::Error("lpu scheduler: no slot to install weights for " + node);

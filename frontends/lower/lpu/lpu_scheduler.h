@@ -65,10 +65,11 @@ class Scheduler {
     /// vectors meet the stage `join` as its second input. Emits the instructions.
     Placed place(const std::vector<Stage>& stages, int64_t repeat, int64_t stride, int64_t ready,
                  const std::string& node, const std::vector<Stage>& side = {}, std::size_t join = 0);
-    /// @brief LW of one MXM plane's weights from 32 MEM slices over `vectors` cycles, then IW at or after
-    /// `install_after`; returns the cycle the IW issues.
+    /// @brief LW of one MXM plane's weights from 32 MEM slices over `vectors` cycles (their Reads no
+    /// earlier than `ready`, the LW no earlier than `buffer_free`: the plane's load buffer is free
+    /// after its previous IW), then IW at or after `install_after`; returns the cycle the IW issues.
     int64_t install(const std::string& plane, const std::vector<int>& slices, int64_t vectors, int64_t ready,
-                    int64_t install_after, const std::string& node);
+                    int64_t buffer_free, int64_t install_after, const std::string& node);
     /// @brief An ICU Nop of `cycles` (a host call's time) no earlier than `ready`; returns its end.
     int64_t host_gap(int64_t cycles, int64_t ready, const std::string& node);
     /// @brief C2C Send of `bytes` to `peer` and the peer's Receive (on its own scheduler).
@@ -90,6 +91,7 @@ class Scheduler {
     LpuProgram& m_program;
     int m_chip;
     std::map<std::string, Intervals> m_res;
+    mutable std::map<std::string, int64_t> m_positions;  // queue -> slice position, parsed once
     int64_t m_next_tag = 1;
     int64_t m_next_transfer = 1;
 };
