@@ -159,7 +159,7 @@ class Lowerer {
     std::map<int, int> banks_of(const std::vector<std::string>& values, int chip);
     void release(const std::string& tensor);
     /// @brief The slices a weight tile is striped over: install_streams of its plane's hemisphere.
-    std::vector<int> weight_slices(int hemisphere, int64_t tile);
+    std::vector<int> weight_slices(int hemisphere, int64_t tile, const std::set<int>& avoid);
     // Nodes
     double estimate(const Node& n) const;
     /// @brief MEM bytes of `n`'s constant operands as stored (an MXM's tiles: K rows of full vectors).
@@ -287,11 +287,21 @@ void Lowerer::release(const std::string& tensor) {
     }
 }
 
-std::vector<int> Lowerer::weight_slices(int hemisphere, int64_t tile) {
+std::vector<int> Lowerer::weight_slices(int hemisphere, int64_t tile, const std::set<int>& avoid) {
+    // install_streams slices of the hemisphere, rotating with the tile, away from the slices the
+    // layer's activations stream from (else an install waits for a whole ABC's reads) while the
+    // hemisphere has enough others.
     const int half = static_cast<int>(m_spec.mem.per_hemisphere());
     const int n = static_cast<int>(std::min<int64_t>(m_spec.mxm.install_streams, half));
+    int free = 0;
+    for (int k = 0; k < half; ++k) free += !avoid.count(hemisphere * half + k);
+    const bool skip = free >= n;
     std::vector<int> s;
-    for (int k = 0; k < n; ++k) s.push_back(hemisphere * half + static_cast<int>((tile * n + k) % half));
+    for (int k = 0; static_cast<int>(s.size()) < n && k < 2 * half; ++k) {
+        const int slice = hemisphere * half + static_cast<int>((tile * n + k) % half);
+        if (skip && avoid.count(slice)) continue;
+        if (std::find(s.begin(), s.end(), slice) == s.end()) s.push_back(slice);
+    }
     return s;
 }
 
@@ -604,6 +614,8 @@ void Lowerer::lower_mxm(const Node& n, int chip, const std::vector<const Node*>&
     const int64_t ksplit = residual.empty() && items * 2 <= planes && k_tiles >= 2 && m_spec.mem.slices >= 32 ? 2 : 1;
     std::set<int> busy_slices(src.slices.begin(), src.slices.end());
     busy_slices.insert(dst.slices.begin(), dst.slices.end());
+    if (!residual.empty()) busy_slices.insert(res.slices.begin(), res.slices.end());
+    std::map<std::tuple<int64_t, int64_t, int64_t, int>, std::vector<int>> tile_slices;
     for (int64_t g = 0; g < groups; ++g)
         for (int64_t nt = 0; nt < n_tiles; ++nt)
             for (int64_t m0 = 0; m0 < M; m0 += chunk, ++item) {
@@ -635,7 +647,12 @@ void Lowerer::lower_mxm(const Node& n, int chip, const std::vector<const Node*>&
                             ws = {bsrc.slice(0)};
                             iv = m_spec.mxm.rows * m_spec.bytes_per_element();  // one slice streams the rows
                         } else {
-                            ws = weight_slices(hemisphere, tile);
+                            // A tile's weights sit in one place: the first item to use them picks it.
+                            auto placed = tile_slices.find({g, nt, kt, hemisphere});
+                            if (placed == tile_slices.end())
+                                placed = tile_slices.emplace(std::make_tuple(g, nt, kt, hemisphere),
+                                                             weight_slices(hemisphere, tile, busy_slices)).first;
+                            ws = placed->second;
                             const uint64_t tile_bytes = static_cast<uint64_t>(std::min(lanes, K - kt * lanes)) *
                                                         static_cast<uint64_t>(m_spec.mxm.cols) * element_bytes();
                             if (m0 == 0) {  // the tile's bytes, striped over its slices
@@ -670,13 +687,14 @@ void Lowerer::lower_mxm(const Node& n, int chip, const std::vector<const Node*>&
                             if (!residual.empty() && res.slice(part) != src.slice(part))
                                 side.push_back({S.mem_queue(res.slice(part)), Op::Read, ncols, width, res.address(part), 1, 0});
                         }
+                        const std::size_t abc = taps > 1 ? 2 : 1;
                         const Placed p = S.place(st, mc, stride, std::max(ready, iw + 1), n.name, side, st.size() - 2);
                         abc_total += mc * stride;
                         start = std::min(start, p.start);
                         end = std::max(end, p.end);
                         parts_end = std::max(parts_end, p.end);
                         // The plane's next IW waits for this tile's last vector into the array.
-                        plane_busy = p.issues[taps > 1 ? 2 : 1] + (mc - 1) * stride + 1;
+                        plane_busy = p.issues[abc] + (mc - 1) * stride + 1;
                     }
                     free_at[static_cast<std::size_t>(q)] = plane_busy;
                 }
