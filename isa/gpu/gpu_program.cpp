@@ -99,29 +99,12 @@ std::string GpuProgram::to_asm() const {
 
 GpuProgram GpuProgram::from_asm(const std::string& text) {
     GpuProgram p;
-    std::istringstream in(text);
-    std::string line;
+    const sim::asm_text::ProgramText t = sim::asm_text::split_program(text, "gpu");
+    p.spec = sim::asm_text::spec_of<GpuSpec>(t, "gpu");
     int line_no = 0;
-    std::vector<std::string> spec_lines;
-    bool spec_done = false;
     auto where = [&] { return "gpu asm line " + std::to_string(line_no); };
-    while (std::getline(in, line)) {
-        ++line_no;
-        if (line.empty() || line[0] == ';') continue;
-        if (line.rfind(".spec ", 0) == 0) {
-            if (spec_done) throw sim::ModelError(where() + ": .spec lines must come first");
-            spec_lines.push_back(line.substr(6));
-            continue;
-        }
-        if (!spec_done) {
-            spec_done = true;
-            try {
-                p.spec = sim::config::spec_from_lines<GpuSpec>("gpu", spec_lines);
-            } catch (const sim::ConfigError& e) {
-                throw sim::ModelError(where() + ": the .spec lines do not make a valid gpu Spec: " +
-                                      e.what());
-            }
-        }
+    for (const auto& [number, line] : t.lines) {
+        line_no = number;
         try {
             const std::size_t start = line.find_first_not_of(' ');
             const std::size_t sp = line.find(' ', start);

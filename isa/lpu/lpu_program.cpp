@@ -210,28 +210,12 @@ std::string LpuProgram::to_asm() const {
 
 LpuProgram LpuProgram::from_asm(const std::string& text) {
     LpuProgram p;
-    std::istringstream in(text);
-    std::string line;
+    const sim::asm_text::ProgramText t = sim::asm_text::split_program(text, "lpu");
+    p.spec = sim::asm_text::spec_of<LpuSpec>(t, "lpu");
     int line_no = 0;
-    std::vector<std::string> spec_lines;
-    bool spec_done = false;
     auto where = [&] { return "lpu asm line " + std::to_string(line_no); };
-    while (std::getline(in, line)) {
-        ++line_no;
-        if (line.empty() || line[0] == ';') continue;
-        if (line.rfind(".spec ", 0) == 0) {
-            if (spec_done) throw sim::ModelError(where() + ": .spec lines must come first");
-            spec_lines.push_back(line.substr(6));
-            continue;
-        }
-        if (!spec_done) {
-            spec_done = true;
-            try {
-                p.spec = sim::config::spec_from_lines<LpuSpec>("lpu", spec_lines);
-            } catch (const sim::ConfigError& e) {
-                throw sim::ModelError(where() + ": the .spec lines do not make a valid lpu Spec: " + e.what());
-            }
-        }
+    for (const auto& [number, line] : t.lines) {
+        line_no = number;
         try {
             if (line[0] == '.') {
                 const std::size_t sp = line.find(' ');
@@ -321,7 +305,6 @@ LpuProgram LpuProgram::from_asm(const std::string& text) {
             throw sim::ModelError(where() + ": a number does not parse");
         }
     }
-    if (!spec_done) p.spec = sim::config::spec_from_lines<LpuSpec>("lpu", spec_lines);
     for (const auto& i : p.instructions)
         if (i.chip >= p.chips)
             throw sim::ModelError("lpu asm: an instruction on chip " + std::to_string(i.chip) + " of " +

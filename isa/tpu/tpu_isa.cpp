@@ -184,32 +184,10 @@ std::string TpuProgram::to_asm() const {
 
 TpuProgram TpuProgram::from_asm(const std::string& text) {
     TpuProgram p;
-    std::istringstream in(text);
-    std::string line;
-    int line_no = 0;
-    std::vector<std::string> spec_lines;
-    bool spec_done = false;
-    // The Spec is complete at the first line that is not `.spec`: validate it like a config.
-    auto finish_spec = [&] {
-        spec_done = true;
-        try {
-            p.spec = sim::config::spec_from_lines<TpuSpec>("tpu", spec_lines);
-        } catch (const sim::ConfigError& e) {
-            throw sim::ModelError("tpu asm line " + std::to_string(line_no) +
-                                  ": the .spec lines do not make a valid tpu Spec: " + e.what());
-        }
-    };
-    while (std::getline(in, line)) {
-        ++line_no;
-        if (line.empty() || line[0] == ';') continue;
-        if (line.rfind(".spec ", 0) == 0) {
-            if (spec_done)
-                throw sim::ModelError("tpu asm line " + std::to_string(line_no) +
-                                      ": .spec lines must come first");
-            spec_lines.push_back(line.substr(6));
-            continue;
-        }
-        if (!spec_done) finish_spec();
+    // The Spec is complete at the first line that is not `.spec`: validated like a config.
+    const sim::asm_text::ProgramText t = sim::asm_text::split_program(text, "tpu");
+    p.spec = sim::asm_text::spec_of<TpuSpec>(t, "tpu");
+    for (const auto& [line_no, line] : t.lines) {
         try {
             if (line[0] == '.') {
                 const std::size_t sp = line.find(' ');
@@ -323,7 +301,6 @@ TpuProgram TpuProgram::from_asm(const std::string& text) {
                                   ": cannot parse: " + e.what());
         }
     }
-    if (!spec_done) finish_spec();
     return p;
 }
 

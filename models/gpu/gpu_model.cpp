@@ -78,6 +78,8 @@ void collect(const GpuProgram& p, const GpuTop& top, sim::Results& r) {
             row.update({{"grid", k.grid},
                         {"cluster", k.cluster},
                         {"threads", k.threads},
+                        {"registers", k.registers},
+                        {"smem_bytes", k.smem_bytes},
                         {"ctas_per_sm", rec.occupancy},
                         {"waves", rec.waves},
                         {"tile", {k.tile_m, k.tile_n, k.tile_k}},

@@ -35,7 +35,6 @@ class QueueGroup : public sc_core::sc_module {
         : sc_core::sc_module(name), m_program(p), m_instrs(std::move(instrs)), m_checker(checker) {
         SC_THREAD(run);
     }
-    int64_t issues = 0;  // issue slots used (a Repeat n counts n)
 
   private:
     void run() {
@@ -47,7 +46,6 @@ class QueueGroup : public sc_core::sc_module {
                 const double now = sc_core::sc_time_stamp().to_seconds() * 1e9;
                 if (at > now) sc_core::wait(sc_core::sc_time(at - now, sc_core::SC_NS));
                 m_checker.record(idx);
-                issues += i.repeat;
             }
         });
     }
@@ -85,14 +83,13 @@ class LpuModel : public sim::TargetModelFor<LpuProgram> {
                                       " of a " + std::to_string(p.chips) + "-chip program");
             groups[{i.chip, isa::lpu::unit_of(i.op)}].push_back(k);
         }
-        std::map<std::pair<int, Unit>, QueueGroup*> modules;
         std::vector<MemSlices*> mems;
         for (int c = 0; c < p.chips; ++c) mems.push_back(new MemSlices(("chip" + std::to_string(c) + "_sram").c_str(), "chip" + std::to_string(c) + ".mem"));
         for (auto& [key, list] : groups) {
             std::stable_sort(list.begin(), list.end(),
                              [&](std::size_t a, std::size_t b) { return p.instructions[a].cycle < p.instructions[b].cycle; });
             const std::string name = "chip" + std::to_string(key.first) + "_" + isa::lpu::unit_name(key.second);
-            modules[key] = new QueueGroup(name.c_str(), p, list, checker);  // owned by the kernel
+            new QueueGroup(name.c_str(), p, list, checker);  // owned by the kernel
         }
         sim::SimulationContext::current()->run();
         checker.check();
@@ -127,70 +124,74 @@ class LpuModel : public sim::TargetModelFor<LpuProgram> {
             r.ops.push_back(o);
         }
 
-        // Units and energy from the instructions.
+        // Units, memory and energy from the instructions, counted in one pass per chip.
         const double total = static_cast<double>(*r.cycles);
         sim::EnergyAccount energy;
-        double macs = 0, mem_reads = 0, mem_writes = 0, vxm_ops = 0, c2c_bytes = 0, hops = 0;
-        std::map<std::pair<int, Unit>, double> busy;
+        struct ChipCounts {
+            std::map<Unit, double> issues;  // issue slots used, per queue group
+            double macs = 0, reads = 0, writes = 0;
+        };
+        std::vector<ChipCounts> chip(static_cast<std::size_t>(p.chips));
+        double vxm_ops = 0, c2c_bytes = 0, hops = 0;
         for (const auto& i : p.instructions) {
             const double n = static_cast<double>(i.repeat);
             const Unit u = isa::lpu::unit_of(i.op);
-            busy[{i.chip, u}] += n;
-            if (i.op == Op::ABC) macs += n * static_cast<double>(i.length) * static_cast<double>(spec.mxm.cols);
-            if (i.op == Op::Read || i.op == Op::Gather) mem_reads += n;
-            if (i.op == Op::Write || i.op == Op::Scatter) mem_writes += n;
+            ChipCounts& c = chip[static_cast<std::size_t>(i.chip)];
+            c.issues[u] += n;
+            if (i.op == Op::ABC) c.macs += n * static_cast<double>(i.length) * static_cast<double>(spec.mxm.cols);
+            if (i.op == Op::Read || i.op == Op::Gather) c.reads += n;
+            if (i.op == Op::Write || i.op == Op::Scatter) c.writes += n;
             if (u == Unit::Vxm) vxm_ops += n * static_cast<double>(i.length);
             if (i.op == Op::Send) c2c_bytes += static_cast<double>(i.count);
             // A vector a unit consumes crossed the slices between it and the chip's centre on average.
             if (i.in.valid()) hops += n * static_cast<double>(spec.mem.per_hemisphere()) / 2.0 / static_cast<double>(spec.stream.slices_per_hop);
         }
+        double macs = 0, mem_reads = 0, mem_writes = 0;
+        for (const auto& c : chip) macs += c.macs, mem_reads += c.reads, mem_writes += c.writes;
         const double peak_macs = static_cast<double>(spec.mxm.planes * spec.mxm.rows * spec.mxm.cols) /
                                  (spec.precision == isa::lpu::Precision::Fp16 ? static_cast<double>(spec.mxm.fp16_vectors_per_cycle_divisor) : 1.0);
-        const int pid = r.trace.add_process("lpu");
-        for (int c = 0; c < p.chips; ++c)
-            for (Unit u : kUnits) {
-                const std::string name = "chip" + std::to_string(c) + "." + isa::lpu::unit_name(u);
-                auto b = busy.find({c, u});
-                if (b == busy.end()) continue;
-                double util = b->second / total;
-                if (u == Unit::Mxm) {
-                    double chip_macs = 0;
-                    for (const auto& i : p.instructions)
-                        if (i.chip == c && i.op == Op::ABC)
-                            chip_macs += static_cast<double>(i.repeat) * static_cast<double>(i.length) * static_cast<double>(spec.mxm.cols);
-                    util = chip_macs / (peak_macs * total);
-                } else if (u == Unit::Mem) {  // reads and writes over every slice's two ports
-                    util = b->second / (total * 2.0 * static_cast<double>(spec.mem.slices));
-                } else if (u == Unit::Vxm) {
-                    util = b->second / (total * 16.0);  // 16 VXM queues
-                } else if (u == Unit::Sxm) {
-                    util = b->second / (total * 28.0);  // 14 SXM queues a hemisphere
-                } else if (u == Unit::C2c) {
-                    util = b->second / (total * static_cast<double>(spec.c2c.links));
-                }
-                r.units.push_back({name, static_cast<uint64_t>(b->second), std::min(1.0, util)});
-                const int track = r.trace.add_track(pid, name);
-                for (const auto& i : p.instructions)
-                    if (i.chip == c && isa::lpu::unit_of(i.op) == u && i.op != Op::Nop)
-                        r.trace.complete(pid, track, std::string(isa::lpu::op_name(i.op)) + (i.node.empty() ? "" : " " + i.node),
-                                         static_cast<uint64_t>(i.cycle),
-                                         static_cast<uint64_t>(std::max<int64_t>(1, (i.repeat - 1) * i.stride + busy_cycles(spec, i))),
-                                         {{"queue", i.queue}, {"repeat", i.repeat}});
+        // Each group's capacity in issue slots per cycle: MEM two ports a slice, 16 VXM queues,
+        // 14 SXM queues a hemisphere, a C2C transfer per link; the MXM as MACs over its peak.
+        auto capacity = [&](Unit u) {
+            switch (u) {
+                case Unit::Mem:
+                    return 2.0 * static_cast<double>(spec.mem.slices);
+                case Unit::Vxm:
+                    return 16.0;
+                case Unit::Sxm:
+                    return 28.0;
+                case Unit::C2c:
+                    return static_cast<double>(spec.c2c.links);
+                default:
+                    return 1.0;
             }
-        // The MEM slices as one memory: 320-byte vectors read and written, the ports' busy time.
+        };
+        const int pid = r.trace.add_process("lpu");
         for (int c = 0; c < p.chips; ++c) {
+            const ChipCounts& cc = chip[static_cast<std::size_t>(c)];
+            for (Unit u : kUnits) {
+                auto it = cc.issues.find(u);
+                if (it == cc.issues.end()) continue;
+                const std::string name = "chip" + std::to_string(c) + "." + isa::lpu::unit_name(u);
+                const double util = u == Unit::Mxm ? cc.macs / (peak_macs * total) : it->second / (total * capacity(u));
+                r.units.push_back({name, static_cast<uint64_t>(it->second), std::min(1.0, util)});
+                const int track = r.trace.add_track(pid, name);
+                for (std::size_t k : groups.at({c, u})) {
+                    const auto& i = p.instructions[k];
+                    if (i.op == Op::Nop) continue;
+                    r.trace.complete(pid, track, std::string(isa::lpu::op_name(i.op)) + (i.node.empty() ? "" : " " + i.node),
+                                     static_cast<uint64_t>(i.cycle),
+                                     static_cast<uint64_t>(std::max<int64_t>(1, (i.repeat - 1) * i.stride + busy_cycles(spec, i))),
+                                     {{"queue", i.queue}, {"repeat", i.repeat}});
+                }
+            }
+            // The MEM slices as one memory: 320-byte vectors read and written, the ports' busy time.
             sim::MemoryReport m;
             m.kind = "sram";
-            double reads = 0, writes = 0;
-            for (const auto& i : p.instructions) {
-                if (i.chip != c) continue;
-                if (i.op == Op::Read || i.op == Op::Gather) reads += static_cast<double>(i.repeat);
-                if (i.op == Op::Write || i.op == Op::Scatter) writes += static_cast<double>(i.repeat);
-            }
-            m.bytes_read = static_cast<uint64_t>(reads * 320);
-            m.bytes_written = static_cast<uint64_t>(writes * 320);
-            m.busy_ns = (reads + writes) / (2.0 * static_cast<double>(spec.mem.slices)) * spec.cycle_ns();
-            m.peak_bytes_per_s = 2.0 * static_cast<double>(spec.mem.slices) * 320.0 * spec.clock_hz();
+            m.bytes_read = static_cast<uint64_t>(cc.reads * 320);
+            m.bytes_written = static_cast<uint64_t>(cc.writes * 320);
+            m.busy_ns = (cc.reads + cc.writes) / capacity(Unit::Mem) * spec.cycle_ns();
+            m.peak_bytes_per_s = capacity(Unit::Mem) * 320.0 * spec.clock_hz();
             m.extra["slices"] = spec.mem.slices;
             mems[static_cast<std::size_t>(c)]->report = m;
         }

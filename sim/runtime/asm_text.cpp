@@ -6,6 +6,27 @@
 
 namespace xpusim::sim::asm_text {
 
+ProgramText split_program(const std::string& text, const std::string& target) {
+    ProgramText t;
+    std::istringstream in(text);
+    std::string line;
+    int line_no = 0;
+    while (std::getline(in, line)) {
+        ++line_no;
+        if (line.empty() || line[0] == ';') continue;
+        if (line.rfind(".spec ", 0) == 0) {
+            if (!t.lines.empty())
+                throw ModelError(target + " asm line " + std::to_string(line_no) + ": .spec lines must come first");
+            t.spec.push_back(line.substr(6));
+            continue;
+        }
+        if (t.lines.empty()) t.spec_end_line = line_no;
+        t.lines.emplace_back(line_no, line);
+    }
+    if (t.lines.empty()) t.spec_end_line = line_no;
+    return t;
+}
+
 std::string quote(const std::string& s) {
     std::string out = "\"";
     for (char c : s) {

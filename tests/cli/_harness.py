@@ -9,7 +9,9 @@ XPUSIM (the command line), XPUSIM_MODELS (the models examples/models/generate.py
 XPUSIM_ORT (ONNX Runtime from npm), XPUSIM_TESTDATA (Debian's ONNX backend test data) and
 XPUSIM_SOURCE (the source tree); PYTHONPATH holds the xpusim package.
 """
+import json
 import os
+import subprocess
 import sys
 
 SKIP = 77
@@ -29,6 +31,20 @@ def xpusim():
 
 def models():
     return path("XPUSIM_MODELS")
+
+
+def run_stats(xpusim_exe, model, config, out, *extra):
+    """`xpusim run MODEL -c CONFIG -o OUT --seed 1 EXTRA...` (a non-zero exit raises); its stats.json."""
+    subprocess.run([xpusim_exe, "run", model, "-c", config, "-o", out, "--seed", "1", *extra], check=True,
+                   stdout=subprocess.DEVNULL)
+    with open(os.path.join(out, "stats.json")) as f:
+        return json.load(f)
+
+
+def check(cond, what):
+    """Prints "ok   WHAT" or "FAIL WHAT"; the verdict as a bool."""
+    print(("ok   " if cond else "FAIL ") + what)
+    return bool(cond)
 
 
 def main(cases):

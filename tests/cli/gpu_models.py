@@ -21,7 +21,6 @@ CASE:
                    energy over its time is a power near the 700 W the board draws at its limit
                    (between 50% and 110% of it)
 """
-import json
 import os
 import subprocess
 import sys
@@ -32,16 +31,10 @@ import numpy as np
 import _harness
 
 
-def run(xpusim, model, config, out, *extra):
-    subprocess.run([xpusim, "run", model, "-c", config, "-o", out, "--seed", "1", *extra], check=True,
-                   stdout=subprocess.DEVNULL)
-    with open(os.path.join(out, "stats.json")) as f:
-        return json.load(f)
+run = _harness.run_stats
 
 
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    return bool(cond)
+check = _harness.check
 
 
 def one_op_model(path, op, inputs, output, initializers=(), **attrs):
@@ -124,7 +117,7 @@ def case_check_report(xpusim, models):
     print(c.stdout[-1500:])
     ok = check(c.returncode == 0, f"check exits 0 on h200 (got {c.returncode})")
     ok &= check("gemm_tma_wgmma" in c.stdout or "conv_direct" in c.stdout, "the table names kernel templates")
-    ok &= check("HBM" in c.stdout, "the report says whether the model fits in HBM")
+    ok &= check("HBM:" in c.stdout and ": fits" in c.stdout, "the report says the model fits in HBM")
     # 4096 x 4096 fp32 weights (64 MiB, 32 MiB in fp16) on an HBM of 16 MiB: it does not fit.
     with tempfile.TemporaryDirectory() as d:
         w = np.zeros((4096, 4096), np.float32)
@@ -146,10 +139,17 @@ def case_gemm_waves(xpusim):
                              [("w", w)])
         s = run(xpusim, model, "h200", os.path.join(d, "out"), "--timing-only")
     row = next(r for r in s["kernels"] if r["name"].startswith("gemm"))
-    expect = -(-row["grid"] // (132 * row["ctas_per_sm"]))
-    print(f"grid {row['grid']}, tile {row['tile']}, split-K {row['split_k']}, {row['ctas_per_sm']} per SM, "
-          f"waves {row['waves']}")
-    ok = check(row["waves"] == expect, f"waves = ceil(grid / (132 x CTAs per SM)) = {expect}")
+    # Occupancy from the H200's published per-SM limits (deviceQuery): 2048 threads, 64 warps,
+    # 32 CTAs, 65536 registers allocated per warp in units of 256, 233472 B of shared memory with
+    # 1 KiB reserved per CTA.
+    warps = -(-row["threads"] // 32)
+    regs_per_cta = -(-row["registers"] * 32 // 256) * 256 * warps
+    occ = min(32, 2048 // row["threads"], 64 // warps, 65536 // regs_per_cta, 233472 // (row["smem_bytes"] + 1024))
+    expect = -(-row["grid"] // (132 * occ))
+    print(f"grid {row['grid']}, tile {row['tile']}, split-K {row['split_k']}, {row['threads']} threads x "
+          f"{row['registers']} registers, {row['smem_bytes']} B shared: {occ} per SM, waves {row['waves']}")
+    ok = check(row["ctas_per_sm"] == occ, f"CTAs per SM = {occ} from the H200's limits")
+    ok &= check(row["waves"] == expect, f"waves = ceil(grid / (132 x {occ})) = {expect}")
     ok &= check(row["grid"] == -(-256 // row["tile"][0]) * -(-(128 * 133) // row["tile"][1]) * row["split_k"],
                 "grid = tiles of M x tiles of N x split-K")
     return ok

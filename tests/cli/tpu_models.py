@@ -15,9 +15,7 @@ CASE:
   batch8_v1      a batch-8 ResNet-50 on tpu_v1 folds the batch into M: far fewer cycles per image
   gemv_v4i       a batch-1 4096 x 4096 bf16 GEMV streams its weights from CMEM at >= 80% of 2 TB/s
 """
-import json
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -26,11 +24,7 @@ import numpy as np
 import _harness
 
 
-def run(xpusim, model, config, out, *extra):
-    subprocess.run([xpusim, "run", model, "-c", config, "-o", out, "--seed", "1", *extra], check=True,
-                   stdout=subprocess.DEVNULL)
-    with open(os.path.join(out, "stats.json")) as f:
-        return json.load(f)
+run = _harness.run_stats
 
 
 def reference_logits(xpusim, model, d):
@@ -39,9 +33,7 @@ def reference_logits(xpusim, model, d):
     return np.load(os.path.join(d, "ref", "outputs", outs[0])), outs[0]
 
 
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    return bool(cond)
+check = _harness.check
 
 
 def case_resnet50(xpusim, models, preset):

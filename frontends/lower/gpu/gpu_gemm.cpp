@@ -283,10 +283,6 @@ static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t 
 
 namespace {
 
-const Node* next_follower(const GpuLowering& L, std::size_t at, const std::vector<std::size_t>& chain) {
-    return at < chain.size() ? &L.graph.nodes[chain[at]] : nullptr;
-}
-
 // Element-wise ops a GEMM epilogue takes in the fused profile, and how many ops each costs.
 int64_t epilogue_cost(const std::string& op) {
     if (op == "Relu" || op == "Clip" || op == "LeakyRelu" || op == "Add" || op == "Mul" || op == "Sub") return 1;
@@ -301,9 +297,9 @@ std::vector<const Node*> fuse_epilogue(GpuLowering& L, const Node& head, GemmOpe
     out = head.outputs[0];
     if (!L.spec.fused()) return fused;
     const auto chain = frontend::follower_chain(L.graph, L.readers, L.index_of(head), 4).followers;
-    std::size_t at = 0;
     const auto& out_shape = L.graph.value(out).shape;
-    while (const Node* f = next_follower(L, at, chain)) {
+    for (std::size_t at : chain) {
+        const Node* f = &L.graph.nodes[at];
         const int64_t cost = epilogue_cost(f->op_type);
         if (cost == 0) break;
         if (f->op_type == "Add" || f->op_type == "Mul" || f->op_type == "Sub") {
@@ -317,7 +313,6 @@ std::vector<const Node*> fuse_epilogue(GpuLowering& L, const Node& head, GemmOpe
         ops.epilogue_ops += cost;
         fused.push_back(f);
         out = f->outputs[0];
-        ++at;
     }
     return fused;
 }
@@ -330,7 +325,7 @@ std::vector<float> as_floats(const sim::Tensor& t) {
 float absmax_scale(const GpuLowering& L, const std::string& value, Precision p) {
     auto it = L.ranges.find(value);
     const float amax = it == L.ranges.end() ? 1.0f : std::max(1e-12f, it->second.covered(L.spec.quant));
-    return p == Precision::Fp8 ? amax / 448.0f : amax / 127.0f;
+    return p == Precision::Fp8 ? amax / 448.0f : symmetric_scale(amax);
 }
 
 // Column scales of B (K x N) for int8 / fp8: per output channel, or one for the tensor.

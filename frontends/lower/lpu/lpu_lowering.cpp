@@ -538,9 +538,9 @@ void Lowerer::lower_vector(const Node& n, int chip, Op op, int64_t passes, int64
         end = std::max(end, p.end);
     }
     m_next_vxm += parts;
-    // Inputs beyond the second (Concat, Sum of many): each its own pass through the SXM.
-    for (std::size_t k = 1; k < ins.size() && (unit == Unit::Sxm || ins.size() > 2); ++k) {
-        if (unit != Unit::Sxm && k == 1) continue;
+    // Inputs the chains above do not stream (an SXM op's beyond its first, a VXM op's beyond its
+    // second: Concat, Sum of many): each its own pass through the SXM.
+    for (std::size_t k = unit == Unit::Sxm ? 1 : 2; k < ins.size(); ++k) {
         const Location sk = where(ins[k], chip);
         const VectorShape vk = vectors_of(m_graph.value(ins[k]).shape, lanes);
         const std::string hemi = sk.slice(0) < half ? "W" : "E";

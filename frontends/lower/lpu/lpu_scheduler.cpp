@@ -94,7 +94,7 @@ bool is_mem(const Stage& s) { return isa::lpu::unit_of(s.op) == Unit::Mem; }
 
 Placed Scheduler::place(const std::vector<Stage>& stages, int64_t repeat, int64_t stride, int64_t ready,
                         const std::string& node, const std::vector<Stage>& side, std::size_t join) {
-    if (stages.empty() || repeat < 1) return {ready, ready, -1};
+    if (stages.empty() || repeat < 1) return {ready, ready, {}};
     const std::size_t n = stages.size();
     std::vector<int64_t> pos(n), lat(n), off(n);
     for (std::size_t k = 0; k < n; ++k) {
@@ -189,7 +189,7 @@ Placed Scheduler::place(const std::vector<Stage>& stages, int64_t repeat, int64_
             s.length = side[0].length, s.tag = side_tag, s.node = node;
             m_program.instructions.push_back(s);
         }
-        Placed placed{t, t, -1};
+        Placed placed{t, t, {}};
         for (std::size_t k = 0; k < n; ++k) {
             const Stage& st = stages[k];
             Instr i;

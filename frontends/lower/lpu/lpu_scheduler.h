@@ -52,7 +52,6 @@ struct Stage {
 /// A placed chain: the cycle its first stage issues and the cycle its last stage ends.
 struct Placed {
     int64_t start = 0, end = 0;
-    int64_t tag = -1;             // the last stage's output vector (when it has one)
     std::vector<int64_t> issues;  // each stage's first issue cycle
 };
 
