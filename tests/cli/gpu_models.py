@@ -84,8 +84,8 @@ def case_resnet50_kernels(xpusim, models):
     print(f"eager: {len(rows)} kernels, {eager['latency_s'] * 1e3:.3f} ms; "
           f"fused: {len(fused['kernels'])} kernels, {fused['latency_s'] * 1e3:.3f} ms")
     ok = check(170 <= len(rows) <= 280, f"{len(rows)} kernels in 170-280 at batch 1 (pytorch_eager)")
-    keys = ["grid", "ctas_per_sm", "waves", "tile", "split_k", "start_cycle", "end_cycle", "flops_per_s",
-            "bytes_per_s", "l2_hit_rate", "nodes", "name"]
+    keys = ["grid", "threads", "registers", "smem_bytes", "ctas_per_sm", "waves", "tile", "split_k", "start_cycle",
+            "end_cycle", "flops_per_s", "bytes_per_s", "l2_hit_rate", "nodes", "name"]
     device = [r for r in rows if r.get("placement") != "host"]
     ok &= check(all(all(k in r for k in keys) for r in device), "every kernel row carries " + ", ".join(keys))
     ok &= check(all(r["nodes"] and set(r["nodes"]) <= nodes for r in rows), "every row names ONNX nodes of the run")
