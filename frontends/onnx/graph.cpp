@@ -45,6 +45,11 @@ const Tensor* Node::attr_tensor(const std::string& a) const {
     return at ? &at->t : nullptr;
 }
 
+const Graph* Node::attr_graph(const std::string& a) const {
+    const Attribute* at = find_attr(*this, a, Attribute::Kind::Graph);
+    return at ? at->g.get() : nullptr;
+}
+
 std::size_t Node::num_inputs() const {
     std::size_t n = inputs.size();
     while (n > 0 && inputs[n - 1].empty()) --n;

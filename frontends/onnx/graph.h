@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,9 +17,12 @@ using sim::DType;
 using sim::Shape;
 using sim::Tensor;
 
-/// One ONNX attribute. Subgraph attributes are not supported (Loop/If/Scan are rejected).
+struct Graph;
+
+/// One ONNX attribute. A GRAPH attribute (If's branches, Loop's and Scan's body) holds its
+/// subgraph, read-only once loaded; a list of graphs (GRAPHS) is not supported.
 struct Attribute {
-    enum class Kind { Float, Int, String, Tensor, Floats, Ints, Strings };
+    enum class Kind { Float, Int, String, Tensor, Floats, Ints, Strings, Graph };
     Kind kind = Kind::Int;
     double f = 0.0;
     int64_t i = 0;
@@ -27,6 +31,7 @@ struct Attribute {
     std::vector<double> floats;
     std::vector<int64_t> ints;
     std::vector<std::string> strings;
+    std::shared_ptr<const Graph> g;  // Kind::Graph
 };
 
 struct Node {
@@ -36,6 +41,10 @@ struct Node {
     std::vector<std::string> inputs;  // "" marks an omitted optional input
     std::vector<std::string> outputs;
     std::map<std::string, Attribute> attrs;
+    // The last `implicit_inputs` entries of `inputs` are values of this graph that the node's
+    // subgraphs read by name (Graph::outer_inputs), listed so that ordering, liveness and
+    // transfers see them as the node's inputs. The formal inputs come before them.
+    std::size_t implicit_inputs = 0;
 
     bool has_attr(const std::string& a) const { return attrs.count(a) != 0; }
     int64_t attr_int(const std::string& a, int64_t def) const;
@@ -44,6 +53,10 @@ struct Node {
     std::vector<int64_t> attr_ints(const std::string& a, std::vector<int64_t> def = {}) const;
     std::vector<double> attr_floats(const std::string& a, std::vector<double> def = {}) const;
     const Tensor* attr_tensor(const std::string& a) const;
+    /// @brief The subgraph attribute `a`, or nullptr if absent.
+    const Graph* attr_graph(const std::string& a) const;
+    /// @brief Number of formal inputs: `inputs` without the implicit ones.
+    std::size_t num_formal_inputs() const { return inputs.size() - implicit_inputs; }
     /// @brief Number of inputs actually given (trailing omitted ones not counted).
     std::size_t num_inputs() const;
     /// @brief Number of outputs the node names (trailing omitted ones not counted).
@@ -85,6 +98,9 @@ struct Graph {
     std::map<std::string, ValueInfo> values;
     std::vector<std::string> inputs;  // graph inputs that are not initializers
     std::vector<std::string> outputs;
+    // A subgraph's reads of values defined in enclosing graphs (its own or nested subgraphs'),
+    // in first-use order; empty for the main graph.
+    std::vector<std::string> outer_inputs;
     std::vector<FoldedNode> folded;  // nodes passes folded away, in the order they were folded
 
     const ValueInfo& value(const std::string& name) const;

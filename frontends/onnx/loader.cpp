@@ -6,7 +6,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -33,7 +35,8 @@ std::string read_file(const std::string& path) {
     std::string bytes(static_cast<std::size_t>(fs::file_size(path, ec)), '\0');
     if (ec) throw IoError("cannot read the size of '" + path + "'");
     in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (in.gcount() != static_cast<std::streamsize>(bytes.size())) throw IoError("cannot read '" + path + "'");
+    if (in.gcount() != static_cast<std::streamsize>(bytes.size()))
+        throw IoError("cannot read '" + path + "'");
     return bytes;
 }
 
@@ -262,8 +265,11 @@ Tensor read_tensor_proto_file(const std::string& path) {
 
 namespace {
 
-Attribute convert_attribute(const ::onnx::AttributeProto& a, const std::string& base_dir,
-                            const std::string& where) {
+// Reads a GRAPH attribute's subgraph (it needs the names visible from the node).
+using SubgraphReader = std::function<std::shared_ptr<const Graph>(::onnx::GraphProto&)>;
+
+Attribute convert_attribute(::onnx::AttributeProto& a, const std::string& base_dir,
+                            const std::string& where, const SubgraphReader& read_subgraph) {
     using AP = ::onnx::AttributeProto;
     Attribute out;
     const std::string what = where + ": attribute '" + a.name() + "'";
@@ -317,8 +323,11 @@ Attribute convert_attribute(const ::onnx::AttributeProto& a, const std::string& 
             out.strings.assign(a.strings().begin(), a.strings().end());
             break;
         case AP::GRAPH:
+            out.kind = Attribute::Kind::Graph;
+            out.g = read_subgraph(*a.mutable_g());
+            break;
         case AP::GRAPHS:
-            throw UnsupportedError(what + ": subgraphs (If/Loop/Scan) are not supported");
+            throw UnsupportedError(what + ": lists of subgraphs (GRAPHS) are not supported");
         default:
             throw UnsupportedError(what + ": attribute type " + std::to_string(type) +
                                    " is not supported");
@@ -410,6 +419,132 @@ std::vector<Node> topological_order(std::vector<Node> nodes, const std::set<std:
     return out;
 }
 
+// Reads one graph's initializers, inputs, nodes (in topological order) and outputs into `g`.
+// `enclosing` names the values of enclosing graphs that a subgraph may read. A subgraph's reads of
+// them become its outer_inputs, and a node holding subgraphs lists their outer reads of its own
+// graph as implicit inputs.
+void read_graph(::onnx::GraphProto& gp, const std::string& base_dir, bool is_main,
+                const std::set<std::string>& enclosing, Graph& g) {
+    const std::string where = is_main ? "" : "subgraph '" + gp.name() + "': ";
+    std::set<std::string> defined;
+    for (auto& init : *gp.mutable_initializer()) {
+        if (init.name().empty()) throw ModelError(where + "an initializer has no name");
+        if (defined.count(init.name()))
+            throw ModelError("initializer '" + init.name() + "' is defined twice");
+        ValueInfo v;
+        v.name = init.name();
+        Tensor t = tensor_from_proto(init, base_dir, "initializer '" + init.name() + "'");
+        std::string().swap(*init.mutable_raw_data());  // free the bytes, not just empty them
+        v.dtype = t.dtype();
+        v.shape = t.shape();
+        v.shape_known = true;
+        v.constant = std::move(t);
+        g.values[v.name] = std::move(v);
+        defined.insert(init.name());
+    }
+    if (gp.sparse_initializer_size())
+        throw UnsupportedError(where + "sparse initializers are not supported");
+    const std::set<std::string> initializers = defined;
+    for (const auto& in : gp.input()) {
+        if (initializers.count(in.name())) continue;  // IR < 4 lists initializers as inputs too
+        if (in.name().empty()) throw ModelError(where + "a graph input has no name");
+        if (defined.count(in.name()))
+            throw ModelError("graph input '" + in.name() + "' is declared twice");
+        ValueInfo v;
+        read_value_info(in, v, /*is_graph_input=*/true);
+        // A subgraph's inputs take their types from the node that runs it.
+        if (is_main && (!in.has_type() || !in.type().has_tensor_type()))
+            throw ModelError("graph input '" + in.name() + "' has no tensor type");
+        if (is_main && in.type().tensor_type().elem_type() == 0)
+            throw ModelError("graph input '" + in.name() +
+                             "' has no element type (elem_type 0, UNDEFINED)");
+        g.inputs.push_back(in.name());
+        g.values[in.name()] = std::move(v);
+        defined.insert(in.name());
+    }
+
+    // Everything this graph defines is visible to its subgraphs, wherever it is produced.
+    std::set<std::string> local = defined;
+    for (const auto& np : gp.node())
+        for (const auto& o : np.output())
+            if (!o.empty()) local.insert(o);
+    std::set<std::string> visible = enclosing;
+    visible.insert(local.begin(), local.end());
+    const SubgraphReader read_subgraph = [&](::onnx::GraphProto& sub) {
+        auto sg = std::make_shared<Graph>();
+        sg->name = sub.name();
+        sg->opset = g.opset;
+        sg->ir_version = g.ir_version;
+        read_graph(sub, base_dir, /*is_main=*/false, visible, *sg);
+        return std::shared_ptr<const Graph>(std::move(sg));
+    };
+
+    std::vector<Node> nodes;
+    std::set<std::string> names;
+    for (int i = 0; i < gp.node_size(); ++i) {
+        auto& np = *gp.mutable_node(i);
+        Node n;
+        n.op_type = np.op_type();
+        n.domain = np.domain() == "ai.onnx" ? "" : np.domain();
+        n.name = np.name();
+        if (n.name.empty() || names.count(n.name)) n.name = n.op_type + "_" + std::to_string(i);
+        names.insert(n.name);
+        n.inputs.assign(np.input().begin(), np.input().end());
+        n.outputs.assign(np.output().begin(), np.output().end());
+        std::vector<std::string> implicit;
+        for (auto& a : *np.mutable_attribute()) {
+            if (!a.ref_attr_name().empty())
+                throw UnsupportedError(n.describe() + ": attribute references are not supported");
+            Attribute at = convert_attribute(a, base_dir, n.describe(), read_subgraph);
+            if (at.g)
+                for (const auto& o : at.g->outer_inputs)
+                    if (std::find(implicit.begin(), implicit.end(), o) == implicit.end())
+                        implicit.push_back(o);
+            n.attrs[a.name()] = std::move(at);
+        }
+        if (!implicit.empty()) {
+            n.inputs.resize(n.num_inputs());
+            n.inputs.insert(n.inputs.end(), implicit.begin(), implicit.end());
+            n.implicit_inputs = implicit.size();
+        }
+        nodes.push_back(std::move(n));
+    }
+
+    // A subgraph's reads of enclosing values, nested subgraphs' included (their nodes'
+    // implicit inputs); anything else undefined is left for topological_order to report.
+    auto read_outer = [&](const std::string& name) {
+        if (name.empty() || local.count(name) || !enclosing.count(name)) return;
+        if (std::find(g.outer_inputs.begin(), g.outer_inputs.end(), name) == g.outer_inputs.end())
+            g.outer_inputs.push_back(name);
+    };
+    for (const auto& n : nodes)
+        for (const auto& in : n.inputs) read_outer(in);
+    for (const auto& out : gp.output()) read_outer(out.name());
+    std::set<std::string> available = defined;
+    available.insert(g.outer_inputs.begin(), g.outer_inputs.end());
+    g.nodes = topological_order(std::move(nodes), available);
+
+    for (const auto& n : g.nodes)
+        for (const auto& o : n.outputs)
+            if (!o.empty()) g.values[o].name = o;
+    // Declared types of intermediate values and outputs: checked against inference later.
+    auto declare = [&](const ::onnx::ValueInfoProto& vi) {
+        auto it = g.values.find(vi.name());
+        if (it == g.values.end() || it->second.constant) return;
+        read_value_info(vi, it->second, /*is_graph_input=*/false);
+    };
+    for (const auto& vi : gp.value_info()) declare(vi);
+    for (const auto& out : gp.output()) {
+        const bool outer = std::find(g.outer_inputs.begin(), g.outer_inputs.end(), out.name()) !=
+                           g.outer_inputs.end();
+        if (!g.values.count(out.name()) && !outer)
+            throw ModelError(where + "graph output '" + out.name() +
+                             "' is not produced by any node");
+        declare(out);
+        g.outputs.push_back(out.name());
+    }
+}
+
 }  // namespace
 
 Graph import_model(const std::string& path) {
@@ -441,86 +576,12 @@ Graph import_model(const std::string& path) {
         if (op.domain().empty() || op.domain() == "ai.onnx") g.opset = op.version();
     if (g.opset == 0 && model.ir_version() < 3) g.opset = 1;  // IR 1-2 predate opset_import
 
-    auto& gp = *model.mutable_graph();
-    g.name = gp.name();
-    const std::string base_dir = fs::path(path).parent_path().string();
-
-    std::set<std::string> defined;
-    for (auto& init : *gp.mutable_initializer()) {
-        if (init.name().empty()) throw ModelError("an initializer has no name");
-        if (defined.count(init.name()))
-            throw ModelError("initializer '" + init.name() + "' is defined twice");
-        ValueInfo v;
-        v.name = init.name();
-        Tensor t = tensor_from_proto(init, base_dir, "initializer '" + init.name() + "'");
-        std::string().swap(*init.mutable_raw_data());  // free the bytes, not just empty them
-        v.dtype = t.dtype();
-        v.shape = t.shape();
-        v.shape_known = true;
-        v.constant = std::move(t);
-        g.values[v.name] = std::move(v);
-        defined.insert(init.name());
-    }
-    if (gp.sparse_initializer_size())
-        throw UnsupportedError("'" + path + "': sparse initializers are not supported");
-    const std::set<std::string> initializers = defined;
-    for (const auto& in : gp.input()) {
-        if (initializers.count(in.name())) continue;  // IR < 4 lists initializers as inputs too
-        if (in.name().empty()) throw ModelError("a graph input has no name");
-        if (defined.count(in.name()))
-            throw ModelError("graph input '" + in.name() + "' is declared twice");
-        ValueInfo v;
-        read_value_info(in, v, /*is_graph_input=*/true);
-        if (!in.has_type() || !in.type().has_tensor_type())
-            throw ModelError("graph input '" + in.name() + "' has no tensor type");
-        if (in.type().tensor_type().elem_type() == 0)
-            throw ModelError("graph input '" + in.name() +
-                             "' has no element type (elem_type 0, UNDEFINED)");
-        g.inputs.push_back(in.name());
-        g.values[in.name()] = std::move(v);
-        defined.insert(in.name());
-    }
-
-    std::vector<Node> nodes;
-    std::set<std::string> names;
-    for (int i = 0; i < gp.node_size(); ++i) {
-        const auto& np = gp.node(i);
-        Node n;
-        n.op_type = np.op_type();
-        n.domain = np.domain() == "ai.onnx" ? "" : np.domain();
-        n.name = np.name();
-        if (n.name.empty() || names.count(n.name)) n.name = n.op_type + "_" + std::to_string(i);
-        names.insert(n.name);
-        n.inputs.assign(np.input().begin(), np.input().end());
-        n.outputs.assign(np.output().begin(), np.output().end());
-        for (const auto& a : np.attribute()) {
-            if (!a.ref_attr_name().empty())
-                throw UnsupportedError(n.describe() + ": attribute references are not supported");
-            n.attrs[a.name()] = convert_attribute(a, base_dir, n.describe());
-        }
-        nodes.push_back(std::move(n));
-    }
-    for (const auto& n : nodes)
+    g.name = model.graph().name();
+    read_graph(*model.mutable_graph(), fs::path(path).parent_path().string(), /*is_main=*/true, {},
+               g);
+    for (const auto& n : g.nodes)
         if (n.domain.empty() && g.opset <= 0)
             throw ModelError("'" + path + "' uses ai.onnx operators but imports no ai.onnx opset");
-    g.nodes = topological_order(std::move(nodes), defined);
-
-    for (const auto& n : g.nodes)
-        for (const auto& o : n.outputs)
-            if (!o.empty()) g.values[o].name = o;
-    // Declared types of intermediate values and outputs: checked against inference later.
-    auto declare = [&](const ::onnx::ValueInfoProto& vi) {
-        auto it = g.values.find(vi.name());
-        if (it == g.values.end() || it->second.constant) return;
-        read_value_info(vi, it->second, /*is_graph_input=*/false);
-    };
-    for (const auto& vi : gp.value_info()) declare(vi);
-    for (const auto& out : gp.output()) {
-        if (!g.values.count(out.name()))
-            throw ModelError("graph output '" + out.name() + "' is not produced by any node");
-        declare(out);
-        g.outputs.push_back(out.name());
-    }
     if (g.outputs.empty()) throw ModelError("'" + path + "' has no graph outputs");
     return g;
 }

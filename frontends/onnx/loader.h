@@ -16,8 +16,8 @@ namespace xpusim::frontend {
 
 /// @brief Parses an ONNX file (IR 3 and later) into a Graph in topological order. Shapes are
 /// those the file declares; run prepare_graph() (passes.h) before lowering or executing.
-/// Throws IoError (missing file), ModelError (malformed), UnsupportedError (subgraphs,
-/// unknown ops, string tensors).
+/// Throws IoError (missing file), ModelError (malformed), UnsupportedError (unknown ops,
+/// string tensors, sequence types).
 Graph import_model(const std::string& path);
 
 /// @brief A TensorProto as a Tensor. `base_dir` resolves external data; it may not be left.
