@@ -30,9 +30,19 @@ void require_mappable_shapes(const Graph& graph, const std::string& target) {
 void add_folded_placements(const Graph& graph, std::vector<NodePlacement>& placements) {
     std::map<std::string, std::string> unit_of;
     for (const auto& p : placements) unit_of[p.node] = p.unit;
-    for (const auto& f : graph.folded)
+    // A node may be folded into one that a later pass folded too (a QuantizeLinear into the
+    // BatchNormalization that then went into its Conv): it is placed where that chain ends.
+    std::map<std::string, std::string> into_of;
+    for (const auto& f : graph.folded) into_of[f.name] = f.into;
+    for (const auto& f : graph.folded) {
+        std::string into = f.into;
+        for (std::size_t hops = 0; into_of.count(into) && into_of[into] != into &&
+                                   hops < graph.folded.size();
+             ++hops)
+            into = into_of[into];
         placements.push_back(
-            {f.name, f.op_type, sim::Placement::Lowered, unit_of[f.into], f.reason, f.into});
+            {f.name, f.op_type, sim::Placement::Lowered, unit_of[into], f.reason, into});
+    }
 }
 
 }  // namespace xpusim::lower

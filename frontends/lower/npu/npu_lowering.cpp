@@ -4,6 +4,8 @@
 // node and which nodes fuse into one hardware layer (graph_plan), then emits surfaces, quantized
 // constants and descriptors (emitter). Registered under "npu".
 #include "frontends/lower/npu/emitter.h"
+#include "frontends/lower/qdq.h"
+#include "frontends/lower/recurrent_unroll.h"
 #include "frontends/onnx/passes.h"
 
 namespace xpusim::lower::npu {
@@ -16,7 +18,12 @@ class NpuLowering : public LoweringFor<NpuSpec> {
                             const LowerOptions& options) const override {
         require_mappable_shapes(input, "npu");
         Graph graph = input;
+        // A pre-quantized (QDQ) model brings its own int8 scales: its Q/DQ pairs fold into the
+        // ops beside them before anything is planned.
+        ModelQuantization model_quant;
+        if (spec.quant.precision == isa::npu::Precision::Int8) model_quant = fold_qdq(graph, spec.quant);
         frontend::fold_batchnorm(graph);
+        unroll_recurrent(graph);  // LSTM/GRU/RNN as per-step FC layers and SDP ops
         const GraphPlan plan = plan_graph(graph, spec);
         // Ranges set the int8 scales and the range an fp16 lookup table samples; they only
         // matter for the numbers, so a timing-only run skips calibration and data.
@@ -26,12 +33,13 @@ class NpuLowering : public LoweringFor<NpuSpec> {
             if (!options.calibration)
                 throw sim::Error("npu: an int8 lowering with numerics needs calibration samples");
             use.emplace();
-            ranges = calibrate(graph, *options.calibration, spec.quant, *use);
+            ranges = int8_ranges(graph, model_quant, *options.calibration, spec.quant, *use);
         }
         Emitter emitter(graph, plan, spec, options.timing_only ? nullptr : &ranges);
         LoweredModel out = emitter.run();
         add_folded_placements(graph, out.placements);
         out.calibration = use;
+        for (auto& line : qdq_notes(model_quant)) out.notes.push_back(std::move(line));
         return out;
     }
 };

@@ -14,7 +14,9 @@
 #include <set>
 
 #include "frontends/lower/host_fallback.h"
+#include "frontends/lower/qdq.h"
 #include "frontends/lower/op_classes.h"
+#include "frontends/lower/recurrent_unroll.h"
 
 namespace xpusim::lower::tpu {
 
@@ -64,7 +66,12 @@ class TpuLoweringPass : public LoweringFor<TpuSpec> {
                             const LowerOptions& options) const override {
         require_mappable_shapes(input, "tpu");
         Graph graph = input;
+        // A pre-quantized (QDQ) model brings its own int8 scales: its Q/DQ pairs fold into the
+        // ops beside them before anything is planned.
+        ModelQuantization model_quant;
+        if (spec.mxu.precision == MxuPrecision::Int8) model_quant = fold_qdq(graph, spec.quant);
         frontend::fold_batchnorm(graph);
+        unroll_recurrent(graph);  // LSTM/GRU/RNN as per-step GEMMs and vector ops
         auto program = std::make_unique<TpuProgram>();
         program->spec = spec;
         TpuLowering L(graph, spec, *program);
@@ -76,8 +83,10 @@ class TpuLoweringPass : public LoweringFor<TpuSpec> {
             if (!options.calibration)
                 throw sim::Error("tpu: an int8 lowering with numerics needs calibration samples");
             result.calibration.emplace();
-            L.ranges = calibrate(graph, *options.calibration, spec.quant, *result.calibration);
+            L.ranges = int8_ranges(graph, model_quant, *options.calibration, spec.quant,
+                                   *result.calibration);
         }
+        result.notes = qdq_notes(model_quant);
         for (const auto& in : graph.inputs) program->graph_inputs[in] = L.buffer(in);
 
         for (const Node& n : graph.nodes) {
