@@ -123,8 +123,9 @@ State constant_state(std::vector<double> v) {
 
 class Unroller {
   public:
-    Unroller(Graph& g, const Node& node, Cell cell, std::set<std::string>& names)
-        : m_g(g), m_node(node), m_cell(cell), m_names(names) {}
+    Unroller(Graph& g, const Node& node, Cell cell, std::set<std::string>& names,
+             const std::set<std::string>& read)
+        : m_g(g), m_node(node), m_cell(cell), m_names(names), m_read(read) {}
 
     std::vector<Node> run();
     std::string into;  // the node graph.folded records the recurrent node under
@@ -142,6 +143,7 @@ class Unroller {
     const Node& m_node;
     Cell m_cell;
     std::set<std::string>& m_names;
+    const std::set<std::string>& m_read;  // values some node or the graph's outputs read
     std::vector<Node> m_out;
 
     void setup();
@@ -628,8 +630,9 @@ std::vector<Node> Unroller::run() {
         y_h.push_back(h.value);
         if (m_cell == Cell::Lstm) y_c.push_back(c.value);
     }
+    // Outputs nothing reads are not built.
     auto wanted = [&](std::size_t i) {
-        return i < m_node.outputs.size() && !m_node.outputs[i].empty();
+        return i < m_node.outputs.size() && m_read.count(m_node.outputs[i]);
     };
     const Shape state = m_batch_major ? Shape{B, D, H} : Shape{D, B, H};
     if (wanted(0)) {
@@ -640,6 +643,8 @@ std::vector<Node> Unroller::run() {
     }
     if (wanted(1)) concat_states(m_node.name + "/Y_h", y_h, state, m_node.outputs[1]);
     if (wanted(2)) concat_states(m_node.name + "/Y_c", y_c, state, m_node.outputs[2]);
+    for (std::size_t i = 0; i < m_node.outputs.size(); ++i)
+        if (!wanted(i)) m_g.values.erase(m_node.outputs[i]);
     return std::move(m_out);
 }
 
@@ -647,8 +652,11 @@ std::vector<Node> Unroller::run() {
 
 std::vector<RecurrentKept> unroll_recurrent(Graph& graph) {
     std::vector<RecurrentKept> kept;
-    std::set<std::string> names;
-    for (const Node& n : graph.nodes) names.insert(n.name);
+    std::set<std::string> names, read(graph.outputs.begin(), graph.outputs.end());
+    for (const Node& n : graph.nodes) {
+        names.insert(n.name);
+        read.insert(n.inputs.begin(), n.inputs.end());
+    }
     std::vector<Node> nodes;
     std::set<std::string> dropped;  // inputs of unrolled nodes, removed if nothing else reads them
     bool changed = false;
@@ -663,7 +671,7 @@ std::vector<RecurrentKept> unroll_recurrent(Graph& graph) {
                           : n.op_type == "GRU" ? Cell::Gru
                                                : Cell::Rnn;
         // Only setup() throws Keep, before anything is added to the graph.
-        Unroller u(graph, n, cell, names);
+        Unroller u(graph, n, cell, names, read);
         try {
             std::vector<Node> steps = u.run();
             graph.folded.push_back(

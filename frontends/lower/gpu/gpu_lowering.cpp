@@ -14,6 +14,7 @@
 #include "frontends/lower/gpu/gpu_lowering.h"
 #include "frontends/lower/host_fallback.h"
 #include "frontends/lower/op_classes.h"
+#include "frontends/lower/recurrent_unroll.h"
 
 namespace xpusim::lower::gpu {
 
@@ -177,6 +178,7 @@ class GpuLoweringPass : public LoweringFor<GpuSpec> {
         require_mappable_shapes(input, "gpu");
         Graph graph = input;
         if (spec.fused()) frontend::fold_batchnorm(graph);
+        unroll_recurrent(graph);  // LSTM/GRU/RNN as per-step GEMMs and element-wise kernels
         auto program = std::make_unique<GpuProgram>();
         program->spec = spec;
         GpuLowering L(graph, spec, *program);

@@ -30,6 +30,7 @@
 #include "frontends/lower/lowering.h"
 #include "frontends/lower/lpu/lpu_scheduler.h"
 #include "frontends/lower/op_classes.h"
+#include "frontends/lower/recurrent_unroll.h"
 #include "frontends/onnx/passes.h"
 #include "sim/error.h"
 #include "sim/tensor/numeric_formats.h"
@@ -957,6 +958,7 @@ class LpuLoweringPass : public LoweringFor<LpuSpec> {
                                         "implemented; use partition: pipeline");
         Graph graph = input;
         frontend::fold_batchnorm(graph);
+        unroll_recurrent(graph);  // LSTM/GRU/RNN as per-step MXM and VXM ops
         auto program = std::make_unique<LpuProgram>();
         program->spec = spec;
         LoweredModel result;
