@@ -14,7 +14,7 @@ import tempfile
 
 import _harness
 
-MIN_NODE_PASSED = 380
+MIN_NODE_PASSED = 800
 
 
 def onnx_backend():
