@@ -70,7 +70,8 @@ int64_t quantize_value(double x, double scale, int64_t zero_point, DType t,
     const double q = divide_in(x, scale, options.precision);
     double lo, hi;
     if (integer_range(t, lo, hi)) {
-        if (std::isnan(q)) return std::clamp(static_cast<double>(zero_point), lo, hi);
+        if (std::isnan(q))
+            return static_cast<int64_t>(std::clamp(static_cast<double>(zero_point), lo, hi));
         // nearbyint rounds ties to even in the default rounding mode.
         return static_cast<int64_t>(
             std::clamp(std::nearbyint(q) + static_cast<double>(zero_point), lo, hi));
