@@ -6,7 +6,7 @@ same bytes.
 
     /usr/bin/python3 examples/models/generate.py OUTDIR [--resnet50] [--mlp]
 
-writes small_cnn.onnx and small_transformer.onnx (and resnet50.onnx, ~100 MB, and mlp.onnx,
+writes small_cnn.onnx, small_transformer.onnx, small_lstm.onnx and small_gru.onnx (and resnet50.onnx, ~100 MB, and mlp.onnx,
 TPU v1's MLP0 shape, ~80 MB, if asked).
 """
 import argparse
@@ -188,6 +188,54 @@ def resnet50(num_classes=1000, residual_scale=1.0, batch=1):
                    "resnet50")
 
 
+def _rnn_weights(b, gates, hidden, inputs, directions):
+    """W, R and B as torch.onnx writes them for nn.LSTM/nn.GRU (uniform in +-1/sqrt(hidden))."""
+    k = 1.0 / np.sqrt(hidden)
+    w = b.rng.uniform(-k, k, (directions, gates * hidden, inputs)).astype(np.float32)
+    r = b.rng.uniform(-k, k, (directions, gates * hidden, hidden)).astype(np.float32)
+    bias = b.rng.uniform(-k, k, (directions, 2 * gates * hidden)).astype(np.float32)
+    return b.const("rnn.weight_ih", w), b.const("rnn.weight_hh", r), b.const("rnn.bias", bias)
+
+
+def small_lstm(batch=2, seq=12, features=16, hidden=32):
+    """nn.LSTM(16, 32, num_layers=2, bidirectional=True, batch_first=True) as torch.onnx exports
+    it: a Transpose to time-major, one LSTM node per layer with zero initial states, and between
+    layers the Transpose + Reshape that joins the two directions."""
+    b = GraphBuilder(seed=5)
+    x = b.op("Transpose", ["sequence"], perm=[1, 0, 2])
+    width = features
+    for _ in range(2):
+        w, r, bias = _rnn_weights(b, 4, hidden, width, 2)
+        h0 = b.const("h0", np.zeros((2, batch, hidden), np.float32))
+        c0 = b.const("c0", np.zeros((2, batch, hidden), np.float32))
+        y, _, _ = b.op("LSTM", [x, w, r, bias, "", h0, c0], outputs=3, hidden_size=hidden,
+                       direction="bidirectional")
+        y = b.op("Transpose", [y], perm=[0, 2, 1, 3])
+        x = b.op("Reshape", [y, b.const("shape", np.array([seq, batch, 2 * hidden], np.int64))])
+        width = 2 * hidden
+    out = b.op("Transpose", [x], perm=[1, 0, 2])
+    return b.model([helper.make_tensor_value_info("sequence", TensorProto.FLOAT, [batch, seq, features])],
+                   [helper.make_tensor_value_info(out, TensorProto.FLOAT, [batch, seq, 2 * hidden])],
+                   "small_lstm")
+
+
+def small_gru(batch=2, seq=12, features=16, hidden=32):
+    """nn.GRU(16, 32) as torch.onnx exports it (time-major, linear_before_reset=1), with the last
+    hidden state through a linear head."""
+    b = GraphBuilder(seed=6)
+    w, r, bias = _rnn_weights(b, 3, hidden, features, 1)
+    h0 = b.const("h0", np.zeros((1, batch, hidden), np.float32))
+    y, y_h = b.op("GRU", ["sequence", w, r, bias, "", h0], outputs=2, hidden_size=hidden,
+                  linear_before_reset=1)
+    y = b.op("Squeeze", [y, b.const("axes", np.array([1], np.int64))])
+    last = b.op("Squeeze", [y_h, b.const("axes", np.array([0], np.int64))])
+    logits = b.linear(last, hidden, 8)
+    return b.model([helper.make_tensor_value_info("sequence", TensorProto.FLOAT, [seq, batch, features])],
+                   [helper.make_tensor_value_info(y, TensorProto.FLOAT, [seq, batch, hidden]),
+                    helper.make_tensor_value_info(logits, TensorProto.FLOAT, [batch, 8])],
+                   "small_gru")
+
+
 def mlp(batch=200, width=2000, layers=5):
     """An MLP shaped like TPU v1's MLP0 workload (Jouppi et al. 2017: 5 FC layers, ~20M
     weights, batch 200): Gemm + Relu layers, weight-bandwidth bound on a TPU v1."""
@@ -209,7 +257,8 @@ def main():
     p.add_argument("--mlp", action="store_true", help="also write mlp.onnx (TPU v1's MLP0 shape, ~80 MB)")
     args = p.parse_args()
     os.makedirs(args.outdir, exist_ok=True)
-    models = {"small_cnn": small_cnn, "small_transformer": small_transformer}
+    models = {"small_cnn": small_cnn, "small_transformer": small_transformer, "small_lstm": small_lstm,
+              "small_gru": small_gru}
     if args.resnet50:
         models["resnet50"] = resnet50
     if args.mlp:

@@ -18,7 +18,7 @@ import _harness
 
 TOLERANCE = 1e-5
 MODELS = {"small_cnn": ["--shape", "image=2x3x32x32"], "small_transformer": ["--shape", "input_ids=2x24"],
-          "resnet50": []}
+          "resnet50": [], "small_lstm": [], "small_gru": []}
 
 
 def compare(model):
