@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <set>
 
+#include "frontends/lower/op_classes.h"
 #include "frontends/onnx/passes.h"
 
 namespace xpusim::lower {
@@ -182,10 +183,38 @@ void add_weight_deviations(const Graph& graph, const sim::QuantSpec& quant, Mode
     }
 }
 
+// A folded pair placed under a view (Reshape, Flatten) moves to the op that computes the view's
+// data, before it or else after it: a view has no unit and, on some targets, no row.
+void place_under_compute_ops(Graph& graph, std::size_t first_folded) {
+    std::map<std::string, const Node*> by_name, producer;
+    for (const Node& n : graph.nodes) {
+        by_name[n.name] = &n;
+        for (const auto& o : n.outputs) producer[o] = &n;
+    }
+    const frontend::ValueReaders readers(graph);
+    for (std::size_t i = first_folded; i < graph.folded.size(); ++i) {
+        frontend::FoldedNode& f = graph.folded[i];
+        for (std::size_t hops = 0; hops < graph.nodes.size(); ++hops) {
+            auto it = by_name.find(f.into);
+            if (it == by_name.end() || !is_view_op(*it->second)) break;
+            const Node& view = *it->second;
+            auto up = producer.find(view.inputs[0]);
+            const auto& down = readers.of(view.outputs[0]);
+            if (up != producer.end())
+                f.into = up->second->name;
+            else if (!down.empty())
+                f.into = graph.nodes[down[0]].name;
+            else
+                break;
+        }
+    }
+}
+
 }  // namespace
 
 ModelQuantization fold_qdq(Graph& graph, const sim::QuantSpec& quant) {
     ModelQuantization mq;
+    const std::size_t folded_before = graph.folded.size();
     const frontend::ValueReaders readers(graph);
     std::set<std::size_t> removed;
     std::map<std::string, std::string> source_of;  // a DQ output -> the value its pair quantized
@@ -291,6 +320,7 @@ ModelQuantization fold_qdq(Graph& graph, const sim::QuantSpec& quant) {
     }
     for (auto it = graph.values.begin(); it != graph.values.end();)
         it = used.count(it->first) ? std::next(it) : graph.values.erase(it);
+    place_under_compute_ops(graph, folded_before);
     extend_ranges(graph, mq);
     add_weight_deviations(graph, quant, mq);
     return mq;

@@ -8,7 +8,7 @@ model. The models are quantized here in the layout ONNX Runtime's quantize_stati
 - reference: xpusim's reference executor runs every QuantizeLinear/DequantizeLinear as the
   spec defines them, so it matches ONNX Runtime but for the few elements where a different
   float summation order moves a value across a rounding boundary (one quantum).
-- nvdla_full, tpu_v1: the Q/DQ pairs fold into int8 ops with the model's scales, so stats.json
+- nvdla_full, tpu_v1 (and groq_tsp, h100 in int8): the Q/DQ pairs fold into int8 ops with the model's scales, so stats.json
   says calibration.source "model" and nothing is calibrated; the output matches ONNX Runtime's
   at cosine >= 0.995. The int8 zero points of ONNX Runtime's activations are asymmetric, which
   both chips round to symmetric scales; `check` names each such value.
@@ -64,13 +64,13 @@ def cosine(a, b):
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
-def run_target(model, config, activation_type="int8"):
+def run_target(model, config, activation_type="int8", extra=()):
     if not ort_dir():
         print("ONNX Runtime is not installed (npm install in XPUSIM_ORT); skipping")
         return _harness.SKIP
     xpusim = _harness.xpusim()
     name, shape = MODELS[model]
-    shape_arg = ["--shape", f"{name}=" + "x".join(map(str, shape))]
+    shape_arg = ["--shape", f"{name}=" + "x".join(map(str, shape)), *extra]
     ok = True
     with tempfile.TemporaryDirectory() as work:
         qdq = quantized(model, activation_type, work)
@@ -109,6 +109,8 @@ if __name__ == "__main__":
         "small_cnn_nvdla_full": lambda: run_target("small_cnn", "nvdla_full"),
         "small_cnn_tpu_v1": lambda: run_target("small_cnn", "tpu_v1"),
         "small_cnn_uint8_nvdla_full": lambda: run_target("small_cnn", "nvdla_full", "uint8"),
+        "small_cnn_groq_tsp": lambda: run_target("small_cnn", "groq_tsp"),
+        "small_cnn_h100_int8": lambda: run_target("small_cnn", "h100", extra=("--set", "precision=int8")),
         "resnet50_nvdla_full": lambda: run_target("resnet50", "nvdla_full"),
         "resnet50_tpu_v1": lambda: run_target("resnet50", "tpu_v1"),
     }))

@@ -14,6 +14,7 @@
 #include "frontends/lower/gpu/gpu_lowering.h"
 #include "frontends/lower/host_fallback.h"
 #include "frontends/lower/op_classes.h"
+#include "frontends/lower/qdq.h"
 #include "frontends/lower/recurrent_unroll.h"
 
 namespace xpusim::lower::gpu {
@@ -177,6 +178,9 @@ class GpuLoweringPass : public LoweringFor<GpuSpec> {
     LoweredModel lower_spec(const Graph& input, const GpuSpec& spec, const LowerOptions& options) const override {
         require_mappable_shapes(input, "gpu");
         Graph graph = input;
+        // A pre-quantized (QDQ) model brings its own int8 scales (frontends/lower/qdq.h).
+        ModelQuantization model_quant;
+        if (spec.precision == Precision::Int8) model_quant = fold_qdq(graph, spec.quant);
         if (spec.fused()) frontend::fold_batchnorm(graph);
         unroll_recurrent(graph);  // LSTM/GRU/RNN as per-step GEMMs and element-wise kernels
         auto program = std::make_unique<GpuProgram>();
@@ -188,8 +192,9 @@ class GpuLoweringPass : public LoweringFor<GpuSpec> {
         if (quantized && !options.timing_only) {
             if (!options.calibration) throw sim::Error("gpu: an int8/fp8 lowering with numerics needs calibration samples");
             result.calibration.emplace();
-            L.ranges = calibrate(graph, *options.calibration, spec.quant, *result.calibration);
+            L.ranges = int8_ranges(graph, model_quant, *options.calibration, spec.quant, *result.calibration);
         }
+        result.notes = qdq_notes(model_quant);
         for (const auto& in : graph.inputs) {
             program->graph_inputs.push_back(in);
             program->buffers[static_cast<std::size_t>(L.buffer(in))].kind = "input";

@@ -30,6 +30,7 @@
 #include "frontends/lower/lowering.h"
 #include "frontends/lower/lpu/lpu_scheduler.h"
 #include "frontends/lower/op_classes.h"
+#include "frontends/lower/qdq.h"
 #include "frontends/lower/recurrent_unroll.h"
 #include "frontends/onnx/passes.h"
 #include "sim/error.h"
@@ -957,6 +958,9 @@ class LpuLoweringPass : public LoweringFor<LpuSpec> {
             throw sim::UnsupportedError("lpu: partition: tensor (GEMMs split across chips with C2C reductions) is not "
                                         "implemented; use partition: pipeline");
         Graph graph = input;
+        // A pre-quantized (QDQ) model brings its own int8 scales (frontends/lower/qdq.h).
+        ModelQuantization model_quant;
+        if (spec.precision == Precision::Int8) model_quant = fold_qdq(graph, spec.quant);
         frontend::fold_batchnorm(graph);
         unroll_recurrent(graph);  // LSTM/GRU/RNN as per-step MXM and VXM ops
         auto program = std::make_unique<LpuProgram>();
@@ -966,8 +970,9 @@ class LpuLoweringPass : public LoweringFor<LpuSpec> {
         if (spec.precision == Precision::Int8 && !options.timing_only) {
             if (!options.calibration) throw sim::Error("lpu: an int8 lowering with numerics needs calibration samples");
             result.calibration.emplace();
-            ranges = calibrate(graph, *options.calibration, spec.quant, *result.calibration);
+            ranges = int8_ranges(graph, model_quant, *options.calibration, spec.quant, *result.calibration);
         }
+        result.notes = qdq_notes(model_quant);
         if (!options.timing_only)
             for (const auto& [name, v] : graph.values)
                 if (v.constant) program->constants[name] = *v.constant;
