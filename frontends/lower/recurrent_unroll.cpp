@@ -128,6 +128,8 @@ class Unroller {
         : m_g(g), m_node(node), m_cell(cell), m_names(names), m_read(read) {}
 
     std::vector<Node> run();
+    /// @brief Reads the attributes and shapes; throws Keep for a node the pass leaves.
+    void setup();
     std::string into;  // the node graph.folded records the recurrent node under
 
   private:
@@ -146,7 +148,6 @@ class Unroller {
     const std::set<std::string>& m_read;  // values some node or the graph's outputs read
     std::vector<Node> m_out;
 
-    void setup();
     const Tensor* constant_input(std::size_t i, const char* what) const;
 
     std::string fresh(const std::string& base);
@@ -648,7 +649,28 @@ std::vector<Node> Unroller::run() {
     return std::move(m_out);
 }
 
+bool is_recurrent(const Node& n) {
+    return n.domain.empty() && (n.op_type == "LSTM" || n.op_type == "GRU" || n.op_type == "RNN");
+}
+
+Cell cell_of(const Node& n) {
+    return n.op_type == "LSTM" ? Cell::Lstm : n.op_type == "GRU" ? Cell::Gru : Cell::Rnn;
+}
+
 }  // namespace
+
+std::string recurrent_kept_reason(const Graph& graph, const Node& node) {
+    if (!is_recurrent(node)) return "";
+    Graph scratch = graph;  // setup() only reads; the Unroller holds a mutable graph
+    std::set<std::string> names, read;
+    Unroller u(scratch, node, cell_of(node), names, read);
+    try {
+        u.setup();
+    } catch (const Keep& k) {
+        return k.reason;
+    }
+    return "";
+}
 
 std::vector<RecurrentKept> unroll_recurrent(Graph& graph) {
     std::vector<RecurrentKept> kept;
@@ -661,17 +683,12 @@ std::vector<RecurrentKept> unroll_recurrent(Graph& graph) {
     std::set<std::string> dropped;  // inputs of unrolled nodes, removed if nothing else reads them
     bool changed = false;
     for (Node& n : graph.nodes) {
-        const bool recurrent =
-            n.domain.empty() && (n.op_type == "LSTM" || n.op_type == "GRU" || n.op_type == "RNN");
-        if (!recurrent) {
+        if (!is_recurrent(n)) {
             nodes.push_back(std::move(n));
             continue;
         }
-        const Cell cell = n.op_type == "LSTM"  ? Cell::Lstm
-                          : n.op_type == "GRU" ? Cell::Gru
-                                               : Cell::Rnn;
         // Only setup() throws Keep, before anything is added to the graph.
-        Unroller u(graph, n, cell, names, read);
+        Unroller u(graph, n, cell_of(n), names, read);
         try {
             std::vector<Node> steps = u.run();
             graph.folded.push_back(

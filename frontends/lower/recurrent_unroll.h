@@ -28,4 +28,8 @@ struct RecurrentKept {
 /// unknown activation) stay, listed in the result with the reason.
 std::vector<RecurrentKept> unroll_recurrent(frontend::Graph& graph);
 
+/// @brief Why unroll_recurrent leaves `node` in `graph`; empty when it unrolls it or when the
+/// node is not LSTM/GRU/RNN. A lowering gives it as the reason of the node's host placement.
+std::string recurrent_kept_reason(const frontend::Graph& graph, const frontend::Node& node);
+
 }  // namespace xpusim::lower

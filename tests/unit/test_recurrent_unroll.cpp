@@ -321,6 +321,7 @@ TEST_CASE("unroll_recurrent leaves what it cannot express, with the reason", "[u
     b.node("lstm_lens", "LSTM", {"X", "W2", "R", "", "lens"}, {"", "h2"}).attrs["hidden_size"] =
         int_attr(3);
     Graph g = b.done({"h1", "h2"});
+    CHECK_THAT(lower::recurrent_kept_reason(g, g.nodes[0]), Catch::Contains("W is an activation"));
     const auto kept = lower::unroll_recurrent(g);
     REQUIRE(kept.size() == 2);
     CHECK(kept[0].node == "lstm_w");
@@ -329,4 +330,12 @@ TEST_CASE("unroll_recurrent leaves what it cannot express, with the reason", "[u
     CHECK_THAT(kept[1].reason, Catch::Contains("sequence_lens 2 differs from T = 3"));
     CHECK(g.nodes.size() == 2);
     CHECK(g.folded.empty());
+    // A node it unrolls has no reason.
+    Builder ok;
+    ok.input("X", {2, 1, 2});
+    ok.constant("W", random_tensor({1, 12, 2}, ok.rng));
+    ok.constant("R", random_tensor({1, 12, 3}, ok.rng));
+    ok.node("lstm", "LSTM", {"X", "W", "R"}, {"", "h"}).attrs["hidden_size"] = int_attr(3);
+    const Graph good = ok.done({"h"});
+    CHECK(lower::recurrent_kept_reason(good, good.nodes[0]).empty());
 }

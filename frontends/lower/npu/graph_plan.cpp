@@ -1,6 +1,7 @@
 #include "frontends/lower/npu/graph_plan.h"
 
 #include "frontends/lower/op_classes.h"
+#include "frontends/lower/recurrent_unroll.h"
 #include "frontends/onnx/passes.h"
 
 #include <algorithm>
@@ -33,6 +34,10 @@ std::string host_reason(const Node& n) {
         return "no upsampling unit (NVDLA has none; RUBIK only contracts deconvolution outputs)";
     if (t == "ConvTranspose") return "deconvolution (conv + RUBIK contract) is not modelled";
     if (t == "Transpose") return "arbitrary transposes are not supported by RUBIK/BDMA";
+    if (t == "Slice" || t == "Split")
+        return t +
+               " is not mapped: BDMA descriptors copy whole surfaces (no source offset or "
+               "stride), so a part of a tensor cannot be copied out";
     return t + " is not supported by the NVDLA units";
 }
 
@@ -158,6 +163,8 @@ NodeClass classify(const Graph& g, const Node& n, const isa::npu::NpuSpec& spec)
             if (g.is_constant(in)) return host("concat of a constant");
         return {NodeKind::Concat, "", 0};
     }
+    if (const std::string why = recurrent_kept_reason(g, n); !why.empty())
+        return host("not unrolled into per-step FC and SDP layers: " + why);
     return host(host_reason(n));
 }
 
