@@ -572,6 +572,8 @@ std::vector<Node> Unroller::run() {
                                  {B, H});
                         lin = emit(p + "rec_h_bias", "Add",
                                    {lin, constant(p + "rec_h.B", rbh, {H})}, {B, H});
+                    } else if (h.zero) {
+                        lin = constant(p + "rec_h.B", rbh, {H});  // per channel
                     } else {
                         std::vector<double> v(static_cast<std::size_t>(B * H));
                         const std::vector<double> rt = weight_t(m_r, d, 2, H);

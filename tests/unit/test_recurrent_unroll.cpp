@@ -242,6 +242,7 @@ TEST_CASE("unroll_recurrent matches every mapped attribute", "[unroll]") {
         c.op = "GRU";
         for (int lbr = 0; lbr < 2; ++lbr) {
             c.attrs["linear_before_reset"] = int_attr(lbr);
+            check_case(c);  // zero initial state
             c.states_as_inputs = false, c.states_as_constants = true;
             check_case(c);
             c.states_as_inputs = true, c.states_as_constants = false, c.D = 2;
