@@ -161,13 +161,20 @@ struct CdpDesc {
 };
 
 /// A memory-to-memory copy (re-layout of a reshape that crosses the channel packing).
+/// A memory-to-memory copy of `bytes` from src + src_offset to dst. A leading-axis Slice is such
+/// a copy of the rows [first_row, first_row + rows of dst) of src: contiguous in the DRAM layout,
+/// where the outermost axis is outermost, and in the logical tensor (elements from
+/// first_element on).
 struct BdmaDesc {
     int32_t src = -1, dst = -1;
     uint64_t bytes = 0;
+    uint64_t src_offset = 0;    // bytes into src
+    int64_t first_element = 0;  // logical element of src the copy starts at
 
     template <class V>
     void visit(V&& v) {
-        v("src", src), v("dst", dst), v("bytes", bytes);
+        v("src", src), v("dst", dst), v("bytes", bytes), v("src_offset", src_offset),
+            v("first_element", first_element);
     }
 };
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "isa/npu/layout.h"
 #include "models/npu/numerics.h"
@@ -379,6 +380,20 @@ void BdmaUnit::run() {
     sim::SimulationContext::guard([this] { run_loop(); });
 }
 
+// The logical elements a copy moves: all of src, or (a slice) dst's count from first_element.
+sim::Tensor BdmaUnit::copied_elements(const BdmaDesc& d) const {
+    const sim::Tensor src = m_ctx.memory.read(d.src);
+    const sim::Shape& shape = m_ctx.program.surface(d.dst).shape;
+    if (d.first_element == 0 && sim::shape_numel(shape) == src.numel()) return src;
+    sim::Tensor out(src.dtype(), shape);
+    const std::size_t es = sim::dtype_size(src.dtype());
+    if (d.first_element < 0 || d.first_element + out.numel() > src.numel())
+        throw sim::Error("bdma: a copy reads past the end of surface " + std::to_string(d.src));
+    std::memcpy(out.raw(), static_cast<const uint8_t*>(src.raw()) + d.first_element * es,
+                out.nbytes());
+    return out;
+}
+
 void BdmaUnit::run_loop() {
     while (true) {
         const int32_t id = queue.pop();
@@ -386,7 +401,7 @@ void BdmaUnit::run_loop() {
         m_ctx.wait_ready(d.src, id);
         const double start = NpuContext::now_ns();
         m_ctx.stats(id).touch(start);
-        const uint64_t src = m_ctx.program.surface(d.src).addr,
+        const uint64_t src = m_ctx.program.surface(d.src).addr + d.src_offset,
                        dst = m_ctx.program.surface(d.dst).addr;
         std::vector<sim::DmaHandle> writes;
         for (uint64_t off = 0; off < d.bytes; off += kItemBytes) {
@@ -399,7 +414,7 @@ void BdmaUnit::run_loop() {
             writes.push_back(m_dma.issue(dst + off, n, true, id));
         }
         sim::wait_all(writes);
-        if (!m_ctx.timing_only) m_ctx.memory.write(d.dst, m_ctx.memory.read(d.src));
+        if (!m_ctx.timing_only) m_ctx.memory.write(d.dst, copied_elements(d));
         m_ctx.mark_ready(d.dst);
         m_ctx.stats(id).touch(NpuContext::now_ns());
         m_ctx.stats(id).done = true;

@@ -122,6 +122,7 @@ class BdmaUnit : public sc_core::sc_module {
   private:
     void run();
     void run_loop();
+    sim::Tensor copied_elements(const isa::npu::BdmaDesc& d) const;
     NpuContext& m_ctx;
     sim::DmaEngine& m_dma;
 };

@@ -122,7 +122,8 @@ TEST_CASE("npu: malformed assembly names the line", "[npu]") {
         NpuProgram::parse(".spec quant.precision=int8\nbdma id=0 source=-1 src=0 dst=1\n"),
         Contains("missing 'bytes'"));
     CHECK_THROWS_WITH(
-        NpuProgram::parse("bdma id=0 source=-1 src=0 dst=1 bytes=0\n.spec clock_mhz=1\n"),
+        NpuProgram::parse("bdma id=0 source=-1 src=0 dst=1 bytes=0 src_offset=0 first_element=0\n"
+                          ".spec clock_mhz=1\n"),
         Contains(".spec lines must come first"));
 }
 

@@ -312,3 +312,27 @@ TEST_CASE("npu: graph inputs and outputs cross the host link through the DRAM", 
     CHECK(*r.cycles == 6112);
     CHECK(r.stats.get("host.link_bytes") == 1024);
 }
+
+TEST_CASE("npu: a row slice is a BDMA copy from an offset", "[npu]") {
+    // x: [4, 8] int8 codes 0..31 (scale 1), 32 bytes; the Slice of row 2 reads 8 bytes from
+    // x + 2 * 8 = x + 16 and holds elements 16..23.
+    NpuProgram p;
+    const int32_t x = add_surface(p, "x", "input", {4, 8}, 0x0, 32);
+    const int32_t y = add_surface(p, "y", "output", {1, 8}, 0x1000, 8);
+    p.inputs.push_back({"x", x});
+    p.outputs.push_back({"y", y});
+    isa::npu::BdmaDesc copy;
+    copy.src = x, copy.dst = y, copy.bytes = 8, copy.src_offset = 16, copy.first_element = 16;
+    Descriptor desc;
+    desc.nodes = {"row"};
+    desc.payload = copy;
+    p.add_descriptor(desc);
+    add_node(p, "row", "Slice", "bdma");
+    std::vector<float> codes(32);
+    for (int i = 0; i < 32; ++i) codes[static_cast<std::size_t>(i)] = static_cast<float>(i);
+    const auto r =
+        run(p, test_config(), false, {{"x", sim::Tensor::from_vector<float>({4, 8}, codes)}});
+    const sim::Tensor& out = r.outputs.at("y");
+    REQUIRE(out.numel() == 8);
+    for (int64_t i = 0; i < 8; ++i) CHECK(out.get_as_double(i) == 16 + i);
+}

@@ -170,6 +170,9 @@ LoweredModel Emitter::run() {
             case GroupKind::Concat:
                 emit_concat(g);
                 break;
+            case GroupKind::Bdma:
+                emit_row_slice(g);
+                break;
             case GroupKind::Host:
                 emit_host(g);
                 break;
@@ -500,6 +503,36 @@ void Emitter::emit_view(const Group& g) {
     place(g.nodes[0], sim::Placement::Lowered, "bdma",
           "reshape changes the channel packing (" + shape_text(lin.first, lin.second) +
               " pixels x channels): re-laid out by a memory-to-memory copy");
+}
+
+// Rows [r0, r0 + rows) of an [R, ...] tensor: the outermost axis is outermost in NVDLA's layout
+// too, so the copy reads bytes(src) / R per row from r0 * that on, and keeps src's scale.
+void Emitter::emit_row_slice(const Group& g) {
+    const frontend::Node& n = node(g.nodes[0]);
+    int64_t first_row = 0;
+    leading_axis_slice(m_graph, n, &first_row);
+    const std::string& in = n.inputs[0];
+    const std::string& out = n.outputs[0];
+    const Surface& src = m_program->surface(surface_of(in));
+    const int64_t rows = m_graph.value(in).shape[0];
+    const int64_t row_elements =
+        sim::shape_numel(m_graph.value(in).shape) / std::max<int64_t>(rows, 1);
+    m_scale_override[out] = src.scale;
+    isa::npu::BdmaDesc d;
+    d.src = surface_of(in);
+    d.dst = output_surface(out);
+    d.bytes = m_program->surface(d.dst).bytes;
+    d.src_offset = static_cast<uint64_t>(first_row) *
+                   (src.bytes / static_cast<uint64_t>(std::max<int64_t>(rows, 1)));
+    d.first_element = first_row * row_elements;
+    Descriptor desc;
+    desc.nodes.push_back(n.name);
+    desc.payload = d;
+    m_program->add_descriptor(std::move(desc));
+    place(g.nodes[0], sim::Placement::Lowered, "bdma",
+          "rows " + std::to_string(first_row) +
+              ".. of the outermost axis: a contiguous "
+              "memory-to-memory copy from an offset");
 }
 
 void Emitter::emit_host(const Group& g, const std::string& why) {

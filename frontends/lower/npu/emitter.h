@@ -52,6 +52,7 @@ class Emitter {
     void emit_pdp(const Group& g, int32_t source, int pool_node, const std::string& in_value);
     void emit_cdp(const Group& g);
     void emit_view(const Group& g);
+    void emit_row_slice(const Group& g);
     void emit_concat(const Group& g);
     void emit_host(const Group& g, const std::string& why = "");
     void assign_addresses();

@@ -34,12 +34,40 @@ std::string host_reason(const Node& n) {
         return "no upsampling unit (NVDLA has none; RUBIK only contracts deconvolution outputs)";
     if (t == "ConvTranspose") return "deconvolution (conv + RUBIK contract) is not modelled";
     if (t == "Transpose") return "arbitrary transposes are not supported by RUBIK/BDMA";
-    if (t == "Slice" || t == "Split")
-        return t +
-               " is not mapped: BDMA descriptors copy whole surfaces (no source offset or "
-               "stride), so a part of a tensor cannot be copied out";
+    if (t == "Slice")
+        return "only a Slice of whole rows along the outermost axis is a contiguous BDMA copy "
+               "(no strided copies)";
+    if (t == "Split") return "Split is not mapped to BDMA copies";
     return t + " is not supported by the NVDLA units";
 }
+
+}  // namespace
+
+bool leading_axis_slice(const Graph& g, const Node& n, int64_t* first_row) {
+    // Opset 10+: starts, ends, axes, steps as constant inputs; one axis, the outermost, step 1.
+    if (n.op_type != "Slice" || n.num_inputs() < 3) return false;
+    for (std::size_t i = 1; i < n.inputs.size(); ++i)
+        if (n.has_input(i) && !g.is_constant(n.inputs[i])) return false;
+    const auto& in = g.value(n.inputs[0]).shape;
+    const auto& out = g.value(n.outputs[0]).shape;
+    if (in.empty() || in.size() != out.size()) return false;
+    for (std::size_t d = 1; d < in.size(); ++d)
+        if (in[d] != out[d]) return false;
+    if (n.has_input(4))
+        for (int64_t s : g.value(n.inputs[4]).constant->to_int64_vector())
+            if (s != 1) return false;
+    const auto starts = g.value(n.inputs[1]).constant->to_int64_vector();
+    std::vector<int64_t> axes = {0};
+    if (n.has_input(3)) axes = g.value(n.inputs[3]).constant->to_int64_vector();
+    if (starts.size() != 1 || axes.size() != 1) return false;
+    const int64_t axis = axes[0] < 0 ? axes[0] + static_cast<int64_t>(in.size()) : axes[0];
+    if (axis != 0) return false;
+    const int64_t start = starts[0] < 0 ? starts[0] + in[0] : starts[0];
+    if (first_row) *first_row = std::clamp<int64_t>(start, 0, in[0]);
+    return true;
+}
+
+namespace {
 
 NodeClass classify(const Graph& g, const Node& n, const isa::npu::NpuSpec& spec) {
     const std::string& t = n.op_type;
@@ -153,6 +181,11 @@ NodeClass classify(const Graph& g, const Node& n, const isa::npu::NpuSpec& spec)
     }
     if (t == "Dropout" && n.num_outputs_given() > 1) return host("Dropout mask output");
     if (is_view_op(n)) return {NodeKind::View, "", 0};
+    if (t == "Slice") {
+        if (!spec.bdma.enabled) return host("Slice needs a BDMA copy, absent on this chip");
+        if (!leading_axis_slice(g, n)) return host(host_reason(n));
+        return {NodeKind::RowSlice, "", 0};
+    }
     if (t == "Concat") {
         const auto& out = g.value(n.outputs[0]).shape;
         int64_t axis = n.attr_int("axis", 0);
@@ -256,6 +289,9 @@ GraphPlan plan_graph(const Graph& g, const isa::npu::NpuSpec& spec) {
                 break;
             case NodeKind::Concat:
                 grp.kind = GroupKind::Concat;
+                break;
+            case NodeKind::RowSlice:
+                grp.kind = GroupKind::Bdma;
                 break;
             case NodeKind::Host:
                 grp.kind = GroupKind::Host;

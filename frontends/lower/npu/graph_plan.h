@@ -34,8 +34,13 @@ enum class NodeKind {
     Lrn,        // LRN: CDP
     View,       // Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout
     Concat,     // channel concat
+    RowSlice,   // Slice of rows along the outermost axis: a BDMA copy from an offset
     Host,
 };
+
+/// @brief Whether `n` is a Slice of whole rows along the outermost axis (constant bounds, step
+/// 1): contiguous in memory, so BDMA copies it from an offset. `first_row`: where it starts.
+bool leading_axis_slice(const Graph& g, const Node& n, int64_t* first_row = nullptr);
 
 struct NodeClass {
     NodeKind kind = NodeKind::Host;
@@ -43,7 +48,7 @@ struct NodeClass {
     int main_input = 0;  // Eltwise/ConstOp: the full-shape activation input
 };
 
-enum class GroupKind { Conv, Sdp, Pdp, Cdp, View, Concat, Host };
+enum class GroupKind { Conv, Sdp, Pdp, Cdp, View, Concat, Bdma, Host };
 
 struct Group {
     GroupKind kind = GroupKind::Host;
