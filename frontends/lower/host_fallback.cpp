@@ -137,7 +137,12 @@ NodeFunction bind_node_function(const Graph& graph, const Node& node) {
             else
                 ptrs.push_back(&runtime.at(next++));
         }
-        return frontend::run_node(node, opset, ptrs);
+        // One result per output the node names: targets hold no buffer for omitted ones.
+        std::vector<sim::Tensor> results = frontend::run_node(node, opset, ptrs);
+        std::vector<sim::Tensor> named;
+        for (std::size_t i = 0; i < results.size() && i < node.outputs.size(); ++i)
+            if (!node.outputs[i].empty()) named.push_back(std::move(results[i]));
+        return named;
     };
 }
 

@@ -23,7 +23,8 @@
 namespace xpusim::lower {
 
 /// The reference kernel of a node as a function of its non-constant inputs, in input order;
-/// constant inputs are captured. A vector unit that runs an op by its fp32 definition uses it too.
+/// constant inputs are captured; it returns one tensor per output the node names (omitted
+/// optional outputs give none). A vector unit that runs an op by its fp32 definition uses it too.
 using NodeFunction = std::function<std::vector<sim::Tensor>(const std::vector<sim::Tensor>&)>;
 
 /// @brief Binds `node`'s reference kernel (frontend::run_node) with its constants captured.

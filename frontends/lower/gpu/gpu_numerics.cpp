@@ -79,7 +79,9 @@ KernelFunction node_function(const GpuLowering& L, const Node& n) {
     std::vector<std::string> ins;
     for (const auto& i : n.inputs)
         if (!i.empty() && !L.graph.is_constant(i)) ins.push_back(i);
-    const std::vector<std::string> outs = n.outputs;
+    std::vector<std::string> outs;  // the outputs the node names, as its function returns them
+    for (const auto& o : n.outputs)
+        if (!o.empty()) outs.push_back(o);
     const Precision p = L.spec.precision;
     const std::string name = n.name;
     return [fn, ins, outs, p, name](std::map<std::string, sim::Tensor>& values) {

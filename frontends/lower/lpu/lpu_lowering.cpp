@@ -428,7 +428,9 @@ void Lowerer::bind_numerics(const Node& n, bool mxm) {
         auto r = m_ranges.find(i);
         scales.push_back(r == m_ranges.end() ? 0.0f : symmetric_scale(r->second.covered(m_spec.quant)));
     }
-    const std::vector<std::string> outs = n.outputs;
+    std::vector<std::string> outs;  // the outputs the node names, as its function returns them
+    for (const auto& o : n.outputs)
+        if (!o.empty()) outs.push_back(o);
     const std::string name = n.name;
     m_program.functions.emplace_back(name, [fn, ins, outs, scales, mxm, int8, name](std::map<std::string, sim::Tensor>& values) {
         std::vector<sim::Tensor> args;

@@ -14,8 +14,8 @@
 #include <set>
 
 #include "frontends/lower/host_fallback.h"
-#include "frontends/lower/qdq.h"
 #include "frontends/lower/op_classes.h"
+#include "frontends/lower/qdq.h"
 #include "frontends/lower/recurrent_unroll.h"
 
 namespace xpusim::lower::tpu {
@@ -139,9 +139,12 @@ class TpuLoweringPass : public LoweringFor<TpuSpec> {
             return;
         }
         const auto ops = vector_ops_per_element(n.op_type);
-        const bool float_data = sim::is_float(L.graph.value(n.outputs[0]).dtype) ||
-                                n.op_type == "Equal" || n.op_type == "Less" ||
-                                n.op_type == "Greater";
+        // The first output the node names (an LSTM may give only Y_h).
+        const auto named = std::find_if(n.outputs.begin(), n.outputs.end(),
+                                        [](const std::string& o) { return !o.empty(); });
+        const bool float_data =
+            (named != n.outputs.end() && sim::is_float(L.graph.value(*named).dtype)) ||
+            n.op_type == "Equal" || n.op_type == "Less" || n.op_type == "Greater";
         Layer* layer;
         if (ops && (float_data || *ops == 1)) {
             layer = &L.add_layer(n, Layer::Kind::Vector, "vector", sim::Placement::Native, "");
