@@ -13,6 +13,7 @@
 
 #include "frontends/lower/gpu/gpu_lowering.h"
 #include "frontends/lower/host_fallback.h"
+#include "frontends/lower/loop_unroll.h"
 #include "frontends/lower/op_classes.h"
 #include "frontends/lower/qdq.h"
 #include "frontends/lower/recurrent_unroll.h"
@@ -182,6 +183,7 @@ class GpuLoweringPass : public LoweringFor<GpuSpec> {
         ModelQuantization model_quant;
         if (spec.precision == Precision::Int8) model_quant = fold_qdq(graph, spec.quant);
         if (spec.fused()) frontend::fold_batchnorm(graph);
+        unroll_loops(graph);  // a Loop of constant trip count as copies of its body
         unroll_recurrent(graph);  // LSTM/GRU/RNN as per-step GEMMs and element-wise kernels
         auto program = std::make_unique<GpuProgram>();
         program->spec = spec;

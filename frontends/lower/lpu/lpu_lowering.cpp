@@ -29,6 +29,7 @@
 #include "frontends/lower/host_fallback.h"
 #include "frontends/lower/lowering.h"
 #include "frontends/lower/lpu/lpu_scheduler.h"
+#include "frontends/lower/loop_unroll.h"
 #include "frontends/lower/op_classes.h"
 #include "frontends/lower/qdq.h"
 #include "frontends/lower/recurrent_unroll.h"
@@ -964,6 +965,7 @@ class LpuLoweringPass : public LoweringFor<LpuSpec> {
         ModelQuantization model_quant;
         if (spec.precision == Precision::Int8) model_quant = fold_qdq(graph, spec.quant);
         frontend::fold_batchnorm(graph);
+        unroll_loops(graph);  // a Loop of constant trip count as copies of its body
         unroll_recurrent(graph);  // LSTM/GRU/RNN as per-step MXM and VXM ops
         auto program = std::make_unique<LpuProgram>();
         program->spec = spec;

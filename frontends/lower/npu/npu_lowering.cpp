@@ -4,6 +4,7 @@
 // node and which nodes fuse into one hardware layer (graph_plan), then emits surfaces, quantized
 // constants and descriptors (emitter). Registered under "npu".
 #include "frontends/lower/npu/emitter.h"
+#include "frontends/lower/loop_unroll.h"
 #include "frontends/lower/qdq.h"
 #include "frontends/lower/recurrent_unroll.h"
 #include "frontends/onnx/passes.h"
@@ -23,6 +24,7 @@ class NpuLowering : public LoweringFor<NpuSpec> {
         ModelQuantization model_quant;
         if (spec.quant.precision == isa::npu::Precision::Int8) model_quant = fold_qdq(graph, spec.quant);
         frontend::fold_batchnorm(graph);
+        unroll_loops(graph);  // a Loop of constant trip count as copies of its body
         unroll_recurrent(graph);  // LSTM/GRU/RNN as per-step FC layers and SDP ops
         const GraphPlan plan = plan_graph(graph, spec);
         // Ranges set the int8 scales and the range an fp16 lookup table samples; they only

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "frontends/lower/host_fallback.h"
+#include "frontends/lower/loop_unroll.h"
 #include "frontends/lower/op_classes.h"
 #include "frontends/lower/qdq.h"
 #include "frontends/lower/recurrent_unroll.h"
@@ -71,6 +72,7 @@ class TpuLoweringPass : public LoweringFor<TpuSpec> {
         ModelQuantization model_quant;
         if (spec.mxu.precision == MxuPrecision::Int8) model_quant = fold_qdq(graph, spec.quant);
         frontend::fold_batchnorm(graph);
+        unroll_loops(graph);  // a Loop of constant trip count as copies of its body
         unroll_recurrent(graph);  // LSTM/GRU/RNN as per-step GEMMs and vector ops
         auto program = std::make_unique<TpuProgram>();
         program->spec = spec;
