@@ -177,7 +177,6 @@ uint64_t peak_hbm_bytes(const GpuProgram& p) {
 class GpuLoweringPass : public LoweringFor<GpuSpec> {
   protected:
     LoweredModel lower_spec(const Graph& input, const GpuSpec& spec, const LowerOptions& options) const override {
-        require_mappable_shapes(input, "gpu");
         Graph graph = input;
         // A pre-quantized (QDQ) model brings its own int8 scales (frontends/lower/qdq.h).
         ModelQuantization model_quant;
@@ -185,6 +184,8 @@ class GpuLoweringPass : public LoweringFor<GpuSpec> {
         if (spec.fused()) frontend::fold_batchnorm(graph);
         unroll_loops(graph);  // a Loop of constant trip count as copies of its body
         unroll_recurrent(graph);  // LSTM/GRU/RNN as per-step GEMMs and element-wise kernels
+        // Checked after the unrolls: a Loop of constant trip count has shapes once unrolled.
+        require_mappable_shapes(graph, "gpu");
         auto program = std::make_unique<GpuProgram>();
         program->spec = spec;
         GpuLowering L(graph, spec, *program);

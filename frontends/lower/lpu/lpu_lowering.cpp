@@ -956,7 +956,6 @@ void Lowerer::run(LoweredModel& result) {
 class LpuLoweringPass : public LoweringFor<LpuSpec> {
   protected:
     LoweredModel lower_spec(const Graph& input, const LpuSpec& spec, const LowerOptions& options) const override {
-        require_mappable_shapes(input, "lpu");
         if (spec.partition == "tensor" && spec.chips > 1)
             throw sim::UnsupportedError("lpu: partition: tensor (GEMMs split across chips with C2C reductions) is not "
                                         "implemented; use partition: pipeline");
@@ -967,6 +966,8 @@ class LpuLoweringPass : public LoweringFor<LpuSpec> {
         frontend::fold_batchnorm(graph);
         unroll_loops(graph);  // a Loop of constant trip count as copies of its body
         unroll_recurrent(graph);  // LSTM/GRU/RNN as per-step MXM and VXM ops
+        // Checked after the unrolls: a Loop of constant trip count has shapes once unrolled.
+        require_mappable_shapes(graph, "lpu");
         auto program = std::make_unique<LpuProgram>();
         program->spec = spec;
         LoweredModel result;

@@ -17,7 +17,6 @@ class NpuLowering : public LoweringFor<NpuSpec> {
   protected:
     LoweredModel lower_spec(const Graph& input, const NpuSpec& spec,
                             const LowerOptions& options) const override {
-        require_mappable_shapes(input, "npu");
         Graph graph = input;
         // A pre-quantized (QDQ) model brings its own int8 scales: its Q/DQ pairs fold into the
         // ops beside them before anything is planned.
@@ -26,6 +25,8 @@ class NpuLowering : public LoweringFor<NpuSpec> {
         frontend::fold_batchnorm(graph);
         unroll_loops(graph);  // a Loop of constant trip count as copies of its body
         unroll_recurrent(graph);  // LSTM/GRU/RNN as per-step FC layers and SDP ops
+        // Checked after the unrolls: a Loop of constant trip count has shapes once unrolled.
+        require_mappable_shapes(graph, "npu");
         const GraphPlan plan = plan_graph(graph, spec);
         // Ranges set the int8 scales and the range an fp16 lookup table samples; they only
         // matter for the numbers, so a timing-only run skips calibration and data.

@@ -65,7 +65,6 @@ class TpuLoweringPass : public LoweringFor<TpuSpec> {
   protected:
     LoweredModel lower_spec(const Graph& input, const TpuSpec& spec,
                             const LowerOptions& options) const override {
-        require_mappable_shapes(input, "tpu");
         Graph graph = input;
         // A pre-quantized (QDQ) model brings its own int8 scales: its Q/DQ pairs fold into the
         // ops beside them before anything is planned.
@@ -74,6 +73,8 @@ class TpuLoweringPass : public LoweringFor<TpuSpec> {
         frontend::fold_batchnorm(graph);
         unroll_loops(graph);  // a Loop of constant trip count as copies of its body
         unroll_recurrent(graph);  // LSTM/GRU/RNN as per-step GEMMs and vector ops
+        // Checked after the unrolls: a Loop of constant trip count has shapes once unrolled.
+        require_mappable_shapes(graph, "tpu");
         auto program = std::make_unique<TpuProgram>();
         program->spec = spec;
         TpuLowering L(graph, spec, *program);
