@@ -312,14 +312,7 @@ ModelQuantization fold_qdq(Graph& graph, const sim::QuantSpec& quant) {
         graph.nodes.push_back(id);
     }
     // Removing pairs and renaming keeps the order topological: x is written before its Q.
-    std::set<std::string> used(graph.inputs.begin(), graph.inputs.end());
-    used.insert(graph.outputs.begin(), graph.outputs.end());
-    for (const auto& n : graph.nodes) {
-        used.insert(n.inputs.begin(), n.inputs.end());
-        used.insert(n.outputs.begin(), n.outputs.end());
-    }
-    for (auto it = graph.values.begin(); it != graph.values.end();)
-        it = used.count(it->first) ? std::next(it) : graph.values.erase(it);
+    frontend::drop_unused_values(graph);  // the pairs' scales and zero points
     place_under_compute_ops(graph, folded_before);
     extend_ranges(graph, mq);
     add_weight_deviations(graph, quant, mq);

@@ -161,6 +161,10 @@ void fold_batchnorm(Graph& graph) {
         if (!removed.count(i)) kept.push_back(std::move(graph.nodes[i]));
     graph.nodes = std::move(kept);
     // Statistics nothing reads any more go with their BatchNormalization.
+    drop_unused_values(graph);
+}
+
+void drop_unused_values(Graph& graph) {
     std::set<std::string> used(graph.inputs.begin(), graph.inputs.end());
     used.insert(graph.outputs.begin(), graph.outputs.end());
     for (const auto& n : graph.nodes) {

@@ -77,10 +77,22 @@ DType dtype_from_onnx(int t, const std::string& what) {
             return DType::Float8E5M2;  // FLOAT8E5M2
         case TP::STRING:
             throw UnsupportedError(what + ": string tensors are not supported");
-        default:
-            throw UnsupportedError(what + ": ONNX element type " + std::to_string(t) +
-                                   " is not supported");
+        default: {
+            const std::string name = onnx_type_name(t);
+            throw UnsupportedError(what + ": element type " +
+                                   (name.empty() ? std::to_string(t) : name) + " is not supported");
+        }
     }
+}
+
+std::string onnx_type_name(int t) {
+    static const char* const names[] = {
+        "UNDEFINED",      "FLOAT",    "UINT8",        "INT8",           "UINT16",
+        "INT16",          "INT32",    "INT64",        "STRING",         "BOOL",
+        "FLOAT16",        "DOUBLE",   "UINT32",       "UINT64",         "COMPLEX64",
+        "COMPLEX128",     "BFLOAT16", "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2",
+        "FLOAT8E5M2FNUZ", "UINT4",    "INT4",         "FLOAT4E2M1",     "FLOAT8E8M0"};
+    return t >= 0 && t < static_cast<int>(std::size(names)) ? names[t] : "";
 }
 
 namespace {

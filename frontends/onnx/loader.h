@@ -28,7 +28,10 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& proto, const std::string& ba
 /// @brief Reads a serialized TensorProto file (the ONNX backend tests' input_0.pb).
 Tensor read_tensor_proto_file(const std::string& path);
 
-/// @brief The ONNX TensorProto data type number as a DType; UnsupportedError for strings etc.
+/// @brief The ONNX TensorProto data type number as a DType; UnsupportedError naming the type
+/// ("what: element type UINT4 is not supported") for strings and the types xpusim lacks.
 DType dtype_from_onnx(int onnx_type, const std::string& what);
+/// @brief The TensorProto.DataType name of a code ("FLOAT", "UINT4"), or "" if unknown.
+std::string onnx_type_name(int onnx_type);
 
 }  // namespace xpusim::frontend

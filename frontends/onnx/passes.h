@@ -32,6 +32,10 @@ void remove_dead_nodes(Graph& graph);
 /// reference executor runs the graph as written.
 void fold_batchnorm(Graph& graph);
 
+/// @brief Erases the values no node, graph input or graph output names any more (what a pass
+/// that removed nodes left behind).
+void drop_unused_values(Graph& graph);
+
 /// A chain a compiler may fuse into one kernel or hardware layer: a producer and the nodes that
 /// follow it one by one, each the only reader of the one before, whose output is not a graph
 /// output. Each target decides how much of the chain its hardware can take.

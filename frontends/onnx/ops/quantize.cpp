@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "frontends/onnx/loader.h"
 #include "frontends/onnx/ops/op_utils.h"
 #include "sim/tensor/numeric_formats.h"
 
@@ -127,40 +128,23 @@ int64_t stored_value(const Tensor& t, int64_t i) {
     return is_fp8(t.dtype()) ? bytes(t)[i] : t.get_as_int64(i);
 }
 
-// An element type named by a TensorProto code in output_dtype or precision.
+// An element type named by a TensorProto code in output_dtype or precision: the quantized
+// types and the float types a scale or precision may take.
 DType dtype_attr(const Node& node, const char* attr, int64_t code) {
-    switch (code) {
-        case 1:
-            return DType::Float32;
-        case 2:
-            return DType::UInt8;
-        case 3:
-            return DType::Int8;
-        case 4:
-            return DType::UInt16;
-        case 5:
-            return DType::Int16;
-        case 6:
-            return DType::Int32;
-        case 10:
-            return DType::Float16;
-        case 16:
-            return DType::BFloat16;
-        case 17:
-            return DType::Float8E4M3;
-        case 19:
-            return DType::Float8E5M2;
+    const DType t =
+        frontend::dtype_from_onnx(static_cast<int>(code), node.describe() + ": " + attr);
+    switch (t) {
+        case DType::Float64:
+        case DType::Int64:
+        case DType::UInt32:
+        case DType::UInt64:
+        case DType::Bool:
+            throw sim::UnsupportedError(node.describe() + ": " + attr + " " +
+                                        frontend::onnx_type_name(static_cast<int>(code)) +
+                                        " is not supported");
         default:
-            break;
+            return t;
     }
-    // Types ONNX has and xpusim does not, named so that the skip says which.
-    static const std::pair<int64_t, const char*> missing[] = {
-        {18, "FLOAT8E4M3FNUZ"}, {20, "FLOAT8E5M2FNUZ"}, {21, "UINT4"},
-        {22, "INT4"},           {23, "FLOAT4E2M1"},     {24, "FLOAT8E8M0"}};
-    std::string name = std::to_string(code);
-    for (const auto& [c, n] : missing)
-        if (c == code) name = n;
-    throw sim::UnsupportedError(node.describe() + ": " + attr + " " + name + " is not supported");
 }
 
 bool is_float_type(DType t) {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "frontends/onnx/loader.h"
 #include "frontends/onnx/ops/op_utils.h"
 #include "sim/tensor/numeric_formats.h"
 
@@ -27,49 +28,9 @@ Tensor scalar_of_type(DType t, double v) {
     return Tensor::scalar<double>(v).cast(t);
 }
 
-// ONNX TensorProto.DataType codes, and the names Cast-1 used for its 'to' string.
+// An element type given as an ONNX TensorProto.DataType code.
 DType dtype_from_onnx(int64_t code, const Node& node) {
-    switch (code) {
-        case 1:
-            return DType::Float32;
-        case 2:
-            return DType::UInt8;
-        case 3:
-            return DType::Int8;
-        case 4:
-            return DType::UInt16;
-        case 5:
-            return DType::Int16;
-        case 6:
-            return DType::Int32;
-        case 7:
-            return DType::Int64;
-        case 9:
-            return DType::Bool;
-        case 10:
-            return DType::Float16;
-        case 11:
-            return DType::Float64;
-        case 12:
-            return DType::UInt32;
-        case 13:
-            return DType::UInt64;
-        case 16:
-            return DType::BFloat16;
-        case 17:
-            return DType::Float8E4M3;
-        case 19:
-            return DType::Float8E5M2;
-        default:
-            break;
-    }
-    static const char* const names[] = {
-        "UNDEFINED",      "FLOAT",      "UINT8",          "INT8",       "UINT16",   "INT16",
-        "INT32",          "INT64",      "STRING",         "BOOL",       "FLOAT16",  "DOUBLE",
-        "UINT32",         "UINT64",     "COMPLEX64",      "COMPLEX128", "BFLOAT16", "FLOAT8E4M3FN",
-        "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ", "UINT4",      "INT4"};
-    const std::string name = code >= 0 && code < 23 ? names[code] : std::to_string(code);
-    throw sim::UnsupportedError(node.describe() + ": element type " + name + " is not supported");
+    return frontend::dtype_from_onnx(static_cast<int>(code), node.describe());
 }
 
 DType cast_target(const Node& node) {
@@ -77,12 +38,8 @@ DType cast_target(const Node& node) {
     if (it == node.attrs.end()) fail(node, "attribute 'to' is required");
     if (it->second.kind != Attribute::Kind::String) return dtype_from_onnx(it->second.i, node);
     // Cast-1 names the type: "FLOAT", "INT64", ...
-    static const char* const names[] = {"",        "FLOAT",  "UINT8",  "INT8",   "UINT16",
-                                        "INT16",   "INT32",  "INT64",  "STRING", "BOOL",
-                                        "FLOAT16", "DOUBLE", "UINT32", "UINT64"};
-    for (int64_t c = 1; c < 14; ++c)
-        if (it->second.s == names[c]) return dtype_from_onnx(c, node);
-    if (it->second.s == "BFLOAT16") return DType::BFloat16;
+    for (int c = 1; !frontend::onnx_type_name(c).empty(); ++c)
+        if (it->second.s == frontend::onnx_type_name(c)) return dtype_from_onnx(c, node);
     throw sim::UnsupportedError(node.describe() + ": element type " + it->second.s +
                                 " is not supported");
 }
