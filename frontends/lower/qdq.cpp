@@ -224,7 +224,10 @@ ModelQuantization fold_qdq(Graph& graph, const sim::QuantSpec& quant) {
     for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
         const Node& q = graph.nodes[i];
         if (q.op_type != "QuantizeLinear" || graph.is_constant(q.inputs[0])) continue;
-        const std::string& x = q.inputs[0];
+        // A requantization (DQ -> Q of another pair) quantizes the value the first pair did.
+        auto folded_source = source_of.find(q.inputs[0]);
+        const std::string x =
+            folded_source != source_of.end() ? folded_source->second : q.inputs[0];
         const std::string& y = q.outputs[0];
         std::vector<double> scale, zp;
         double qmin, qmax;

@@ -116,3 +116,21 @@ TEST_CASE("qdq: a graph output behind a pair keeps its name", "[qdq]") {
     CHECK(g.nodes[0].inputs[0] == "x");
     CHECK(g.nodes[0].outputs[0] == "d");
 }
+
+TEST_CASE("qdq: a requantization chain folds onto the value it started from", "[qdq]") {
+    // x -> Q(0.1) -> DQ(0.1) -> d -> Q(0.2) -> DQ(0.2) -> d2 -> Relu: both pairs quantize x, so
+    // x's range is the wider one, int8 zero point 0 at scale 0.2: [-25.6, 25.4].
+    Graph g = qdq_relu(DType::Int8, 0);
+    constant(g, "s2", Tensor::scalar<float>(0.2f));
+    value(g, "q2", DType::Int8, {1, 4});
+    value(g, "d2", DType::Float32, {1, 4});
+    g.nodes.insert(g.nodes.begin() + 2, {node("QuantizeLinear", {"d", "s2", "zp"}, {"q2"}),
+                                         node("DequantizeLinear", {"q2", "s2", "zp"}, {"d2"})});
+    g.nodes.back().inputs[0] = "d2";
+    const auto mq = lower::fold_qdq(g, sim::QuantSpec{});
+    CHECK(mq.pairs == 2);
+    REQUIRE(g.nodes.size() == 1);
+    CHECK(g.nodes[0].inputs[0] == "x");
+    CHECK(mq.ranges.at("x").min == Approx(-25.6f));
+    CHECK(mq.ranges.at("x").max == Approx(25.4f));
+}
