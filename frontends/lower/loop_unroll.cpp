@@ -30,7 +30,9 @@ struct Keep {
     std::string reason;
 };
 
-bool is_loop(const Node& n) { return n.domain.empty() && n.op_type == "Loop"; }
+bool is_loop(const Node& n) {
+    return n.domain.empty() && n.op_type == "Loop";
+}
 
 // Whether the body's cond output is always true: the body's cond input passed through, directly
 // or by Identity, or a constant true.
@@ -42,15 +44,17 @@ bool cond_always_true(const Graph& body) {
             const Tensor& t = *body.value(v).constant;
             return t.numel() == 1 && t.get_as_int64(0) != 0;
         }
-        const auto producer = std::find_if(body.nodes.begin(), body.nodes.end(), [&](const Node& n) {
-            return std::find(n.outputs.begin(), n.outputs.end(), v) != n.outputs.end();
-        });
+        const auto producer =
+            std::find_if(body.nodes.begin(), body.nodes.end(), [&](const Node& n) {
+                return std::find(n.outputs.begin(), n.outputs.end(), v) != n.outputs.end();
+            });
         if (producer == body.nodes.end() || !producer->domain.empty()) return false;
         if (producer->op_type == "Identity") {
             v = producer->inputs[0];
             continue;
         }
-        const Tensor* t = producer->op_type == "Constant" ? producer->attr_tensor("value") : nullptr;
+        const Tensor* t =
+            producer->op_type == "Constant" ? producer->attr_tensor("value") : nullptr;
         return t && t->numel() == 1 && t->get_as_int64(0) != 0;
     }
     return false;
@@ -74,16 +78,17 @@ LoopShape check(const Graph& g, const Node& node) {
         throw Keep{"the body's inputs and outputs do not match the loop-carried values"};
     s.scans = body.outputs.size() - 1 - s.carried;
     if (!node.has_input(0)) throw Keep{"it has no trip count M (it runs until cond is false)"};
-    if (!g.is_constant(node.inputs[0]))
-        throw Keep{"the trip count M is only known at run time"};
+    if (!g.is_constant(node.inputs[0])) throw Keep{"the trip count M is only known at run time"};
     const Tensor& m = *g.value(node.inputs[0]).constant;
     if (m.numel() != 1) throw Keep{"M is not one value"};
     s.trips = std::max<int64_t>(0, m.get_as_int64(0));
     if (node.has_input(1)) {
-        if (!g.is_constant(node.inputs[1])) throw Keep{"the initial cond is only known at run time"};
+        if (!g.is_constant(node.inputs[1]))
+            throw Keep{"the initial cond is only known at run time"};
         const Tensor& c = *g.value(node.inputs[1]).constant;
         if (c.numel() != 1) throw Keep{"cond is not one value"};
-        if (c.get_as_int64(0) == 0) s.trips = 0;
+        if (c.get_as_int64(0) == 0)
+            s.trips = 0;
         else if (!cond_always_true(body))
             throw Keep{"the body computes its cond (the number of iterations depends on the data)"};
     }
@@ -99,20 +104,6 @@ LoopShape check(const Graph& g, const Node& node) {
                 throw Keep{"a subgraph of body " + n.describe() + " reads body value '" +
                            n.inputs[i] + "'"};
     return s;
-}
-
-Attribute int_attr(int64_t v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Int;
-    a.i = v;
-    return a;
-}
-
-Attribute ints_attr(std::vector<int64_t> v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Ints;
-    a.ints = std::move(v);
-    return a;
 }
 
 class Unroller {
@@ -184,7 +175,8 @@ std::vector<Node> Unroller::run() {
     // The body's initializers are the same in every iteration: one copy for all.
     std::map<std::string, std::string> shared;
     for (const auto& [name, v] : body.values)
-        if (v.constant && !outer.count(name)) shared[name] = constant(loop + "/" + name, *v.constant);
+        if (v.constant && !outer.count(name))
+            shared[name] = constant(loop + "/" + name, *v.constant);
     // The body outputs that become the Loop's carried outputs in the last iteration, written
     // there under the Loop's names when a body node produces them.
     std::set<std::string> produced;
@@ -249,11 +241,12 @@ std::vector<Node> Unroller::run() {
             if (m_g.opset >= 13)
                 emit(base, "Unsqueeze", {v, axes}, to);
             else
-                emit(base, "Unsqueeze", {v}, to, {{"axes", ints_attr({0})}});
+                emit(base, "Unsqueeze", {v}, to, {{"axes", Attribute::of_ints({0})}});
             pieces.push_back(to);
         }
-        if (m_s.trips > 1) emit(loop + "/" + name + "_concat", "Concat", pieces, name,
-                                {{"axis", int_attr(0)}});
+        if (m_s.trips > 1)
+            emit(loop + "/" + name + "_concat", "Concat", pieces, name,
+                 {{"axis", Attribute::of_int(0)}});
     }
     return std::move(m_out);
 }

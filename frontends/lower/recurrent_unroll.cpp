@@ -302,27 +302,6 @@ std::string Unroller::emit(const std::string& name, const std::string& type,
     return emit_to(out, type, std::move(inputs), out, std::move(attrs));
 }
 
-Attribute float_attr(double v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Float;
-    a.f = v;
-    return a;
-}
-
-Attribute int_attr(int64_t v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Int;
-    a.i = v;
-    return a;
-}
-
-Attribute ints_attr(std::vector<int64_t> v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Ints;
-    a.ints = std::move(v);
-    return a;
-}
-
 std::string Unroller::reshape(const std::string& name, const std::string& x, const Shape& shape,
                               const std::string& output) {
     const std::string to = int_constant(name + ".shape", shape);
@@ -338,9 +317,10 @@ std::string Unroller::slice(const std::string& name, const std::string& x, int64
                     {x, int_constant(name + ".starts", {begin}),
                      int_constant(name + ".ends", {end}), int_constant(name + ".axes", {axis})},
                     out);
-    return emit(
-        name, "Slice", {x}, out,
-        {{"starts", ints_attr({begin})}, {"ends", ints_attr({end})}, {"axes", ints_attr({axis})}});
+    return emit(name, "Slice", {x}, out,
+                {{"starts", Attribute::of_ints({begin})},
+                 {"ends", Attribute::of_ints({end})},
+                 {"axes", Attribute::of_ints({axis})}});
 }
 
 // Clip takes its bounds as inputs from opset 11, as attributes before.
@@ -353,7 +333,7 @@ std::string Unroller::clip(const std::string& name, const std::string& x) {
             {x, constant(name + ".min", {-*m_clip}, {}), constant(name + ".max", {*m_clip}, {})},
             s);
     return emit(name, "Clip", {x}, s,
-                {{"min", float_attr(-*m_clip)}, {"max", float_attr(*m_clip)}});
+                {{"min", Attribute::of_float(-*m_clip)}, {"max", Attribute::of_float(*m_clip)}});
 }
 
 std::string Unroller::activate(const std::string& name, const Activation& a, const std::string& x) {
@@ -367,13 +347,15 @@ std::string Unroller::activate(const std::string& name, const Activation& a, con
     if (a.name == "softsign") return emit(name, "Softsign", {x}, s);
     if (a.name == "softplus") return emit(name, "Softplus", {x}, s);
     if (a.name == "leakyrelu")
-        return emit(name, "LeakyRelu", {x}, s, {{"alpha", float_attr(a.alpha)}});
+        return emit(name, "LeakyRelu", {x}, s, {{"alpha", Attribute::of_float(a.alpha)}});
     if (a.name == "thresholdedrelu")
-        return emit(name, "ThresholdedRelu", {x}, s, {{"alpha", float_attr(a.alpha)}});
-    if (a.name == "elu") return emit(name, "Elu", {x}, s, {{"alpha", float_attr(a.alpha)}});
+        return emit(name, "ThresholdedRelu", {x}, s, {{"alpha", Attribute::of_float(a.alpha)}});
+    if (a.name == "elu")
+        return emit(name, "Elu", {x}, s, {{"alpha", Attribute::of_float(a.alpha)}});
     if (a.name == "hardsigmoid")
-        return emit(name, "HardSigmoid", {x}, s,
-                    {{"alpha", float_attr(a.alpha)}, {"beta", float_attr(a.beta)}});
+        return emit(
+            name, "HardSigmoid", {x}, s,
+            {{"alpha", Attribute::of_float(a.alpha)}, {"beta", Attribute::of_float(a.beta)}});
     if (a.name == "affine")  // alpha * x + beta
         return emit(name, "Add",
                     {scale(name + "/scale", x, a.alpha), constant(name + ".b", {a.beta}, {})}, s);
@@ -469,7 +451,7 @@ std::string Unroller::concat_states(const std::string& name, const std::vector<s
     const bool along_rows = !m_batch_major && B > 1;
     const std::string all =
         emit(name + "_concat", "Concat", pieces, along_rows ? Shape{n * B, H} : Shape{B, n * H},
-             {{"axis", int_attr(along_rows ? 0 : 1)}});
+             {{"axis", Attribute::of_int(along_rows ? 0 : 1)}});
     return reshape(name, all, shape, output);
 }
 

@@ -32,6 +32,43 @@ struct Attribute {
     std::vector<int64_t> ints;
     std::vector<std::string> strings;
     std::shared_ptr<const Graph> g;  // Kind::Graph
+
+    // An attribute of one kind, for passes and tests that build nodes.
+    static Attribute of_int(int64_t v) {
+        Attribute a;
+        a.kind = Kind::Int, a.i = v;
+        return a;
+    }
+    static Attribute of_float(double v) {
+        Attribute a;
+        a.kind = Kind::Float, a.f = v;
+        return a;
+    }
+    static Attribute of_string(std::string v) {
+        Attribute a;
+        a.kind = Kind::String, a.s = std::move(v);
+        return a;
+    }
+    static Attribute of_ints(std::vector<int64_t> v) {
+        Attribute a;
+        a.kind = Kind::Ints, a.ints = std::move(v);
+        return a;
+    }
+    static Attribute of_floats(std::vector<double> v) {
+        Attribute a;
+        a.kind = Kind::Floats, a.floats = std::move(v);
+        return a;
+    }
+    static Attribute of_strings(std::vector<std::string> v) {
+        Attribute a;
+        a.kind = Kind::Strings, a.strings = std::move(v);
+        return a;
+    }
+    static Attribute of_tensor(Tensor v) {
+        Attribute a;
+        a.kind = Kind::Tensor, a.t = std::move(v);
+        return a;
+    }
 };
 
 struct Node {

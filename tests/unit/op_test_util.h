@@ -26,45 +26,27 @@ using sim::Tensor;
 // ---- attributes ---------------------------------------------------------------------------------
 
 inline Attribute int_attr(int64_t v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Int;
-    a.i = v;
-    return a;
+    return Attribute::of_int(v);
 }
 
 inline Attribute float_attr(double v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Float;
-    a.f = v;
-    return a;
+    return Attribute::of_float(v);
 }
 
 inline Attribute string_attr(std::string v) {
-    Attribute a;
-    a.kind = Attribute::Kind::String;
-    a.s = std::move(v);
-    return a;
+    return Attribute::of_string(std::move(v));
 }
 
 inline Attribute ints_attr(std::vector<int64_t> v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Ints;
-    a.ints = std::move(v);
-    return a;
+    return Attribute::of_ints(std::move(v));
 }
 
 inline Attribute floats_attr(std::vector<double> v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Floats;
-    a.floats = std::move(v);
-    return a;
+    return Attribute::of_floats(std::move(v));
 }
 
 inline Attribute tensor_attr(Tensor t) {
-    Attribute a;
-    a.kind = Attribute::Kind::Tensor;
-    a.t = std::move(t);
-    return a;
+    return Attribute::of_tensor(std::move(t));
 }
 
 // ---- nodes --------------------------------------------------------------------------------------

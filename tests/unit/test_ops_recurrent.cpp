@@ -20,13 +20,6 @@ Node recurrent_node(const std::string& op, const std::vector<const Tensor*>& inp
     return n;
 }
 
-Attribute strings_attr(std::vector<std::string> v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Strings;
-    a.strings = std::move(v);
-    return a;
-}
-
 const double kLn3 = std::log(3.0);
 
 }  // namespace
@@ -51,7 +44,7 @@ TEST_CASE("LSTM one step: gates from hand-picked pre-activations", "[ops-rnn]") 
     const Tensor w2 = f32({1, 4, 1}, {float(kLn3), 0, 5, float(std::log(2.0) / 2)});
     const std::vector<const Tensor*> in2{&x, &w2, &r, nullptr, nullptr, &h0, &c0};
     const auto coupled =
-        run_checked(recurrent_node("LSTM", in2, 3, {{"input_forget", int_attr(1)}}), in2);
+        run_checked(recurrent_node("LSTM", in2, 3, {{"input_forget", Attribute::of_int(1)}}), in2);
     check_values(coupled[2], {1, 1, 1}, {kLn3 / 2});
 }
 
@@ -83,11 +76,12 @@ TEST_CASE("GRU one step, with and without linear_before_reset", "[ops-rnn]") {
     const Tensor b = f32({1, 6}, {0, 0, 0, 0, 0, 2});
     const Tensor h0 = f32({1, 1, 1}, {2});
     const std::vector<const Tensor*> in{&x, &w, &r, &b, nullptr, &h0};
-    const auto acts = strings_attr({"Sigmoid", "Affine"});
+    const auto acts = Attribute::of_strings({"Sigmoid", "Affine"});
     auto out = run_checked(recurrent_node("GRU", in, 2, {{"activations", acts}}), in);
     check_values(out[1], {1, 1, 1}, {2.75});
     out = run_checked(
-        recurrent_node("GRU", in, 2, {{"activations", acts}, {"linear_before_reset", int_attr(1)}}),
+        recurrent_node("GRU", in, 2,
+                       {{"activations", acts}, {"linear_before_reset", Attribute::of_int(1)}}),
         in);
     check_values(out[0], {1, 1, 1, 1}, {2.5});
 }
@@ -103,9 +97,9 @@ TEST_CASE("RNN reverse, batch-major, sequence_lens", "[ops-rnn]") {
     const Tensor lens = Tensor::from_vector<int32_t>({2}, {3, 2});
     const std::vector<const Tensor*> in{&x, &w, &r, nullptr, &lens};
     const auto out = run_checked(recurrent_node("RNN", in, 2,
-                                                {{"activations", strings_attr({"Relu"})},
-                                                 {"direction", string_attr("reverse")},
-                                                 {"layout", int_attr(1)}}),
+                                                {{"activations", Attribute::of_strings({"Relu"})},
+                                                 {"direction", Attribute::of_string("reverse")},
+                                                 {"layout", Attribute::of_int(1)}}),
                                  in);
     check_values(out[0], {2, 3, 1, 1}, {2.75, 3.5, 3, 6.5, 5, 0});
     check_values(out[1], {2, 1, 1}, {2.75, 6.5});
@@ -122,9 +116,9 @@ TEST_CASE("RNN bidirectional with clip", "[ops-rnn]") {
     const std::vector<const Tensor*> in{&x, &w, &r};
     const auto out =
         run_checked(recurrent_node("RNN", in, 2,
-                                   {{"activations", strings_attr({"Affine", "Affine"})},
-                                    {"direction", string_attr("bidirectional")},
-                                    {"clip", float_attr(1.0)}}),
+                                   {{"activations", Attribute::of_strings({"Affine", "Affine"})},
+                                    {"direction", Attribute::of_string("bidirectional")},
+                                    {"clip", Attribute::of_float(1.0)}}),
                     in);
     check_values(out[0], {2, 2, 1, 1}, {1, 1, 0, -0.5});
     check_values(out[1], {2, 1, 1}, {0, 1});
@@ -137,13 +131,13 @@ TEST_CASE("RNN activation_alpha and beta are consumed in order", "[ops-rnn]") {
     const Tensor w = f32({2, 1, 1}, {1, 1});
     const Tensor r = f32({2, 1, 1}, {0, 0});
     const std::vector<const Tensor*> in{&x, &w, &r};
-    const auto out =
-        run_checked(recurrent_node("RNN", in, 2,
-                                   {{"activations", strings_attr({"LeakyRelu", "HardSigmoid"})},
-                                    {"activation_alpha", floats_attr({0.1, 0.25})},
-                                    {"activation_beta", floats_attr({0.5})},
-                                    {"direction", string_attr("bidirectional")}}),
-                    in);
+    const auto out = run_checked(
+        recurrent_node("RNN", in, 2,
+                       {{"activations", Attribute::of_strings({"LeakyRelu", "HardSigmoid"})},
+                        {"activation_alpha", Attribute::of_floats({0.1, 0.25})},
+                        {"activation_beta", Attribute::of_floats({0.5})},
+                        {"direction", Attribute::of_string("bidirectional")}}),
+        in);
     check_values(out[1], {2, 1, 1}, {-0.1, 0.25});
 }
 
@@ -155,15 +149,17 @@ TEST_CASE("Recurrent ops reject what they cannot honour", "[ops-rnn]") {
         const Node n = recurrent_node("RNN", {&x, &w, &r}, 2, std::move(attrs));
         return run(n, 14, {&x, &w, &r});
     };
-    CHECK_THROWS_AS(run_rnn({{"activations", strings_attr({"Gelu"})}}), sim::UnsupportedError);
-    // ScaledTanh has no default alpha and beta.
-    CHECK_THROWS_AS(run_rnn({{"activations", strings_attr({"ScaledTanh"})}}),
+    CHECK_THROWS_AS(run_rnn({{"activations", Attribute::of_strings({"Gelu"})}}),
                     sim::UnsupportedError);
-    CHECK_THROWS_AS(run_rnn({{"direction", string_attr("sideways")}}), sim::UnsupportedError);
-    CHECK_THROWS_AS(run_rnn({{"layout", int_attr(2)}}), sim::UnsupportedError);
+    // ScaledTanh has no default alpha and beta.
+    CHECK_THROWS_AS(run_rnn({{"activations", Attribute::of_strings({"ScaledTanh"})}}),
+                    sim::UnsupportedError);
+    CHECK_THROWS_AS(run_rnn({{"direction", Attribute::of_string("sideways")}}),
+                    sim::UnsupportedError);
+    CHECK_THROWS_AS(run_rnn({{"layout", Attribute::of_int(2)}}), sim::UnsupportedError);
     // Two directions' worth of activations for one direction, and alpha nobody takes.
-    CHECK_THROWS_AS(run_rnn({{"activations", strings_attr({"Relu", "Relu", "Relu"})}}),
+    CHECK_THROWS_AS(run_rnn({{"activations", Attribute::of_strings({"Relu", "Relu", "Relu"})}}),
                     sim::ModelError);
-    CHECK_THROWS_AS(run_rnn({{"activation_alpha", floats_attr({0.5})}}), sim::ModelError);
-    CHECK_THROWS_AS(run_rnn({{"hidden_size", int_attr(2)}}), sim::ModelError);
+    CHECK_THROWS_AS(run_rnn({{"activation_alpha", Attribute::of_floats({0.5})}}), sim::ModelError);
+    CHECK_THROWS_AS(run_rnn({{"hidden_size", Attribute::of_int(2)}}), sim::ModelError);
 }

@@ -79,41 +79,6 @@ void check_node_test(const std::string& dir, const std::set<std::string>& activa
     check_unrolled(g, inputs);
 }
 
-Attribute int_attr(int64_t v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Int;
-    a.i = v;
-    return a;
-}
-
-Attribute float_attr(double v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Float;
-    a.f = v;
-    return a;
-}
-
-Attribute string_attr(std::string v) {
-    Attribute a;
-    a.kind = Attribute::Kind::String;
-    a.s = std::move(v);
-    return a;
-}
-
-Attribute strings_attr(std::vector<std::string> v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Strings;
-    a.strings = std::move(v);
-    return a;
-}
-
-Attribute floats_attr(std::vector<double> v) {
-    Attribute a;
-    a.kind = Attribute::Kind::Floats;
-    a.floats = std::move(v);
-    return a;
-}
-
 sim::Tensor random_tensor(const sim::Shape& s, std::mt19937& rng, float scale = 0.5f) {
     std::uniform_real_distribution<float> dist(-scale, scale);
     std::vector<float> v(static_cast<std::size_t>(sim::shape_numel(s)));
@@ -190,9 +155,9 @@ void check_case(const Case& c) {
     if (c.op == "LSTM") out.push_back("Y_c");
     Node& n = b.node(c.op + "_0", c.op, in, out);
     n.attrs = c.attrs;
-    n.attrs["hidden_size"] = int_attr(c.H);
-    if (c.layout) n.attrs["layout"] = int_attr(1);
-    if (c.D == 2) n.attrs["direction"] = string_attr("bidirectional");
+    n.attrs["hidden_size"] = Attribute::of_int(c.H);
+    if (c.layout) n.attrs["layout"] = Attribute::of_int(1);
+    if (c.D == 2) n.attrs["direction"] = Attribute::of_string("bidirectional");
     const Graph g = b.done(out);
     check_unrolled(g, b.inputs);
 }
@@ -222,26 +187,26 @@ TEST_CASE("unroll_recurrent matches every mapped attribute", "[unroll]") {
     }
     SECTION("LSTM with peepholes, clip, states as inputs, reverse") {
         c.peepholes = true, c.states_as_inputs = true;
-        c.attrs["clip"] = float_attr(0.7);
-        c.attrs["direction"] = string_attr("reverse");
+        c.attrs["clip"] = Attribute::of_float(0.7);
+        c.attrs["direction"] = Attribute::of_string("reverse");
         check_case(c);
     }
     SECTION("LSTM input_forget, constant states, layout 1, bidirectional") {
         c.D = 2, c.layout = 1, c.peepholes = true, c.states_as_constants = true;
-        c.attrs["input_forget"] = int_attr(1);
+        c.attrs["input_forget"] = Attribute::of_int(1);
         check_case(c);
     }
     SECTION("LSTM with alpha/beta activations") {
         c.states_as_inputs = true;
-        c.attrs["activations"] = strings_attr({"HardSigmoid", "ScaledTanh", "Affine"});
-        c.attrs["activation_alpha"] = floats_attr({0.3, 0.9, 0.5});
-        c.attrs["activation_beta"] = floats_attr({0.4, 1.3, 0.1});
+        c.attrs["activations"] = Attribute::of_strings({"HardSigmoid", "ScaledTanh", "Affine"});
+        c.attrs["activation_alpha"] = Attribute::of_floats({0.3, 0.9, 0.5});
+        c.attrs["activation_beta"] = Attribute::of_floats({0.4, 1.3, 0.1});
         check_case(c);
     }
     SECTION("GRU, linear_before_reset both ways, constant and input states") {
         c.op = "GRU";
         for (int lbr = 0; lbr < 2; ++lbr) {
-            c.attrs["linear_before_reset"] = int_attr(lbr);
+            c.attrs["linear_before_reset"] = Attribute::of_int(lbr);
             check_case(c);  // zero initial state
             c.states_as_inputs = false, c.states_as_constants = true;
             check_case(c);
@@ -252,22 +217,22 @@ TEST_CASE("unroll_recurrent matches every mapped attribute", "[unroll]") {
     }
     SECTION("GRU layout 1 with many batch rows, clip and LeakyRelu/Softsign") {
         c.op = "GRU", c.layout = 1, c.B = 3;
-        c.attrs["clip"] = float_attr(1.5);
-        c.attrs["activations"] = strings_attr({"HardSigmoid", "Softsign"});
+        c.attrs["clip"] = Attribute::of_float(1.5);
+        c.attrs["activations"] = Attribute::of_strings({"HardSigmoid", "Softsign"});
         check_case(c);
-        c.attrs["activations"] = strings_attr({"Sigmoid", "LeakyRelu"});
-        c.attrs["activation_alpha"] = floats_attr({0.2});
+        c.attrs["activations"] = Attribute::of_strings({"Sigmoid", "LeakyRelu"});
+        c.attrs["activation_alpha"] = Attribute::of_floats({0.2});
         check_case(c);
     }
     SECTION("RNN with each single activation") {
         c.op = "RNN", c.states_as_inputs = true;
         for (const char* a : {"Relu", "Tanh", "Sigmoid", "Elu", "Softplus", "ThresholdedRelu"}) {
             INFO(a);
-            c.attrs["activations"] = strings_attr({a});
+            c.attrs["activations"] = Attribute::of_strings({a});
             check_case(c);
         }
         c.D = 2;
-        c.attrs["activations"] = strings_attr({"Relu", "Tanh"});
+        c.attrs["activations"] = Attribute::of_strings({"Relu", "Tanh"});
         check_case(c);
     }
 }
@@ -287,8 +252,8 @@ TEST_CASE("unroll_recurrent of a bidirectional 2-layer LSTM as PyTorch exports i
         b.constant("B" + l, random_tensor({2, 32}, b.rng));
     }
     Node& first = b.node("LSTM_0", "LSTM", {"X", "W0", "R0", "B0"}, {"Y0", "", ""});
-    first.attrs["hidden_size"] = int_attr(4);
-    first.attrs["direction"] = string_attr("bidirectional");
+    first.attrs["hidden_size"] = Attribute::of_int(4);
+    first.attrs["direction"] = Attribute::of_string("bidirectional");
     Node& tr = b.node("Transpose_1", "Transpose", {"Y0"}, {"Yt"});
     Attribute perm;
     perm.kind = Attribute::Kind::Ints;
@@ -298,8 +263,8 @@ TEST_CASE("unroll_recurrent of a bidirectional 2-layer LSTM as PyTorch exports i
     b.node("Reshape_2", "Reshape", {"Yt", "shape"}, {"X1"});
     Node& second =
         b.node("LSTM_3", "LSTM", {"X1", "W1", "R1", "B1", "", "h0", "c0"}, {"Y", "Y_h", "Y_c"});
-    second.attrs["hidden_size"] = int_attr(4);
-    second.attrs["direction"] = string_attr("bidirectional");
+    second.attrs["hidden_size"] = Attribute::of_int(4);
+    second.attrs["direction"] = Attribute::of_string("bidirectional");
     const Graph g = b.done({"Y", "Y_h", "Y_c"});
     check_unrolled(g, b.inputs);
     Graph u = g;
@@ -318,9 +283,10 @@ TEST_CASE("unroll_recurrent leaves what it cannot express, with the reason", "[u
     b.constant("R", random_tensor({1, 12, 3}, b.rng));
     b.constant("lens", sim::Tensor::from_vector<int32_t>({2}, {3, 2}));
     b.constant("W2", random_tensor({1, 12, 2}, b.rng));
-    b.node("lstm_w", "LSTM", {"X", "W", "R"}, {"", "h1"}).attrs["hidden_size"] = int_attr(3);
+    b.node("lstm_w", "LSTM", {"X", "W", "R"}, {"", "h1"}).attrs["hidden_size"] =
+        Attribute::of_int(3);
     b.node("lstm_lens", "LSTM", {"X", "W2", "R", "", "lens"}, {"", "h2"}).attrs["hidden_size"] =
-        int_attr(3);
+        Attribute::of_int(3);
     Graph g = b.done({"h1", "h2"});
     CHECK_THAT(lower::recurrent_kept_reason(g, g.nodes[0]), Catch::Contains("W is an activation"));
     const auto kept = lower::unroll_recurrent(g);
@@ -336,7 +302,7 @@ TEST_CASE("unroll_recurrent leaves what it cannot express, with the reason", "[u
     ok.input("X", {2, 1, 2});
     ok.constant("W", random_tensor({1, 12, 2}, ok.rng));
     ok.constant("R", random_tensor({1, 12, 3}, ok.rng));
-    ok.node("lstm", "LSTM", {"X", "W", "R"}, {"", "h"}).attrs["hidden_size"] = int_attr(3);
+    ok.node("lstm", "LSTM", {"X", "W", "R"}, {"", "h"}).attrs["hidden_size"] = Attribute::of_int(3);
     const Graph good = ok.done({"h"});
     CHECK(lower::recurrent_kept_reason(good, good.nodes[0]).empty());
 }
