@@ -5,6 +5,8 @@
 // formula of models/gpu/gpu_sm.h evaluated by hand.
 #include <catch2/catch.hpp>
 
+#include "frontends/lower/lowering.h"
+#include "frontends/onnx/passes.h"
 #include "isa/gpu/gpu_program.h"
 #include "models/gpu/gpu_sm.h"
 #include "sim/config/fields.h"
@@ -70,6 +72,33 @@ sim::Results simulate(const GpuProgram& p) {
     opts.timing_only = true;
     return sim::target_models().get("gpu").create()->simulate(p, {}, opts);
 }
+
+// y = x (M x K) . w (K x N), both graph inputs, lowered timing-only for the GPU `cfg`.
+GpuProgram lower_matmul(const sim::config::Config& cfg, int64_t M, int64_t N, int64_t K) {
+    frontend::Graph g;
+    g.name = "matmul";
+    g.opset = 17;
+    g.ir_version = 8;
+    g.inputs = {"x", "w"};
+    g.outputs = {"y"};
+    auto& x = g.values["x"];
+    x.name = "x", x.shape = {M, K}, x.shape_known = true;
+    auto& w = g.values["w"];
+    w.name = "w", w.shape = {K, N}, w.shape_known = true;
+    frontend::Node n;
+    n.name = "mm", n.op_type = "MatMul", n.inputs = {"x", "w"}, n.outputs = {"y"};
+    g.values["y"].name = "y";
+    g.nodes.push_back(n);
+    frontend::infer_and_fold(g);
+    lower::LowerOptions opts;
+    opts.timing_only = true;
+    auto lowered = lower::lowerings().get("gpu")()->lower(g, cfg, opts);
+    return dynamic_cast<GpuProgram&>(*lowered.program);
+}
+
+// The tiny GPU with H100's 132 SMs and an L2 that holds both operands (warm), so the GEMMs
+// below are bound by their tensor cores: 2048 fp16 FMAs per SM per cycle, one CTA per SM.
+sim::config::Config tiny_132() { return tiny_gpu({"sm.count=132", "l2.mib=512"}); }
 
 }  // namespace
 
@@ -229,4 +258,89 @@ TEST_CASE("gpu: a program prints as text and reads back to the same text", "[gpu
     GpuProgram timed = back;
     timed.spec = p.spec;
     CHECK(simulate(timed).cycles == simulate(p).cycles);
+}
+
+// Stream-K against data-parallel and split-K in the GEMM lowering's wave estimate, on the tiny GPU
+// of 132 SMs (tiny_132: one CTA per SM, the L2 feeds 32 KiB per cycle, no latencies, so each
+// candidate's estimate is its waves x iterations x cycles per iteration, plus its partials'
+// traffic). Per MAC-loop iteration (K tile 64) a CTA tile of m x n costs m n 64 / 2048 cycles:
+// 64 x 128 256, 64 x 256 and 128 x 128 512, 128 x 256 1024. M = 64, so a 128-row tile wastes
+// half its work and the 64-row tiles lead.
+TEST_CASE("gpu: stream-K beats two waves for 133 tiles on 132 SMs", "[gpu]") {
+    // 64 x 17024 x 1024: 64 x 128 tiles: 1 x 133 = 133 tiles, 16 k-tiles each.
+    //   data-parallel: 2 waves x 16 x 256                       = 8192 cycles
+    //   split-K 4 (the best split): 532 CTAs = 5 waves x 4 x 256 = 5120
+    //     + partials out and back: 2 x 64 x 17024 x 4 splits x 4 B / 32768 B per cycle = 532  -> 5652
+    //   stream-K: 133 x 16 = 2128 iterations over 132 CTAs: ceil(16.12) = 17 x 256 = 4352;
+    //     units 1..16 do 17, the rest 16; boundaries 17u (u <= 16) and 16(u + 1) (u > 16) fall
+    //     inside a tile for u = 1..15: 15 partial tiles of 64 x 128 x 4 B = 32 KiB, written and
+    //     read back: 2 x 15 x 32768 / 32768 = 30                                             -> 4382
+    //   64 x 256 and 128 x 256: 67 tiles fill more than half a wave: data-parallel by CUTLASS's
+    //     rule (their stream-K would be 9 x 512 or 9 x 1024 anyway, more).
+    //   64 x 128 in 1 x 2 clusters: 134 tiles, 17 iterations, 30 partials: 4352 + 60 = 4412, more.
+    const auto cfg = tiny_132();
+    const GpuProgram p = lower_matmul(cfg, 64, 128 * 133, 1024);
+    REQUIRE(p.kernels.size() == 1);
+    const Kernel& k = p.kernels[0];
+    CHECK(k.name == "bmm_gemm_tma_wgmma_stream_k");
+    CHECK(k.tile_m == 64);
+    CHECK(k.tile_n == 128);
+    CHECK(k.split_k == 1);
+    CHECK(k.cluster == 1);
+    CHECK(k.grid == 132);
+    CHECK(k.cta.iterations == 17);
+    // The fixup in the epilogue: 15 x 32768 B of partials over 132 CTAs = 3724 B each way
+    // ((491520 + 66) / 132), and every CTA stores 133 / 132 of an output tile (16384 x 133 / 132).
+    bool partial_out = false, partial_in = false;
+    for (const Instr& i : k.cta.epilogue) {
+        if (i.op == Op::StGlobal) partial_out = i.bytes == 3724;
+        if (i.op == Op::LdGlobal) partial_in = i.bytes == 3724;
+        if (i.op == Op::TmaStore) CHECK(i.bytes == 16508);
+    }
+    CHECK(partial_out);
+    CHECK(partial_in);
+    // The text form names it and reads it back.
+    const GpuProgram back = GpuProgram::from_asm(p.to_asm());
+    CHECK(back.kernels[0].name == "bmm_gemm_tma_wgmma_stream_k");
+    CHECK(back.kernels[0].cta.iterations == 17);
+
+    // Simulated: one CTA per SM, 17 iterations bound by the tensor cores (256 cycles each; the
+    // wave's 132 x 17 x 24 KiB of operands take 1683 cycles of the L2), an epilogue of four
+    // instructions issued at 4 per cycle (1 cycle) and the prologue's barrier (1 of 12 warps'
+    // issue slots / 4 = 0.25): 17 x 256 + 1 + 0.25 = 4353.25. The partials are read back from the
+    // L2 their peers wrote them to, so nothing waits on HBM. Data-parallel would run SM 0 twice:
+    // 2 x 16 x 256 = 8192.
+    const sim::Results r = simulate(p);
+    CHECK(static_cast<double>(r.cycles.value()) == Approx(4353.25).margin(1.0));
+    CHECK(r.sections.at("kernels").at(0).at("waves") == 1);
+}
+
+TEST_CASE("gpu: stream-K loses when the tiles are a whole number of waves", "[gpu]") {
+    // 64 x 16896 x 1024: 64 x 128 tiles: 132 tiles, exactly one wave, so no stream-K (nothing
+    // to balance, as CUTLASS's get_num_sk_tiles):
+    //   data-parallel 64 x 128: 1 wave x 16 x 256 = 4096 cycles
+    //   64 x 256: 66 tiles, half a wave: data-parallel by CUTLASS's rule; its stream-K would lose
+    //     anyway: 66 x 16 = 1056 iterations over 132 CTAs = 8 x 512 = 4096, and its boundaries 8u
+    //     fall inside a tile for every odd u: 66 partials of 64 KiB, out and back:
+    //     2 x 66 x 65536 / 32768 = 264                                            -> 4360, more
+    //   split-K 2: 264 CTAs = 2 waves x 8 x 256 = 4096, + 2 x 64 x 16896 x 2 x 4 / 32768 = 528
+    const GpuProgram p = lower_matmul(tiny_132(), 64, 128 * 132, 1024);
+    REQUIRE(p.kernels.size() == 1);
+    const Kernel& k = p.kernels[0];
+    CHECK(k.name == "bmm_gemm_tma_wgmma");
+    CHECK(k.tile_m == 64);
+    CHECK(k.tile_n == 128);
+    CHECK(k.split_k == 1);
+    CHECK(k.grid == 132);
+    CHECK(k.cta.iterations == 16);
+    CHECK(static_cast<double>(simulate(p).cycles.value()) == Approx(4096.0).epsilon(0.01));
+}
+
+TEST_CASE("gpu: Ampere has no stream-K candidate", "[gpu]") {
+    // The 133-tile GEMM on the tiny GPU declared Ampere: its cp.async + mma.sync candidates
+    // never include stream-K (cuBLAS's sm80 kernels have no segment-K mode).
+    const GpuProgram p = lower_matmul(tiny_gpu({"sm.count=132", "l2.mib=512", "arch=ampere"}), 64, 128 * 133, 1024);
+    REQUIRE(!p.kernels.empty());
+    CHECK(p.kernels[0].name == "bmm_gemm_cpasync_mma");
+    for (const Kernel& k : p.kernels) CHECK(k.name.find("stream_k") == std::string::npos);
 }

@@ -4,15 +4,16 @@
 // M = N*P*Q, N = output channels, K = C*R*S. The kernel is chosen as the libraries choose it:
 // each candidate CTA tile of the architecture (CUTLASS 3 sm90 shapes for Hopper's TMA + wgmma,
 // CUTLASS 2 sm80 shapes with their stage counts for Ampere's cp.async + mma.sync, CUTLASS's SIMT
-// sgemm tiles for fp32 without TF32) x split-K (x cluster 1x1, 2x1, 1x2 on Hopper, whose TMA
-// multicast halves one operand's L2 reads) is scored by a quick wave estimate
+// sgemm tiles for fp32 without TF32) x split-K x stream-K (Hopper) (x cluster 1x1, 2x1, 1x2 on
+// Hopper, whose TMA multicast halves one operand's L2 reads) is scored by a quick wave estimate
 //   est = waves x (max(tile compute or issue, wave memory) + L2 latency) + split-K reduction
 //   wave memory = max(a wave's L2 bytes / the L2's bandwidth, an SM's bytes / Little's law rate)
 //   waves = ceil(tiles x splits / (SMs x CTAs per SM))
-// and the best kept. M = 1 (or N = 1) takes a GEMV kernel; depthwise and grouped convolutions a
-// direct SIMT kernel; MatMul -> (scale) -> Softmax -> MatMul in fp16/bf16 one flash-attention
-// kernel. In the fused profile a GEMM's epilogue takes the bias, a residual Add and the
-// activation that follow it.
+// (stream-K: one wave of persistent CTAs, each ceil(tiles x k-tiles / CTAs) iterations, plus its
+// fixup; see stream_k_plan) and the best kept. M = 1 (or N = 1) takes a GEMV kernel; depthwise
+// and grouped convolutions a direct SIMT kernel; MatMul -> (scale) -> Softmax -> MatMul in
+// fp16/bf16 one flash-attention kernel. In the fused profile a GEMM's epilogue takes the bias, a
+// residual Add and the activation that follow it.
 #include <algorithm>
 #include <cmath>
 
@@ -62,10 +63,65 @@ struct GemmOperands {
     int64_t epilogue_ops = 0;    // element-wise ops the epilogue applies per output
 };
 
+// Stream-K (Osama et al., "Stream-K: Work-centric Parallel Decomposition for Dense Matrix-Matrix
+// Multiplication on the GPU", PPoPP 2023) as CUTLASS 3's sm90 stream-K tile scheduler lays it out
+// (include/cutlass/gemm/kernel/tile_scheduler_params.h, PersistentTileSchedulerSm90StreamKParams;
+// sm90_tile_scheduler_stream_k.hpp). One wave of persistent CTAs (`slots`: SMs x CTAs per SM in
+// whole clusters) shares the MAC-loop iterations of the output tiles, tiles x k-tiles, evenly,
+// so no CTA waits on a last partial wave. CUTLASS's data-parallel + stream-K hybrid: of
+// full = tiles / slots whole waves, all but one run data-parallel (whole tiles), and the last
+// full wave plus the partial one, sk_tiles = tiles - dp_waves x slots, go stream-K over
+//   units = min(slots, sk_tiles x k_tiles / 8)           (at least 8 k-tiles a unit)
+//   iterations per CTA = dp_waves x k_tiles + ceil(sk_tiles x k_tiles / units)
+// A unit boundary inside a tile splits it between peers: the peer holding the tile's first
+// k-tiles stores its fp32 partial tile to a workspace, a middle peer waits for its predecessor's
+// flag and adds its own (read + write), and the peer holding the last k-tiles waits, reads the
+// sum, adds it and runs the epilogue (CUTLASS's deterministic reduction). So a tile of p peers
+// writes p - 1 partials and reads p - 1: partials written = read = the boundaries inside a tile.
+// Units walk their tiles backwards (the scheduler's update_output_tile_id_and_work_tile_k), so a
+// unit does the tile it finishes last, after its predecessor stored that tile's first part at the
+// start of its own range: the flag is normally set when polled. Not modelled: CUTLASS moves a
+// boundary within 8 k-tiles of a tile's edge onto the edge, shifting a few k-tiles between
+// neighbouring units. As CUTLASS's get_num_sk_tiles under its default DecompositionMode::
+// Heuristic, no stream-K without wave quantisation (tiles a multiple of slots), with k_tiles <= 8,
+// or when the last partial wave is at least half full (its rule: data-parallel then); what
+// remains competes in the wave estimate against data-parallel and split-K.
+struct StreamKPlan {
+    int64_t grid = 0;        // persistent CTAs (the stream-K units)
+    int64_t dp_waves = 0;    // whole-tile waves each CTA runs before its stream-K share
+    int64_t sk_tiles = 0;    // tiles the units share
+    int64_t iterations = 0;  // MAC-loop iterations per CTA
+    int64_t partials = 0;    // fp32 partial tiles written (and as many read back), all CTAs
+};
+
+bool stream_k_plan(int64_t tiles, int64_t k_tiles, int64_t slots, int64_t cluster, StreamKPlan& sk) {
+    constexpr int64_t kMinIters = 8;  // CUTLASS min_iters_per_sk_unit_
+    slots = slots / cluster * cluster;
+    if (slots < 1 || tiles % slots == 0 || k_tiles <= kMinIters) return false;
+    const int64_t full = tiles / slots;
+    if (2 * (tiles - full * slots) >= slots) return false;
+    sk.dp_waves = full > 1 ? full - 1 : 0;
+    sk.sk_tiles = tiles - sk.dp_waves * slots;
+    const int64_t total = sk.sk_tiles * k_tiles;
+    const int64_t units = std::min(slots, total / kMinIters) / cluster * cluster;
+    // With data-parallel waves every slot is a unit (sk_tiles > slots and k_tiles > 8), so
+    // every CTA runs the same program; a smaller count would leave them unequal.
+    if (units < 1 || (sk.dp_waves > 0 && units < slots)) return false;
+    const int64_t per = total / units, big = total % units;  // the first `big` units do one more
+    sk.grid = units;
+    sk.iterations = sk.dp_waves * k_tiles + per + (big > 0 ? 1 : 0);
+    sk.partials = 0;
+    for (int64_t u = 1; u < units; ++u)
+        if ((u * per + std::min(u, big)) % k_tiles != 0) ++sk.partials;
+    return true;
+}
+
 struct GemmPlan {
     TileShape tile{};
     int64_t split = 1, stages = 1, smem = 0, threads = 128, registers = 128;
     int64_t cluster_m = 1, cluster_n = 1;  // Hopper thread-block cluster (TMA multicast)
+    bool stream_k = false;
+    StreamKPlan sk{};
     double estimate = 1e300;
 };
 
@@ -125,39 +181,68 @@ static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t 
             if (ceil_div(M, t.m) >= 2) clusters.push_back({2, 1});
             if (ceil_div(N, t.n) >= 2) clusters.push_back({1, 2});
         }
-        for (const auto& [cm, cn] : clusters)
-        for (int64_t split : {1, 2, 3, 4, 6, 8, 12, 16}) {
-            if (split > 1 && ceil_div(k_tiles, split) < 4) break;
+        for (const auto& [cm, cn] : clusters) {
             const int64_t tiles = ceil_div(ceil_div(M, t.m), cm) * cm * ceil_div(ceil_div(N, t.n), cn) * cn * batch;
             const int64_t l2_stage_bytes = (t.m / cn + t.n / cm) * t.k * eb;
-            const int64_t ctas = tiles * split;
-            const double waves = std::ceil(static_cast<double>(ctas) / (sms * static_cast<double>(occ)));
-            const double iters = static_cast<double>(ceil_div(k_tiles, split));
             const double rate = tensor ? static_cast<double>(s.tensor.rate(p)) / clock_ratio : static_cast<double>(s.sm.fp32_lanes);
-            const double per_cta_compute = iters * static_cast<double>(t.m * t.n * t.k) / rate;
-            const double resident = std::min<double>(static_cast<double>(occ), static_cast<double>(ctas) / sms);
-            // SIMT: every FFMA is a warp instruction (plus ~6% loads and address math), and a
-            // warp issues at most one per cycle, so CTAs of few warps are issue-bound.
-            const double issue = tensor ? 0.0
-                                        : iters * static_cast<double>(t.m * t.n * t.k) / 32.0 * 1.06 /
-                                              std::min<double>(static_cast<double>(s.sm.issue_per_cycle),
-                                                               static_cast<double>(t.warps) * std::max(1.0, resident));
-            const double wave_compute = std::max(per_cta_compute, issue) * std::max(1.0, resident);
-            const double wave_bytes = iters * static_cast<double>(l2_stage_bytes) * std::max(1.0, resident);
-            // The L2 serves the whole wave: its bytes over the L2's bandwidth, however few SMs ask,
-            // and an SM no faster than its bytes in flight over the L2 latency (Little's law).
             const double l2_latency = 0.5 * static_cast<double>(s.l2.latency_near_cycles + s.l2.latency_far_cycles);
-            const double wave_memory =
-                std::max(wave_bytes * std::min(sms, static_cast<double>(ctas) / std::max(1.0, resident)) /
-                             (l2_bytes_per_cycle_per_sm * sms),
-                         wave_bytes / (static_cast<double>(s.sm.bytes_in_flight) / std::max(1.0, l2_latency)));
-            double est = waves * (std::max(wave_compute, wave_memory) + static_cast<double>(s.l2.latency_far_cycles));
-            if (split > 1)  // the partial sums go out in fp32 and a reduction reads them back
-                est += 2.0 * static_cast<double>(M * N * batch * split * 4) / (l2_bytes_per_cycle_per_sm * sms) +
-                       (reduce == SplitReduce::Kernel ? s.launch.gap_us * s.clock_mhz : 0.0);
-            if (est < best.estimate * 0.999) {
-                best.tile = t, best.split = split, best.stages = stages, best.smem = smem, best.threads = threads,
-                best.registers = regs, best.estimate = est, best.cluster_m = cm, best.cluster_n = cn;
+            // The wave estimate of `ctas` CTAs of `iterations` MAC-loop iterations each.
+            auto wave_estimate = [&](int64_t ctas, int64_t iterations) {
+                const double waves = std::ceil(static_cast<double>(ctas) / (sms * static_cast<double>(occ)));
+                const double iters = static_cast<double>(iterations);
+                const double per_cta_compute = iters * static_cast<double>(t.m * t.n * t.k) / rate;
+                const double resident = std::min<double>(static_cast<double>(occ), static_cast<double>(ctas) / sms);
+                // SIMT: every FFMA is a warp instruction (plus ~6% loads and address math), and a
+                // warp issues at most one per cycle, so CTAs of few warps are issue-bound.
+                const double issue = tensor ? 0.0
+                                            : iters * static_cast<double>(t.m * t.n * t.k) / 32.0 * 1.06 /
+                                                  std::min<double>(static_cast<double>(s.sm.issue_per_cycle),
+                                                                   static_cast<double>(t.warps) * std::max(1.0, resident));
+                const double wave_compute = std::max(per_cta_compute, issue) * std::max(1.0, resident);
+                const double wave_bytes = iters * static_cast<double>(l2_stage_bytes) * std::max(1.0, resident);
+                // The L2 serves the whole wave: its bytes over the L2's bandwidth, however few SMs ask,
+                // and an SM no faster than its bytes in flight over the L2 latency (Little's law).
+                const double wave_memory =
+                    std::max(wave_bytes * std::min(sms, static_cast<double>(ctas) / std::max(1.0, resident)) /
+                                 (l2_bytes_per_cycle_per_sm * sms),
+                             wave_bytes / (static_cast<double>(s.sm.bytes_in_flight) / std::max(1.0, l2_latency)));
+                return waves * (std::max(wave_compute, wave_memory) + static_cast<double>(s.l2.latency_far_cycles));
+            };
+            auto keep = [&](double est, int64_t split, const StreamKPlan* sk) {
+                if (est < best.estimate * 0.999) {
+                    best.tile = t, best.split = split, best.stages = stages, best.smem = smem, best.threads = threads,
+                    best.registers = regs, best.estimate = est, best.cluster_m = cm, best.cluster_n = cn;
+                    best.stream_k = sk != nullptr;
+                    best.sk = sk ? *sk : StreamKPlan{};
+                }
+            };
+            for (int64_t split : {1, 2, 3, 4, 6, 8, 12, 16}) {
+                if (split > 1 && ceil_div(k_tiles, split) < 4) break;
+                double est = wave_estimate(tiles * split, ceil_div(k_tiles, split));
+                if (split > 1)  // the partial sums go out in fp32 and a reduction reads them back
+                    est += 2.0 * static_cast<double>(M * N * batch * split * 4) / (l2_bytes_per_cycle_per_sm * sms) +
+                           (reduce == SplitReduce::Kernel ? s.launch.gap_us * s.clock_mhz : 0.0);
+                keep(est, split, nullptr);
+            }
+            // Stream-K on Hopper's persistent TMA + wgmma kernels: CUTLASS 3 ships it for sm90 only
+            // (StreamKScheduler), and the sm90 kernels cuBLAS and cuDNN launch carry a segment-K
+            // switch in their names (sm90_xmma_gemm_..._execute_segment_k_on_kernel__5x_cublas,
+            // sm90_xmma_dgrad_implicit_gemm_..._execute_segment_k_on_kernel__5x_cudnn in published
+            // profiles, e.g. triton-lang/triton#3668, NVIDIA/TensorRT-LLM#1541). Their sm80
+            // kernels (sm80_xmma_gemm_..._stage4_warpsize2x2x1_..., ampere_*gemm_*) carry none, and
+            // cuBLAS on Ampere splits K with splitKreduce_kernel, so Ampere keeps split-K only.
+            // SIMT sgemm is not persistent either.
+            StreamKPlan sk;
+            if (tensor && s.arch == Arch::Hopper && stream_k_plan(tiles, k_tiles, s.sm.count * occ, cm * cn, sk)) {
+                //   est = wave estimate (grid CTAs of `iterations`: one wave)
+                //       + 2 x partials x tile_m x tile_n x 4 B / the L2's bandwidth   (fixup traffic)
+                //       + sm.barrier_cycles + L2 latency       (the flag, and the partial's read after it;
+                //                                               the SM model times only the barrier)
+                double est = wave_estimate(sk.grid, sk.iterations);
+                if (sk.partials > 0)
+                    est += 2.0 * static_cast<double>(sk.partials * t.m * t.n * 4) / (l2_bytes_per_cycle_per_sm * sms) +
+                           static_cast<double>(s.sm.barrier_cycles) + l2_latency;
+                keep(est, 1, &sk);
             }
         }
     }
@@ -167,8 +252,11 @@ static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t 
     const TileShape& t = best.tile;
     const int64_t cm = best.cluster_m, cn = best.cluster_n;
     const int64_t tiles_m = ceil_div(ceil_div(M, t.m), cm) * cm, tiles_n = ceil_div(ceil_div(N, t.n), cn) * cn;
+    const int64_t tiles = tiles_m * tiles_n * batch;
+    const bool stream_k = best.stream_k;
     const int64_t k_split = ceil_div(ceil_div(K, t.k), best.split) * t.k;
-    kn.grid = tiles_m * tiles_n * batch * best.split;
+    const int64_t k_work = k_split * best.split;  // the K extent each output tile runs, all its CTAs
+    kn.grid = stream_k ? best.sk.grid : tiles * best.split;
     kn.cluster = cm * cn;
     kn.threads = best.threads;
     kn.registers = best.registers;
@@ -177,11 +265,12 @@ static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t 
     kn.dtype = p;
     kn.flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) * static_cast<double>(batch);
     CtaProgram& c = kn.cta;
-    c.iterations = k_split / t.k;
+    c.iterations = stream_k ? best.sk.iterations : k_split / t.k;
     c.stages = best.stages;
     const int64_t a_tile = t.m * t.k * eb, b_tile = t.n * t.k * eb;
     if (tensor && s.arch == Arch::Hopper) {
-        kn.name = "gemm_tma_wgmma";
+        // CUTLASS names its stream-K kernels ..._stream_k_warpspecialized_cooperative.
+        kn.name = stream_k ? "gemm_tma_wgmma_stream_k" : "gemm_tma_wgmma";
         kn.persistent = true;
         c.warp_specialized = true;
         c.prologue = {{Op::Mbarrier, 1, 0, 0, 0, 0, -1}};
@@ -221,15 +310,33 @@ static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t 
     }
     kn.bytes_in_flight = best.stages * (a_tile + b_tile);
     // Epilogue: apply the fused ops, read residuals, store C (fp32 partial sums under split-K).
+    // A stream-K CTA runs the epilogue of tiles / grid output tiles on average (each tile's once,
+    // by the CTA that finishes it).
     const int64_t outputs = t.m * t.n;
-    if (ops.epilogue_ops > 0) c.epilogue.push_back({Op::Ffma, outputs * ops.epilogue_ops, 0, 0, 0, 0, -1});
-    for (int r : ops.residuals) c.epilogue.push_back({Op::LdGlobal, 1, outputs * out_eb, 0, 0, 0, r});
+    auto per_cta = [&](int64_t per_tile) {
+        return stream_k ? (per_tile * tiles + kn.grid / 2) / kn.grid : per_tile;
+    };
+    if (ops.epilogue_ops > 0) c.epilogue.push_back({Op::Ffma, per_cta(outputs * ops.epilogue_ops), 0, 0, 0, 0, -1});
+    for (int r : ops.residuals) c.epilogue.push_back({Op::LdGlobal, 1, per_cta(outputs * out_eb), 0, 0, 0, r});
     const bool split = best.split > 1;
     const bool in_kernel = split && reduce == SplitReduce::InKernel;
     const uint64_t partials = static_cast<uint64_t>(M * N * batch * 4) * static_cast<uint64_t>(in_kernel ? 1 : best.split);
     const int c_buf = split ? L.workspace(kn.nodes.front() + ".split_k", partials) : ops.c;
     const Op store = tensor && s.arch == Arch::Hopper ? Op::TmaStore : Op::StGlobal;
-    if (in_kernel) {
+    // Stream-K's fixup: per CTA on average partials / grid fp32 partial tiles out to the workspace
+    // (one slot per stream-K tile, CUTLASS's reduction workspace), the flag, as many read back.
+    const int64_t sk_bytes = best.sk.partials * outputs * 4;
+    const uint64_t sk_workspace = static_cast<uint64_t>(best.sk.sk_tiles * outputs * 4);
+    const int sk_buf = stream_k && sk_bytes > 0 ? L.workspace(kn.nodes.front() + ".stream_k", sk_workspace) : -1;
+    if (stream_k) {
+        if (sk_buf >= 0) {
+            const int64_t share = (sk_bytes + kn.grid / 2) / kn.grid;
+            c.epilogue.push_back({Op::StGlobal, 1, share, 0, 0, 0, sk_buf});
+            c.epilogue.push_back({Op::Mbarrier, 1, 0, 0, 0, 0, -1});
+            c.epilogue.push_back({Op::LdGlobal, 1, share, 0, 0, 0, sk_buf});
+        }
+        c.epilogue.push_back({store, 1, per_cta(outputs * out_eb), 0, 0, 0, ops.c});
+    } else if (in_kernel) {
         // Every split adds its partial tile into the workspace; the last of a tile's splits (one
         // in `split`, so per CTA on average 1 / split of a tile) reads the sum back and stores it.
         c.epilogue.push_back({Op::RedGlobal, 1, outputs * 4, 0, 0, 0, c_buf});
@@ -241,9 +348,8 @@ static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t 
     }
     // L2 traffic: A is re-read by every column of tiles (and each image of an implicit GEMM
     // reads its pixels R*S times through im2col), B by every row.
-    const uint64_t ctas = static_cast<uint64_t>(kn.grid);
-    const uint64_t a_total = ctas * static_cast<uint64_t>(t.m * k_split * eb / cn);
-    const uint64_t b_total = ctas * static_cast<uint64_t>(t.n * k_split * eb / cm);
+    const uint64_t a_total = static_cast<uint64_t>(tiles) * static_cast<uint64_t>(t.m * k_work * eb / cn);
+    const uint64_t b_total = static_cast<uint64_t>(tiles) * static_cast<uint64_t>(t.n * k_work * eb / cm);
     // One wave of CTAs, rasterized as CUTLASS's swizzle does, covers a near-square block of
     // a x b tiles (a b = the CTAs of a wave, a chosen to minimise the bands it reads): it
     // re-reads a bands of A and b bands of B.
@@ -253,13 +359,20 @@ static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t 
                                          static_cast<double>(tiles_m));
         const double b_cols = std::min(static_cast<double>(tiles_n), std::ceil(wave / a_rows));
         kn.working_set = static_cast<uint64_t>((a_rows * static_cast<double>(t.m) + b_cols * static_cast<double>(t.n)) *
-                                               static_cast<double>(k_split * best.split * eb));
+                                               static_cast<double>(k_work * eb));
     }
     kn.args.push_back({ops.a, ops.a_unique, std::max(ops.a_unique, a_total), false});
     kn.args.push_back({ops.b, ops.b_unique, std::max(ops.b_unique, b_total), false});
     for (int r : ops.residuals) kn.args.push_back({r, ops.c_bytes, ops.c_bytes, false});
     const uint64_t c_total = split ? static_cast<uint64_t>(M * N * batch * best.split * 4) : ops.c_bytes;
     kn.args.push_back({c_buf, partials, c_total, true});
+    if (sk_buf >= 0) {
+        // The partials touch at most `partials` tile slots of the workspace, and each is read back
+        // within the kernel from the L2 its peer wrote it to: no unique bytes, so no misses.
+        const uint64_t bytes = static_cast<uint64_t>(sk_bytes);
+        kn.args.push_back({sk_buf, std::min(sk_workspace, bytes), bytes, true});
+        kn.args.push_back({sk_buf, 0, bytes, false});
+    }
     if (in_kernel) {
         kn.args.push_back({c_buf, partials, partials, false});
         kn.args.push_back({ops.c, ops.c_bytes, ops.c_bytes, true});
