@@ -9,11 +9,14 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <unordered_map>
 
 #include "frontends/onnx/op_registry.h"
+#include "frontends/onnx/proto_wire.h"
+#include "sim/tensor/read_only_file.h"
 
 namespace xpusim::frontend {
 
@@ -138,10 +141,15 @@ uint64_t parse_size_field(const std::string& text, const std::string& key,
     return v;
 }
 
-}  // namespace
+// A TensorProto's raw_data that import_model left in the model file: `range` of `file`.
+struct RawDataInFile {
+    std::shared_ptr<const sim::ReadOnlyFile> file;
+    ByteRange range;
+};
 
-Tensor tensor_from_proto(const ::onnx::TensorProto& p, const std::string& base_dir,
-                         const std::string& what) {
+// tensor_from_proto, with the raw_data in the file when `in_file` is set (the proto has none).
+Tensor tensor_from_proto_or_file(const ::onnx::TensorProto& p, const std::string& base_dir,
+                                 const std::string& what, const RawDataInFile* in_file) {
     using TP = ::onnx::TensorProto;
     if (p.has_segment()) throw UnsupportedError(what + ": segmented tensors are not supported");
     const DType dtype = dtype_from_onnx(p.data_type(), what);
@@ -194,11 +202,14 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& p, const std::string& base_d
         return t;
     }
 
-    if (p.has_raw_data()) {
-        if (p.raw_data().size() != want_bytes)
+    if (in_file || p.has_raw_data()) {
+        const std::size_t held = in_file ? in_file->range.size : p.raw_data().size();
+        if (held != want_bytes)
             throw ModelError(what + ": declares shape " + sim::shape_str(shape) + " (" +
                              std::to_string(want_bytes) + " bytes) but holds " +
-                             std::to_string(p.raw_data().size()) + " bytes");
+                             std::to_string(held) + " bytes");
+        // Read from the file only when something reads the tensor's data.
+        if (in_file) return Tensor::from_file(dtype, shape, in_file->file, in_file->range.offset);
         Tensor t(dtype, shape);
         if (want_bytes) std::memcpy(t.raw(), p.raw_data().data(), want_bytes);
         return t;
@@ -265,6 +276,13 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& p, const std::string& base_d
             });
     }
     return t;
+}
+
+}  // namespace
+
+Tensor tensor_from_proto(const ::onnx::TensorProto& p, const std::string& base_dir,
+                         const std::string& what) {
+    return tensor_from_proto_or_file(p, base_dir, what, nullptr);
 }
 
 Tensor read_tensor_proto_file(const std::string& path) {
@@ -431,21 +449,35 @@ std::vector<Node> topological_order(std::vector<Node> nodes, const std::set<std:
     return out;
 }
 
+// Where the main graph's initializers' raw_data lies in the model file (import_model parses a
+// copy of the file without those bytes): one entry per initializer, in order.
+struct InitializerBytes {
+    std::shared_ptr<const sim::ReadOnlyFile> file;
+    std::vector<std::optional<ByteRange>> raw_data;
+};
+
 // Reads one graph's initializers, inputs, nodes (in topological order) and outputs into `g`.
 // `enclosing` names the values of enclosing graphs that a subgraph may read. A subgraph's reads of
 // them become its outer_inputs, and a node holding subgraphs lists their outer reads of its own
-// graph as implicit inputs.
+// graph as implicit inputs. `in_file` (the main graph only) says which initializers keep their
+// raw_data in the model file.
 void read_graph(::onnx::GraphProto& gp, const std::string& base_dir, bool is_main,
-                const std::set<std::string>& enclosing, Graph& g) {
+                const std::set<std::string>& enclosing, const InitializerBytes* in_file, Graph& g) {
     const std::string where = is_main ? "" : "subgraph '" + gp.name() + "': ";
     std::set<std::string> defined;
-    for (auto& init : *gp.mutable_initializer()) {
+    for (int i = 0; i < gp.initializer_size(); ++i) {
+        auto& init = *gp.mutable_initializer(i);
         if (init.name().empty()) throw ModelError(where + "an initializer has no name");
         if (defined.count(init.name()))
             throw ModelError("initializer '" + init.name() + "' is defined twice");
         ValueInfo v;
         v.name = init.name();
-        Tensor t = tensor_from_proto(init, base_dir, "initializer '" + init.name() + "'");
+        std::optional<RawDataInFile> raw;
+        if (in_file)
+            if (const auto& range = in_file->raw_data.at(static_cast<std::size_t>(i)))
+                raw = RawDataInFile{in_file->file, *range};
+        Tensor t = tensor_from_proto_or_file(init, base_dir, "initializer '" + init.name() + "'",
+                                             raw ? &*raw : nullptr);
         std::string().swap(*init.mutable_raw_data());  // free the bytes, not just empty them
         v.dtype = t.dtype();
         v.shape = t.shape();
@@ -487,7 +519,7 @@ void read_graph(::onnx::GraphProto& gp, const std::string& base_dir, bool is_mai
         sg->name = sub.name();
         sg->opset = g.opset;
         sg->ir_version = g.ir_version;
-        read_graph(sub, base_dir, /*is_main=*/false, visible, *sg);
+        read_graph(sub, base_dir, /*is_main=*/false, visible, nullptr, *sg);
         return std::shared_ptr<const Graph>(std::move(sg));
     };
 
@@ -561,19 +593,35 @@ void read_graph(::onnx::GraphProto& gp, const std::string& base_dir, bool is_mai
 
 Graph import_model(const std::string& path) {
     ::onnx::ModelProto model;
+    InitializerBytes in_file;
     {
-        // Parsed straight from the file (never held whole as bytes): peak memory is one copy of
-        // the weights in protobuf form, each initializer's bytes released as its tensor is built.
+        // The parse sees a copy of the file without the main graph's initializers' raw_data
+        // (proto_wire.h skips those bytes unread), and each of those tensors reads its bytes
+        // from the open file when its data is first accessed. Weights nothing reads (a
+        // timing-only run reads few) never come into memory; those read are in it once.
         std::error_code ec;
         if (!fs::exists(path, ec)) throw IoError("model file '" + path + "' does not exist");
         if (!fs::is_regular_file(path, ec)) throw IoError("'" + path + "' is not a regular file");
         if (fs::file_size(path, ec) == 0) throw ModelError("'" + path + "' is empty");
-        std::ifstream in(path, std::ios::binary);
-        if (!in) throw IoError("cannot open '" + path + "'");
-        if (!model.ParseFromIstream(&in))
-            throw ModelError(
-                "'" + path +
-                "' is not an ONNX model (protobuf parse failed; truncated or corrupt)");
+        in_file.file = sim::ReadOnlyFile::open(path);
+        const std::string corrupt =
+            "'" + path + "' is not an ONNX model (protobuf parse failed; truncated or corrupt)";
+        if (in_file.file->size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+            throw ModelError(corrupt + ": " + std::to_string(in_file.file->size()) +
+                             " bytes is more than a protobuf message can hold (2 GiB); larger "
+                             "models keep their weights as external data");
+        std::optional<StrippedModel> stripped =
+            strip_initializer_raw_data(in_file.file->fd(), in_file.file->size());
+        if (!stripped ||
+            !model.ParseFromArray(stripped->bytes.data(), static_cast<int>(stripped->bytes.size())))
+            throw ModelError(corrupt);
+        in_file.raw_data = std::move(stripped->raw_data);
+        if (model.has_graph() &&
+            in_file.raw_data.size() != static_cast<std::size_t>(model.graph().initializer_size()))
+            throw sim::Error("'" + path + "': the wire walk found " +
+                             std::to_string(in_file.raw_data.size()) +
+                             " initializers where the parse found " +
+                             std::to_string(model.graph().initializer_size()));
     }
     if (model.ir_version() <= 0 || !model.has_graph())
         throw ModelError("'" + path + "' is not an ONNX model (no IR version or no graph)");
@@ -590,7 +638,7 @@ Graph import_model(const std::string& path) {
 
     g.name = model.graph().name();
     read_graph(*model.mutable_graph(), fs::path(path).parent_path().string(), /*is_main=*/true, {},
-               g);
+               &in_file, g);
     for (const auto& n : g.nodes)
         if (n.domain.empty() && g.opset <= 0)
             throw ModelError("'" + path + "' uses ai.onnx operators but imports no ai.onnx opset");

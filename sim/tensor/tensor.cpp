@@ -114,16 +114,47 @@ std::vector<int64_t> shape_strides(const Shape& shape) {
     return strides;
 }
 
-Tensor::Storage::Storage(std::size_t bytes) : m_bytes(bytes) {
-    // 64-byte alignment for Eigen's vectorized maps; at least one line so data() is never null.
+namespace {
+// 64-byte alignment for Eigen's vectorized maps; at least one line so data() is never null. The
+// bytes from `keep` on are zeroed (all of them for a new tensor, the padding for a loaded one).
+void* allocate_buffer(std::size_t bytes, std::size_t keep) {
     const std::size_t rounded = ((bytes + 63) / 64) * 64 + 64;
-    m_ptr = std::aligned_alloc(64, rounded);
-    if (!m_ptr) throw CapacityError("out of memory allocating " + std::to_string(bytes) + " bytes");
-    std::memset(m_ptr, 0, rounded);
+    void* p = std::aligned_alloc(64, rounded);
+    if (!p) throw CapacityError("out of memory allocating " + std::to_string(bytes) + " bytes");
+    std::memset(static_cast<char*>(p) + keep, 0, rounded - keep);
+    return p;
 }
+}  // namespace
+
+Tensor::Storage::Storage(std::size_t bytes) : m_ptr(allocate_buffer(bytes, 0)), m_bytes(bytes) {}
+
+Tensor::Storage::Storage(std::shared_ptr<const ReadOnlyFile> file, std::size_t offset,
+                         std::size_t bytes)
+    : m_bytes(bytes), m_file(std::move(file)), m_offset(offset) {}
 
 Tensor::Storage::~Storage() {
-    std::free(m_ptr);
+    std::free(m_ptr.load(std::memory_order_relaxed));
+}
+
+void* Tensor::Storage::load_from_file() {
+    std::lock_guard<std::mutex> lock(m_loading);
+    if (void* p = m_ptr.load(std::memory_order_relaxed)) return p;  // another thread loaded it
+    void* p = allocate_buffer(m_bytes, m_bytes);
+    try {
+        m_file->read(m_offset, m_bytes, p);
+    } catch (...) {
+        std::free(p);
+        throw;
+    }
+    m_file.reset();  // the last tensor to load (or go) closes the file
+    m_ptr.store(p, std::memory_order_release);
+    return p;
+}
+
+std::shared_ptr<Tensor::Storage> Tensor::Storage::unloaded_copy() {
+    std::lock_guard<std::mutex> lock(m_loading);
+    if (!m_file) return nullptr;
+    return std::make_shared<Storage>(m_file, m_offset, m_bytes);
 }
 
 namespace {
@@ -167,6 +198,24 @@ Tensor::Tensor(DType dtype, Shape shape)
     m_storage = std::make_shared<Storage>(static_cast<std::size_t>(m_numel) * dtype_size(dtype));
 }
 
+Tensor Tensor::from_file(DType dtype, Shape shape, std::shared_ptr<const ReadOnlyFile> file,
+                         std::size_t offset) {
+    Tensor t;
+    t.m_dtype = dtype;
+    t.m_shape = std::move(shape);
+    t.m_numel = shape_numel(t.m_shape);
+    TensorLimit::check(t.m_numel, dtype, shape_str(t.m_shape), "");
+    const std::size_t bytes = t.nbytes();
+    if (!file || offset > file->size() || bytes > file->size() - offset)
+        throw Error("Tensor::from_file: " + std::to_string(bytes) + " bytes at offset " +
+                    std::to_string(offset) + " are not inside " +
+                    (file ? "'" + file->path() + "' (" + std::to_string(file->size()) + " bytes)"
+                          : std::string("a file")));
+    t.m_storage = bytes ? std::make_shared<Storage>(std::move(file), offset, bytes)
+                        : std::make_shared<Storage>(0);
+    return t;
+}
+
 void Tensor::check_type(DType t) const {
     if (t != m_dtype)
         throw Error(std::string("tensor holds ") + dtype_name(m_dtype) + ", accessed as " +
@@ -188,6 +237,14 @@ Tensor Tensor::reshaped(Shape shape) const {
 }
 
 Tensor Tensor::clone() const {
+    // A tensor still in its file clones into another of the same file bytes, read when first
+    // accessed like the original's: each has its own buffer, so neither is read to copy it.
+    if (m_storage)
+        if (auto unloaded = m_storage->unloaded_copy()) {
+            Tensor t = *this;
+            t.m_storage = std::move(unloaded);
+            return t;
+        }
     Tensor t(m_dtype, m_shape);
     if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());
     return t;
@@ -331,8 +388,8 @@ void cast_narrow(const Tensor& in, uint8_t* out8, uint16_t* out16, Encode encode
 }  // namespace
 
 Tensor Tensor::cast(DType to) const {
-    Tensor out(to, m_shape);
     if (to == m_dtype) return clone();
+    Tensor out(to, m_shape);
     void* o = out.raw();
     switch (to) {
         case DType::Float32:

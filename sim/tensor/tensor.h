@@ -1,16 +1,20 @@
 // Tensor: a shape, an element type and a contiguous row-major buffer. Copies share the buffer
 // (like numpy views of one array); clone() makes an independent copy. Bulk math maps the buffer
-// into Eigen with vec()/matrix().
+// into Eigen with vec()/matrix(). A tensor read from a model file (from_file) takes its buffer
+// the first time its data is accessed, so weights nothing reads take no memory.
 #pragma once
 
 #include <Eigen/Core>
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "sim/error.h"
 #include "sim/tensor/dtype.h"
+#include "sim/tensor/read_only_file.h"
 
 namespace xpusim::sim {
 
@@ -65,6 +69,15 @@ class Tensor {
     static Tensor scalar(T value) {
         return from_vector<T>({}, {value});
     }
+    /// @brief The tensor whose bytes are the file's [offset, offset + nbytes), little-endian
+    /// row-major as in an ONNX raw_data field. They are read into the tensor's own (64-byte
+    /// aligned) buffer the first time anything accesses its data (raw(), data(), vec(), cast(),
+    /// ...; thread-safe; IoError then if the file was cut short meanwhile), and take no memory
+    /// until then: shape, dtype, numel and clone() need no access. (Bytes in a file sit at any
+    /// offset, so pointing into a mapping of it would break the alignment vec() promises Eigen.)
+    /// CapacityError beyond the TensorLimit, Error if the range is not inside the file.
+    static Tensor from_file(DType dtype, Shape shape, std::shared_ptr<const ReadOnlyFile> file,
+                            std::size_t offset);
 
     bool valid() const { return m_storage != nullptr; }
     DType dtype() const { return m_dtype; }
@@ -132,14 +145,28 @@ class Tensor {
     int64_t m_numel = 0;
     std::shared_ptr<Storage> m_storage;
 
+    // The buffer every copy of a tensor shares: zero-filled memory, or bytes of a file read in
+    // on the first data() (after which it is the same as the first kind). Writes through raw()
+    // go to that buffer, never to the file.
     struct Storage {
         explicit Storage(std::size_t bytes);
+        Storage(std::shared_ptr<const ReadOnlyFile> file, std::size_t offset, std::size_t bytes);
         ~Storage();
         Storage(const Storage&) = delete;
         Storage& operator=(const Storage&) = delete;
-        void* data() { return m_ptr; }
-        void* m_ptr;
+        void* data() {
+            void* p = m_ptr.load(std::memory_order_acquire);
+            return p ? p : load_from_file();
+        }
+        void* load_from_file();
+        // Another storage of the same file bytes, or nullptr once these are loaded.
+        std::shared_ptr<Storage> unloaded_copy();
+
+        std::atomic<void*> m_ptr{nullptr};
         std::size_t m_bytes;
+        std::mutex m_loading;                        // one thread reads the file's bytes in
+        std::shared_ptr<const ReadOnlyFile> m_file;  // until they are read
+        std::size_t m_offset = 0;
     };
 };
 

@@ -5,10 +5,14 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <vector>
 
 #include "frontends/onnx/executor.h"
+#include "frontends/onnx/loader.h"
 #include "frontends/onnx/passes.h"
 #include "sim/tensor/npy.h"
 #include "sim/trace/trace.h"
@@ -126,6 +130,112 @@ TEST_CASE("frontend: nodes are ordered topologically and unused ones removed", "
     CHECK(out.at("y").data<float>()[0] == 0.0f);
     CHECK(out.at("y").data<float>()[1] == 2.0f);
     std::remove(path.c_str());
+}
+
+namespace {
+
+// y = x + w over float32[3], w an initializer holding `raw` as raw_data.
+ModelBuilder add_raw_initializer(const std::string& raw) {
+    ModelBuilder b;
+    b.io(true, "x", {"3"});
+    b.node("Add", {"x", "w"}, {"y"});
+    b.io(false, "y", {"3"});
+    auto* w = b.m.mutable_graph()->add_initializer();
+    w->set_name("w");
+    w->set_data_type(::onnx::TensorProto::FLOAT);
+    w->add_dims(3);
+    w->set_raw_data(raw);
+    return b;
+}
+
+std::string write_bytes(const std::string& bytes, const std::string& name) {
+    const auto path = (fs::temp_directory_path() / name).string();
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+}
+
+std::string read_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+TEST_CASE("loader: raw_data at an odd offset in the file is read from there, aligned",
+          "[frontend][loader]") {
+    // w = [1.5, -2, 3.25]. The model's doc_string (ModelProto field 6, serialized before the
+    // graph, field 7) grows until w's 12 bytes start at an odd offset of the file, so a pointer
+    // into the file would be misaligned for float (and for the 64-byte Eigen maps of vec()).
+    const std::vector<float> values = {1.5f, -2.0f, 3.25f};
+    std::string raw(12, '\0');
+    std::memcpy(raw.data(), values.data(), raw.size());
+    ModelBuilder b = add_raw_initializer(raw);
+    std::string bytes;
+    std::size_t offset = 0;
+    for (std::string doc;; doc += '.') {
+        b.m.set_doc_string(doc);
+        bytes = b.m.SerializeAsString();
+        offset = bytes.find(raw);
+        REQUIRE(offset != std::string::npos);
+        if (offset % 2 == 1) break;
+    }
+    REQUIRE(bytes.find(raw, offset + 1) == std::string::npos);
+    const std::string path = write_bytes(bytes, "xpusim_loader_odd_offset.onnx");
+
+    SECTION("the values, in a 64-byte aligned buffer") {
+        const frontend::Graph g = frontend::import_model(path);
+        const sim::Tensor& w = *g.value("w").constant;
+        CHECK(w.shape() == sim::Shape{3});
+        CHECK(reinterpret_cast<uintptr_t>(w.raw()) % 64 == 0);
+        CHECK(std::vector<float>(w.data<float>(), w.data<float>() + 3) == values);
+    }
+    SECTION("executed: x + w for x = [1, 1, 1] is [2.5, -1, 4.25]") {
+        const frontend::Graph g = frontend::load_model(path);
+        const auto out = frontend::execute_graph(
+            g, {{"x", sim::Tensor::from_vector<float>({3}, {1.0f, 1.0f, 1.0f})}});
+        const sim::Tensor& y = out.at("y");
+        CHECK(std::vector<float>(y.data<float>(), y.data<float>() + 3) ==
+              std::vector<float>{2.5f, -1.0f, 4.25f});
+    }
+    SECTION("copies share the buffer, clones do not, and neither writes the file") {
+        const frontend::Graph g = frontend::import_model(path);
+        sim::Tensor clone = g.value("w").constant->clone();  // before anything read w
+        sim::Tensor shared = *g.value("w").constant;
+        clone.data<float>()[0] = 7.0f;
+        shared.data<float>()[1] = 9.0f;
+        const sim::Tensor& w = *g.value("w").constant;
+        CHECK(w.data<float>()[0] == 1.5f);
+        CHECK(w.data<float>()[1] == 9.0f);
+        CHECK(clone.data<float>()[1] == -2.0f);
+        CHECK(read_bytes(path) == bytes);
+        // The next load reads the file's values again.
+        CHECK(frontend::import_model(path).value("w").constant->data<float>()[1] == -2.0f);
+    }
+    std::remove(path.c_str());
+}
+
+TEST_CASE("loader: raw_data of the wrong size, and a file cut inside it, are refused",
+          "[frontend][loader]") {
+    SECTION("8 bytes for float32[3] (12 bytes)") {
+        const std::string path =
+            write_bytes(add_raw_initializer(std::string(8, '\1')).m.SerializeAsString(),
+                        "xpusim_loader_short_raw.onnx");
+        CHECK_THROWS_AS(frontend::import_model(path), sim::ModelError);
+        CHECK_THROWS_WITH(frontend::import_model(path),
+                          "initializer 'w': declares shape 3 (12 bytes) but holds 8 bytes");
+        std::remove(path.c_str());
+    }
+    SECTION("the file ends inside w's 12 bytes") {
+        const std::string raw = "abcdefghijkl";
+        const std::string bytes = add_raw_initializer(raw).m.SerializeAsString();
+        const std::string path =
+            write_bytes(bytes.substr(0, bytes.find(raw) + 6), "xpusim_loader_cut_raw.onnx");
+        CHECK_THROWS_AS(frontend::import_model(path), sim::ModelError);
+        CHECK_THROWS_WITH(
+            frontend::import_model(path),
+            "'" + path + "' is not an ONNX model (protobuf parse failed; truncated or corrupt)");
+        std::remove(path.c_str());
+    }
 }
 
 TEST_CASE("npy files round-trip every element type the CLI writes", "[frontend]") {
