@@ -49,6 +49,10 @@ void LpuSpec::validate(const sim::config::Config& c) const {
     if (mxm.rows != lanes.lanes() || mxm.cols != lanes.lanes())
         throw sim::ConfigError("mxm.rows and mxm.cols must equal the lanes (" + std::to_string(lanes.lanes()) +
                                "): a plane takes one vector per cycle (config '" + c.source() + "')");
+    if (c2c.node_chips - 1 + c2c.global_links > c2c.links)
+        throw sim::ConfigError("c2c: " + std::to_string(c2c.node_chips - 1) + " local links (node_chips - 1) + " +
+                               std::to_string(c2c.global_links) + " global links exceed the chip's " +
+                               std::to_string(c2c.links) + " links (config '" + c.source() + "')");
 }
 
 const char* op_name(Op op) { return kOps[static_cast<int>(op)]; }
@@ -148,7 +152,7 @@ int64_t busy_cycles(const LpuSpec& s, const Instr& i) {
             return (s.precision == Precision::Fp16 ? s.mxm.fp16_vectors_per_cycle_divisor : 1) +
                    s.mxm.latency_cycles;
         case Op::Send:
-            return s.c2c_cycles(static_cast<uint64_t>(i.count), 1);
+            return s.c2c_serialize_cycles(static_cast<uint64_t>(i.count));
         default:
             return std::max<int64_t>(1, output_latency(s, i) + 1);
     }

@@ -16,7 +16,8 @@
 //         per cycle (fp16: per mxm.fp16_vectors_per_cycle_divisor), its result out of the ACC
 //         mxm.latency_cycles later; ACC: accumulate into the ACC
 //   SXM   Shift, Permute, Distribute, Rotate: sxm.latency_cycles; Transpose: + its vectors
-//   C2C   Send b bytes: b / link bandwidth + c2c.hop_latency_ns to the peer's Receive; Deskew
+//   C2C   Send b bytes on the link to its peer (LpuSpec::c2c_route): the link busy b / bandwidth,
+//         the Receive b / bandwidth + hops x c2c.hop_latency_ns later; one queue per link; Deskew
 // "Repeat n,d" after an instruction issues it n times, d cycles apart (checked in closed form).
 #pragma once
 

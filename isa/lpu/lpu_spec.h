@@ -112,9 +112,11 @@ struct C2cSpec {
     double gbps_per_link = 14;       // GB/s per link per direction
     double hop_latency_ns = 600;     // one link hop, serialization aside
     int64_t node_chips = 8;          // chips fully connected by local links (a GroqNode)
+    int64_t global_links = 4;        // links per chip to other nodes (a Dragonfly of nodes)
     template <class V>
     void visit(V& v) {
         v.field("links", links, "", "chip-to-chip links per chip", {1, 256});
+        v.field("global_links", global_links, "", "links per chip to chips of other nodes", {0, 256});
         v.field("gbps_per_link", gbps_per_link, "GB/s", "bandwidth per link per direction", {0.001, 1e5});
         v.field("hop_latency_ns", hop_latency_ns, "ns", "latency of one link hop", {0, 1e7});
         v.field("node_chips", node_chips, "", "chips fully connected in one node", {1, 1024});
@@ -197,10 +199,30 @@ struct LpuSpec {
     double clock_hz() const { return clock_mhz * 1e6; }
     double cycle_ns() const { return 1e3 / clock_mhz; }
     int64_t bytes_per_element() const { return precision == Precision::Int8 ? 1 : 2; }
-    /// @brief Cycles one C2C transfer of `bytes` takes over `links` links, hop latency included.
-    int64_t c2c_cycles(uint64_t bytes, int64_t links_used) const {
-        const double s = static_cast<double>(bytes) / (c2c.gbps_per_link * 1e9 * static_cast<double>(links_used)) +
-                         c2c.hop_latency_ns * 1e-9;
+    /// The link a transfer leaves on and the link hops it takes, in a GroqNode-style topology:
+    /// the `c2c.node_chips` chips of a node are fully connected, local link k of chip c reaching
+    /// chip c + k + 1 of its node (mod node_chips), one hop; a chip of another node is reached over
+    /// global link node_chips - 1 + (its node % global_links), after a local hop to the chip that
+    /// holds that node's global link and before a local hop at the far end: 3 hops (a Dragonfly's
+    /// minimal route, the relaying chips' link time not counted).
+    struct C2cRoute {
+        int link = 0;
+        int hops = 1;
+    };
+    C2cRoute c2c_route(int from, int to) const {
+        const int n = static_cast<int>(c2c.node_chips);
+        if (from / n == to / n) return {((to % n) - (from % n) + n) % n - 1, 1};
+        return {n - 1 + static_cast<int>((to / n) % std::max<int64_t>(1, c2c.global_links)), 3};
+    }
+    /// @brief Cycles `bytes` occupy one link: bytes / link bandwidth, rounded up.
+    int64_t c2c_serialize_cycles(uint64_t bytes) const {
+        return static_cast<int64_t>(static_cast<double>(bytes) / (c2c.gbps_per_link * 1e9) * clock_hz() + 0.999999);
+    }
+    /// @brief Cycles from a Send of `bytes` from chip `from` to its earliest Receive on chip `to`:
+    /// bytes / link bandwidth + hops x c2c.hop_latency_ns, rounded up.
+    int64_t c2c_cycles(uint64_t bytes, int from, int to) const {
+        const double s = static_cast<double>(bytes) / (c2c.gbps_per_link * 1e9) +
+                         c2c.hop_latency_ns * 1e-9 * c2c_route(from, to).hops;
         return static_cast<int64_t>(s * clock_hz() + 0.999999);
     }
 };

@@ -270,7 +270,18 @@ void ScheduleChecker::check_c2c() const {
         if (rc.chip != s.peer || rc.peer != s.chip)
             fail(r->second.front(), "", "receives transfer " + std::to_string(tag) + " sent from chip " +
                                             std::to_string(s.chip) + " to chip " + std::to_string(s.peer));
-        const int64_t arrive = s.cycle + m_program.spec.c2c_cycles(static_cast<uint64_t>(s.count), 1);
+        if (s.peer < 0 || s.peer >= m_program.chips || s.peer == s.chip)
+            fail(list.front(), "", "sends transfer " + std::to_string(tag) + " to chip " + std::to_string(s.peer) +
+                                       ", which is not another chip of the program");
+        const auto route = m_program.spec.c2c_route(s.chip, s.peer);
+        if (s.link != route.link)
+            fail(list.front(), "", "sends to chip " + std::to_string(s.peer) + " on link " + std::to_string(s.link) +
+                                       "; the topology connects them by link " + std::to_string(route.link));
+        const int64_t arrive = s.cycle + m_program.spec.c2c_cycles(static_cast<uint64_t>(s.count), s.chip, s.peer);
+        if (rc.link != m_program.spec.c2c_route(rc.chip, rc.peer).link)
+            fail(r->second.front(), "", "receives from chip " + std::to_string(rc.peer) + " on link " +
+                                            std::to_string(rc.link) + "; the topology connects them by link " +
+                                            std::to_string(m_program.spec.c2c_route(rc.chip, rc.peer).link));
         if (rc.cycle < arrive)
             fail(r->second.front(), "", "receives transfer " + std::to_string(tag) + " at cycle " +
                                             std::to_string(rc.cycle) + ", before it arrives at cycle " +
@@ -282,8 +293,7 @@ void ScheduleChecker::check_c2c() const {
         std::sort(list.begin(), list.end(), [&](std::size_t a, std::size_t b) { return ins[a].cycle < ins[b].cycle; });
         for (std::size_t a = 1; a < list.size(); ++a) {
             const Instr& prev = ins[list[a - 1]];
-            if (ins[list[a]].cycle < prev.cycle + m_program.spec.c2c_cycles(static_cast<uint64_t>(prev.count), 1) -
-                                         static_cast<int64_t>(m_program.spec.c2c.hop_latency_ns / m_program.spec.cycle_ns()))
+            if (ins[list[a]].cycle < prev.cycle + m_program.spec.c2c_serialize_cycles(static_cast<uint64_t>(prev.count)))
                 fail(list[a], "", "sends on link " + std::to_string(link.second) + " while instruction #" +
                                       std::to_string(list[a - 1]) + " still occupies it");
         }

@@ -130,6 +130,7 @@ class LpuModel : public sim::TargetModelFor<LpuProgram> {
         struct ChipCounts {
             std::map<Unit, double> issues;  // issue slots used, per queue group
             double macs = 0, reads = 0, writes = 0;
+            std::map<int, std::pair<double, double>> links;  // link -> (bytes sent, cycles busy)
         };
         std::vector<ChipCounts> chip(static_cast<std::size_t>(p.chips));
         double vxm_ops = 0, c2c_bytes = 0, hops = 0;
@@ -142,7 +143,12 @@ class LpuModel : public sim::TargetModelFor<LpuProgram> {
             if (i.op == Op::Read || i.op == Op::Gather) c.reads += n;
             if (i.op == Op::Write || i.op == Op::Scatter) c.writes += n;
             if (u == Unit::Vxm) vxm_ops += n * static_cast<double>(i.length);
-            if (i.op == Op::Send) c2c_bytes += static_cast<double>(i.count);
+            if (i.op == Op::Send) {
+                c2c_bytes += static_cast<double>(i.count);
+                auto& l = c.links[i.link];
+                l.first += static_cast<double>(i.count);
+                l.second += static_cast<double>(spec.c2c_serialize_cycles(static_cast<uint64_t>(i.count)));
+            }
             // A vector a unit consumes crossed the slices between it and the chip's centre on average.
             if (i.in.valid()) hops += n * static_cast<double>(spec.mem.per_hemisphere()) / 2.0 / static_cast<double>(spec.stream.slices_per_hop);
         }
@@ -151,7 +157,7 @@ class LpuModel : public sim::TargetModelFor<LpuProgram> {
         const double peak_macs = static_cast<double>(spec.mxm.planes * spec.mxm.rows * spec.mxm.cols) /
                                  (spec.precision == isa::lpu::Precision::Fp16 ? static_cast<double>(spec.mxm.fp16_vectors_per_cycle_divisor) : 1.0);
         // Each group's capacity in issue slots per cycle: MEM two ports a slice, 16 VXM queues,
-        // 14 SXM queues a hemisphere, a C2C transfer per link; the MXM as MACs over its peak.
+        // 14 SXM queues a hemisphere, the links (C2C counts their busy cycles); the MXM as MACs over its peak.
         auto capacity = [&](Unit u) {
             switch (u) {
                 case Unit::Mem:
@@ -173,7 +179,12 @@ class LpuModel : public sim::TargetModelFor<LpuProgram> {
                 auto it = cc.issues.find(u);
                 if (it == cc.issues.end()) continue;
                 const std::string name = "chip" + std::to_string(c) + "." + isa::lpu::unit_name(u);
-                const double util = u == Unit::Mxm ? cc.macs / (peak_macs * total) : it->second / (total * capacity(u));
+                double busy = it->second;  // issue slots; a link's busy cycles for C2C
+                if (u == Unit::C2c) {
+                    busy = 0;
+                    for (const auto& [link, l] : cc.links) busy += l.second;
+                }
+                const double util = u == Unit::Mxm ? cc.macs / (peak_macs * total) : busy / (total * capacity(u));
                 r.units.push_back({name, static_cast<uint64_t>(it->second), std::min(1.0, util)});
                 const int track = r.trace.add_track(pid, name);
                 for (std::size_t k : groups.at({c, u})) {
@@ -213,6 +224,13 @@ class LpuModel : public sim::TargetModelFor<LpuProgram> {
         S.declare("lpu.mxm_utilization", "", "MACs / (MXM peak x cycles), all chips").value =
             macs / (peak_macs * total * static_cast<double>(p.chips));
         S.declare("lpu.average_power_w", "W", "energy / latency").value = r.energy_j.value_or(0) / std::max(1e-12, seconds);
+        for (int c = 0; c < p.chips; ++c)
+            for (const auto& [link, l] : chip[static_cast<std::size_t>(c)].links) {
+                const std::string key = "lpu.chip" + std::to_string(c) + ".link" + std::to_string(link);
+                S.declare(key + ".bytes", "B", "bytes this chip sent on this C2C link").value = l.first;
+                S.declare(key + ".utilization", "", "cycles the link carries data / program cycles").value =
+                    std::min(1.0, l.second / std::max(1.0, total));
+            }
         int64_t slowest = 0;
         for (std::size_t c = 0; c < p.stage_cycles.size(); ++c) slowest = std::max(slowest, p.stage_cycles[c]);
         if (slowest == 0) slowest = *r.cycles;

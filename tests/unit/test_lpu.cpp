@@ -5,6 +5,7 @@
 // Positions (isa/lpu/lpu_program.h): MEM.W0 = 45, VXM = 46, MEM.E0 = 47, MEM.E1 = 48, MEM.E2 = 49.
 #include <catch2/catch.hpp>
 
+#include "frontends/lower/lpu/lpu_scheduler.h"
 #include "isa/lpu/lpu_program.h"
 #include "models/lpu/lpu_checker.h"
 #include "sim/config/fields.h"
@@ -171,11 +172,11 @@ TEST_CASE("lpu: a 2-chip pipeline lasts its stages plus the C2C transfer", "[lpu
     Instr send = ins(0, "C2C", 13, Op::Send);
     send.count = 3200, send.peer = 1, send.link = 0, send.tag = 77;
     Instr recv = ins(1, "C2C", 759, Op::Receive);
-    recv.count = 3200, recv.peer = 0, recv.link = 0, recv.tag = 77;
+    recv.count = 3200, recv.peer = 0, recv.link = 6, recv.tag = 77;  // chip 1's link 6 reaches chip 1 + 7 = 0 (mod 8)
     instrs.push_back(send);
     instrs.push_back(recv);
     for (Instr i : add_program(1, 760, 1, 1, 1)) instrs.push_back(i);
-    CHECK(chip_spec().c2c_cycles(3200, 1) == 746);
+    CHECK(chip_spec().c2c_cycles(3200, 0, 1) == 746);
     CHECK(simulate(program_of(instrs, 2)).cycles == 792);
     // A Receive before the data arrives is a schedule error.
     instrs[5].cycle = 758;
@@ -192,4 +193,41 @@ TEST_CASE("lpu: a program prints as text and reads back", "[lpu]") {
     CHECK(back.to_asm() == text);
     CHECK(simulate(back).cycles == simulate(p).cycles);
     CHECK_THROWS_AS(LpuProgram::from_asm(text + "0 MEM.Q9 @0 Read\n"), sim::ModelError);
+}
+
+TEST_CASE("lpu: C2C routes follow the GroqNode topology", "[lpu]") {
+    // 8 chips a node, fully connected: chip c's local link k reaches chip c + k + 1 (mod 8), one
+    // hop; another node's chip over global link 7 + (its node % 4), 3 hops (local, global, local).
+    const LpuSpec s = chip_spec();
+    CHECK(s.c2c_route(0, 1).link == 0);
+    CHECK(s.c2c_route(1, 0).link == 6);
+    CHECK(s.c2c_route(3, 5).link == 1);
+    CHECK(s.c2c_route(7, 0).link == 0);
+    CHECK(s.c2c_route(0, 1).hops == 1);
+    CHECK(s.c2c_route(0, 9).link == 8);
+    CHECK(s.c2c_route(0, 9).hops == 3);
+    // 3200 B over 14 GB/s = 228.57 ns; + 3 x 600 ns = 2028.57 ns = 1825.7 -> 1826 cycles at 900 MHz,
+    // the link busy for 228.57 ns = 205.7 -> 206 cycles.
+    CHECK(s.c2c_cycles(3200, 0, 9) == 1826);
+    CHECK(s.c2c_serialize_cycles(3200) == 206);
+    // A Send on a link that does not reach its peer is a schedule error.
+    auto instrs = add_program(0, 0, 1, 1, 1);
+    Instr send = ins(0, "C2C.1", 13, Op::Send);
+    send.count = 3200, send.peer = 1, send.link = 1, send.tag = 77;
+    Instr recv = ins(1, "C2C.6", 759, Op::Receive);
+    recv.count = 3200, recv.peer = 0, recv.link = 6, recv.tag = 77;
+    instrs.push_back(send);
+    instrs.push_back(recv);
+    CHECK_THROWS_WITH(simulate(program_of(instrs, 2)), Catch::Contains("the topology connects them by link 0"));
+}
+
+TEST_CASE("lpu scheduler: a reserved interval that ends below zero still conflicts", "[lpu]") {
+    // Stream diagonals (cycle - position) are negative for vectors read early far from the chip's
+    // west edge: a reservation [-42, -10) must block [-62, -35) and leave [-10, 0) free.
+    xpusim::lower::lpu::Intervals r;
+    r.add(-42, -10);
+    REQUIRE(r.conflict_end(-62, -35).has_value());
+    CHECK(*r.conflict_end(-62, -35) == -10);
+    CHECK_FALSE(r.conflict_end(-10, 0).has_value());
+    CHECK_FALSE(r.conflict_end(-80, -42).has_value());
 }

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -30,8 +31,9 @@ using isa::lpu::Op;
 /// Reserved half-open intervals [start, end).
 class Intervals {
   public:
-    /// @brief The end of the first reserved interval overlapping [a, b), or -1 when free.
-    int64_t conflict_end(int64_t a, int64_t b) const;
+    /// @brief The end of the first reserved interval overlapping [a, b), none when free (ends
+    /// can be negative: stream diagonals are).
+    std::optional<int64_t> conflict_end(int64_t a, int64_t b) const;
     void add(int64_t a, int64_t b);
 
   private:
@@ -61,14 +63,21 @@ class Scheduler {
 
     /// @brief Places `stages` (each consuming the one before) repeated `repeat` times every `stride`
     /// cycles, no earlier than `ready`; optionally a second producer chain `side` (a Read) whose
-    /// vectors meet the stage `join` as its second input. Emits the instructions.
+    /// vectors meet the stage `join` as its second input; and stage `gate` no earlier than
+    /// `gate_cycle` (an ABC after its plane's IW: the Reads feeding it may issue before). Emits
+    /// the instructions.
     Placed place(const std::vector<Stage>& stages, int64_t repeat, int64_t stride, int64_t ready,
-                 const std::string& node, const std::vector<Stage>& side = {}, std::size_t join = 0);
+                 const std::string& node, const std::vector<Stage>& side = {}, std::size_t join = 0,
+                 std::size_t gate = 0, int64_t gate_cycle = INT64_MIN);
     /// @brief LW of one MXM plane's weights from 32 MEM slices over `vectors` cycles (their Reads no
     /// earlier than `ready`, the LW no earlier than `buffer_free`: the plane's load buffer is free
     /// after its previous IW), then IW at or after `install_after`; returns the cycle the IW issues.
     int64_t install(const std::string& plane, const std::vector<int>& slices, int64_t vectors, int64_t ready,
                     int64_t buffer_free, int64_t install_after, const std::string& node);
+    /// @brief How many of `slices` (a prefix) an install of a tile of `tile_vectors` 320-byte rows
+    /// should stream from: the width whose LW would end first.
+    std::size_t install_width(const std::string& plane, const std::vector<int>& slices, int64_t tile_vectors,
+                              int64_t ready, int64_t buffer_free, const std::string& node) const;
     /// @brief An ICU Nop of `cycles` (a host call's time) no earlier than `ready`; returns its end.
     int64_t host_gap(int64_t cycles, int64_t ready, const std::string& node);
     /// @brief C2C Send of `bytes` to `peer` and the peer's Receive (on its own scheduler).
@@ -79,6 +88,10 @@ class Scheduler {
     int chip() const { return m_chip; }
 
   private:
+    /// The first cycle an LW of `vectors` from `slices` fits (its queue, the slices' read ports and
+    /// bank 0, and `slices.size()` adjacent stream registers), and those registers' first id.
+    int64_t lw_cycle(const std::string& plane, const std::vector<int>& slices, int64_t vectors, int64_t ready,
+                     int64_t buffer_free, int& id, const std::string& node) const;
     int64_t travel(int64_t from, int64_t to) const;
     int64_t diagonal(int64_t t_out, int64_t pos, Dir d) const;
     /// Picks `width` adjacent free stream registers for diagonals [d0, d1), avoiding `taken` (the
