@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The LPU: ResNet-50 batch 1 on groq_tsp (latency, what bounds it, MXM utilization, power) and a
 BERT-large-sized encoder in fp16 across chips (check's chip count, then latency and throughput
-on 1, 2 and 4 chips where it fits), each with the simulator's wall time and peak memory.
+on 1, 2, 4 and 8 chips where it fits, as pipeline stages and with partition: tensor), each with
+the simulator's wall time and peak memory.
 
     /usr/bin/python3 bench/lpu_bench.py [--build build] [--layers 24] [--hidden 1024] [--seq 128]
 
@@ -72,17 +73,23 @@ def main():
         for line in c.stdout.splitlines():
             if line.startswith(("chip", "FAIL capacity", "NOT", "deployable")):
                 print("    check: " + line)
-        for chips in (1, 2, 4, 8):
-            s, wall, rss, r = timed_run(xpusim, enc, "groq_tsp_fp16", os.path.join(d, f"enc{chips}"), *shape,
-                                        "--set", f"chips={chips}")
+        runs = [("pipeline", c) for c in (1, 2, 4, 8)] + [("tensor", c) for c in (2, 4, 8)]
+        for partition, chips in runs:
+            s, wall, rss, r = timed_run(xpusim, enc, "groq_tsp_fp16", os.path.join(d, f"enc{partition}{chips}"), *shape,
+                                        "--set", f"chips={chips}", "--set", f"partition={partition}")
+            label = f"{chips} chip(s), {partition}"
             if s is None or not s.get("feasible"):
                 why = (s or {}).get("problems", [{}])[0].get("message", r.stderr.strip()[-200:]) if s else r.stderr.strip()[-200:]
-                print(f"  {chips} chip(s): does not fit ({why[:140]}); {wall:.2f} s, {rss:.0f} MiB")
+                print(f"  {label}: does not fit ({why[:140]}); {wall:.2f} s, {rss:.0f} MiB")
                 continue
             lpu = s["stats"]["lpu"]
             stages = [v["stage_cycles"] for k, v in lpu.items() if k.startswith("chip")]
-            print(f"  {chips} chip(s): {s['latency_s'] * 1e6:.1f} us for one sequence, throughput "
-                  f"{lpu['throughput_per_s']:.0f}/s, stages {stages}; simulator {wall:.2f} s, {rss:.0f} MiB")
+            c2c = s["energy_breakdown"].get("c2c", {}).get("events", {}).get("byte", {}).get("count", 0)
+            busiest = max([l["utilization"] for k, v in lpu.items() if k.startswith("chip")
+                           for n, l in v.items() if n.startswith("link")] or [0])
+            print(f"  {label}: {s['latency_s'] * 1e6:.1f} us for one sequence, throughput "
+                  f"{lpu['throughput_per_s']:.0f}/s, stages {stages}, C2C {c2c / 1e6:.1f} MB (busiest link "
+                  f"{100 * busiest:.0f}% busy); simulator {wall:.2f} s, {rss:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,10 @@ CASE:
                    it needs; with --set chips=N it runs, one pipeline stage per chip, C2C bytes
                    between them, and a throughput from the slowest stage
   pipeline         the small CNN on 2 chips is slower than on 1 (a C2C hop) and its stages add up
+  tensor           partition: tensor on hand-sized MatMuls: an N split sends each chip's columns
+                   to the other (M x 320 bytes on the pair's own link) and lasts at least the half
+                   GEMM plus that transfer; a K split reduce-scatters fp32 partial sums and
+                   all-gathers the int8 result; an encoder on 4 chips gives the 1-chip numbers
   deterministic    two timing-only runs of ResNet-50 give identical cycles and stats
   program_file     `xpusim lower -o FILE` then `xpusim simulate FILE` gives the run's cycles; the
                    same program with a second Read in one slice and cycle exits 2 with one line
@@ -147,6 +151,83 @@ def case_pipeline(xpusim, models):
     return ok
 
 
+def matmul_model(path, m, k, n):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    w = numpy_helper.from_array(np.random.default_rng(0).standard_normal((k, n)).astype(np.float32), "w")
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], "mm",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [m, k])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [m, n])], [w])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+def sends_of(xpusim, model, d, *extra):
+    """[(chip, peer, link, bytes)] of the program's Sends, from `xpusim lower`'s text."""
+    prog = os.path.join(d, "prog.s")
+    subprocess.run([xpusim, "lower", model, "-c", "groq_tsp", *extra, "-o", prog], check=True, stdout=subprocess.DEVNULL)
+    out = []
+    with open(prog) as f:
+        for line in f:
+            if " Send " in line:
+                m = re.search(r"^(\d+) .* count=(\d+) .*peer=(\d+) link=(\d+)", line)
+                out.append((int(m.group(1)), int(m.group(3)), int(m.group(4)), int(m.group(2))))
+    return sorted(out)
+
+
+def case_tensor(xpusim, models):
+    # Hand figures (groq_tsp: 14 GB/s a link, 600 ns a hop, 900 MHz):
+    #   c2c(b) = ceil((b / 14e9 + 600e-9) x 0.9e9): c2c(640) = ceil(41.14 + 540) = 582,
+    #   c2c(1280) = ceil(82.29 + 540) = 623, c2c(320) = ceil(20.57 + 540) = 561.
+    # Chips 0 and 1 of a node: chip 0's link 0 reaches chip 1, chip 1's link 6 reaches chip 0.
+    tensor = ["--set", "chips=2", "--set", "partition=tensor"]
+    ok = True
+    with tempfile.TemporaryDirectory() as d:
+        # N split: y[2, 640] = x[2, 640] w[640, 640], 2 N tiles, one a chip; each chip sends its
+        # 2 x 320 int8 columns (640 B) to the other.
+        nsplit, half = os.path.join(d, "n.onnx"), os.path.join(d, "n_half.onnx")
+        matmul_model(nsplit, 2, 640, 640)
+        matmul_model(half, 2, 640, 320)
+        sends = sends_of(xpusim, nsplit, d, *tensor)
+        print("N split sends (chip, peer, link, bytes):", sends)
+        ok &= check(sends == [(0, 1, 0, 640), (1, 0, 6, 640)], "N split: each chip's 640 B of columns to the other, on its link")
+        one = run(xpusim, half, "groq_tsp", os.path.join(d, "half"), "--timing-only")
+        two = run(xpusim, nsplit, "groq_tsp", os.path.join(d, "two"), "--timing-only", *tensor)
+        print(f"half GEMM on 1 chip {one['cycles']} cycles; N split on 2 chips {two['cycles']} (+{two['cycles'] - one['cycles']})")
+        ok &= check(one["cycles"] + 582 <= two["cycles"] <= one["cycles"] + 582 + 64,
+                    "N split lasts the half GEMM + c2c(640 B) = 582 cycles (+ at most the Receive and the tiles' placement)")
+        macs = [o["macs"] for o in two["ops"] if o.get("name") == "mm"]
+        ok &= check(sorted(macs) == [2 * 640 * 320] * 2, f"each chip multiplies half the MACs ({macs})")
+        links = two["stats"]["lpu"]["chip0"]["link0"]
+        ok &= check(links["bytes"] == 640 and 0 < links["utilization"] <= 1, f"per-link bytes and utilization ({links})")
+        # K split: y[2, 320] = x[2, 640] w[640, 320], 1 N tile, 2 K tiles. Reduce-scatter: each
+        # chip sends the other chip's output vector of fp32 partial sums (320 x 4 = 1280 B), then
+        # all-gathers its own reduced int8 vector (320 B).
+        ksplit, khalf = os.path.join(d, "k.onnx"), os.path.join(d, "k_half.onnx")
+        matmul_model(ksplit, 2, 640, 320)
+        matmul_model(khalf, 2, 320, 320)
+        sends = sends_of(xpusim, ksplit, d, *tensor)
+        print("K split sends:", sends)
+        ok &= check(sends == [(0, 1, 0, 320), (0, 1, 0, 1280), (1, 0, 6, 320), (1, 0, 6, 1280)],
+                    "K split: 1280 B of fp32 partial sums and 320 B of the result each way")
+        one = run(xpusim, khalf, "groq_tsp", os.path.join(d, "khalf"), "--timing-only")
+        two = run(xpusim, ksplit, "groq_tsp", os.path.join(d, "ktwo"), "--timing-only", *tensor)
+        print(f"half-K GEMM on 1 chip {one['cycles']} cycles; K split on 2 chips {two['cycles']} (+{two['cycles'] - one['cycles']})")
+        ok &= check(one["cycles"] + 623 + 561 <= two["cycles"] <= one["cycles"] + 623 + 561 + 128,
+                    "K split lasts the half-K GEMM + c2c(1280 B) + the VXM add + c2c(320 B)")
+        # The same numbers on 1 chip and on 4 (int8 sums are exact in any split).
+        enc = os.path.join(d, "enc.onnx")
+        import onnx
+        onnx.save(generated("small_transformer", vocab=128, hidden=640, heads=10, ffn=1280, layers=2), enc)
+        shape = ["--shape", "input_ids=1x16"]
+        a = run(xpusim, enc, "groq_tsp", os.path.join(d, "e1"), *shape)
+        b = run(xpusim, enc, "groq_tsp", os.path.join(d, "e4"), *shape, "--set", "chips=4", "--set", "partition=tensor")
+        name = os.listdir(os.path.join(d, "e1", "outputs"))[0]
+        same = np.array_equal(np.load(os.path.join(d, "e1", "outputs", name)), np.load(os.path.join(d, "e4", "outputs", name)))
+        print(f"encoder: 1 chip {a['latency_s'] * 1e6:.1f} us, 4 chips tensor {b['latency_s'] * 1e6:.1f} us")
+        ok &= check(same, "the encoder's outputs on 4 chips equal those on 1")
+    return ok
+
+
 def case_deterministic(xpusim, models):
     model = os.path.join(models, "resnet50.onnx")
     with tempfile.TemporaryDirectory() as d:
@@ -190,5 +271,6 @@ if __name__ == "__main__":
                             "transformer": lambda: case_transformer(x, m),
                             "capacity": lambda: case_capacity(x),
                             "pipeline": lambda: case_pipeline(x, m),
+                            "tensor": lambda: case_tensor(x, m),
                             "deterministic": lambda: case_deterministic(x, m),
                             "program_file": lambda: case_program_file(x, m)}))

@@ -132,6 +132,14 @@ struct Location {
     int64_t address(int j) const { return addresses[static_cast<std::size_t>(j % stripes())]; }
 };
 
+/// The part of a GEMM one chip computes under `partition: tensor`: its N tiles [n0, n1) and K
+/// tiles [k0, k1) (-1: to the last). With `partial` set (a K split) the chip writes its fp32 /
+/// int32 partial sums of all N to the tensor of that name, with no epilogue.
+struct MxmShare {
+    int64_t n0 = 0, n1 = -1, k0 = 0, k1 = -1;
+    std::string partial;
+};
+
 constexpr int kMaxStripes = 16;       // one per VXM ALU group
 constexpr int kVxmQueues = 16;        // [hw] 144 queues = 2 x (44 MEM + 14 SXM + 6 MXM) + 16 VXM
 constexpr int kSxmQueues = 14;        // per hemisphere
@@ -168,13 +176,35 @@ class Lowerer {
     /// @brief MEM bytes of `n`'s constant operands as stored (an MXM's tiles: K rows of full vectors).
     uint64_t weight_bytes(const Node& n) const;
     void lower_node(const Node& n, int chip);
-    void lower_mxm(const Node& n, int chip, const std::vector<const Node*>& fused, const std::string& residual);
+    void lower_mxm(const Node& n, int chip, const std::vector<const Node*>& fused, const std::string& residual,
+                   const MxmShare& share = {});
     void lower_vector(const Node& n, int chip, Op op, int64_t passes, int64_t taps, Unit unit);
     void lower_host(const Node& n, int chip, const std::string& why);
     int64_t ready_on(const std::string& value, int chip);
     Location where(const std::string& value, int chip);
     void bind_numerics(const Node& n, bool mxm);
     void span(const Node& n, int chip, int64_t start, int64_t end, uint64_t macs, const std::string& bound, double lanes);
+    /// @brief The node's placement row, once: not again for the copies on other chips.
+    void record(NodePlacement p) {
+        if (!m_replica) m_placements.push_back(std::move(p));
+    }
+    // partition: tensor
+    /// How `partition: tensor` runs an MXM node: over a grid of `pn` x `pk` chips, chip
+    /// (a, b) = a pk + b computing N tiles share a and K tiles share b. pn x pk = 1: replicated,
+    /// for a node with no constant weights (attention's activation x activation products) or too
+    /// few tiles to share.
+    struct Split {
+        int64_t pn = 1, pk = 1;
+        bool split() const { return pn * pk > 1; }
+    };
+    /// @brief The grid: as many chips along N as it has N tiles (the largest divisor of the
+    /// chips that many tiles allow: each chip then sends only its columns), the rest along K
+    /// (partial sums to reduce), when it has the K tiles for them.
+    Split tensor_split(const Node& n) const;
+    void lower_split_mxm(const Node& n, const std::vector<const Node*>& fused, const std::string& residual, Split how);
+    /// @brief Sends `bytes` of `what` from chip `from` (ready at `ready`) to every other chip;
+    /// returns, per chip, the cycle the bytes are there.
+    std::vector<int64_t> broadcast(int from, uint64_t bytes, int64_t ready, const std::string& what);
 
     Graph& m_graph;
     const LpuSpec& m_spec;
@@ -196,6 +226,9 @@ class Lowerer {
     int64_t m_tile_counter = 0;
     int m_next_vxm = 0, m_next_slice = 0;
     bool m_out_of_memory = false;
+    bool m_tensor = false;   // partition: tensor
+    bool m_replica = false;  // lowering a replicated node's copy on chip 1 and up
+    std::string m_split_note;  // what the placement row of a split MXM node adds
     std::set<std::string> m_fused;  // nodes an MXM epilogue computed
     std::string m_oom_what;
 };
@@ -288,17 +321,20 @@ void Lowerer::release(const std::string& tensor) {
             if (l.address(j) >= 0) used[static_cast<std::size_t>(l.slice(j))].give(static_cast<uint64_t>(l.address(j)) * 320, share);
         m_act_now[static_cast<std::size_t>(chip)] -= std::min(m_act_now[static_cast<std::size_t>(chip)], l.bytes);
     }
+    m_loc.erase(it);  // its bytes are free: never given back twice
 }
 
 std::vector<int> Lowerer::weight_slices(int hemisphere, int64_t tile, const std::set<int>& avoid) {
     // install_streams slices of the hemisphere, rotating with the tile, away from the slices the
-    // layer's activations stream from (else an install waits for a whole ABC's reads) while the
-    // hemisphere has enough others.
+    // layer's activations stream from (else an install waits for a whole ABC's reads): fewer
+    // slices, each streaming more of the tile's rows, while at least half of install_streams
+    // are free.
     const int half = static_cast<int>(m_spec.mem.per_hemisphere());
-    const int n = static_cast<int>(std::min<int64_t>(m_spec.mxm.install_streams, half));
     int free = 0;
     for (int k = 0; k < half; ++k) free += !avoid.count(hemisphere * half + k);
-    const bool skip = free >= n;
+    const int want = static_cast<int>(std::min<int64_t>(m_spec.mxm.install_streams, half));
+    const bool skip = 2 * free >= want;
+    const int n = skip ? std::min(want, free) : want;
     std::vector<int> s;
     for (int k = 0; static_cast<int>(s.size()) < n && k < 2 * half; ++k) {
         const int slice = hemisphere * half + static_cast<int>((tile * n + k) % half);
@@ -391,7 +427,7 @@ void Lowerer::span(const Node& n, int chip, int64_t start, int64_t end, uint64_t
 
 // The node's function: its reference kernel on the values as the chip holds them.
 void Lowerer::bind_numerics(const Node& n, bool mxm) {
-    if (!m_numerics) return;
+    if (!m_numerics || m_replica) return;  // a node's function runs once, whatever its chips
     const bool int8 = m_spec.precision == Precision::Int8;
     if (mxm) {  // weights stored in the MXM's format: per-output-channel int8, or fp16
         const std::string& wname = n.inputs[1];
@@ -465,6 +501,7 @@ void Lowerer::bind_numerics(const Node& n, bool mxm) {
 }
 
 void Lowerer::lower_host(const Node& n, int chip, const std::string& why) {
+    if (m_replica) return;  // partition: tensor: once, from chip 0; ready_on sends it on
     int64_t ready = 0;
     for (const auto& i : n.inputs)
         if (!i.empty()) ready = std::max(ready, ready_on(i, chip));
@@ -482,7 +519,7 @@ void Lowerer::lower_host(const Node& n, int chip, const std::string& why) {
             m_ready[o][chip] = end;
         }
     span(n, chip, ready, end, 0, "host", 1.0);
-    m_placements.push_back({n.name, n.op_type, sim::Placement::Host, "host", why, ""});
+    record({n.name, n.op_type, sim::Placement::Host, "host", why, ""});
     bind_numerics(n, false);
 }
 
@@ -557,13 +594,14 @@ void Lowerer::lower_vector(const Node& n, int chip, Op op, int64_t passes, int64
     m_ready[y][chip] = end;
     span(n, chip, start == INT64_MAX ? ready : start, end, 0, unit == Unit::Sxm ? "sxm" : "vxm",
          static_cast<double>(out.length) / static_cast<double>(lanes));
-    m_placements.push_back({n.name, n.op_type, sim::Placement::Native, unit == Unit::Sxm ? "sxm" : "vxm", "", ""});
+    record({n.name, n.op_type, sim::Placement::Native, unit == Unit::Sxm ? "sxm" : "vxm", "", ""});
     bind_numerics(n, false);
 }
 
 // `fused`: the epilogue's nodes after the GEMM (a residual Add whose other input, `residual`, is
 // already in MEM, then an activation); the VXM applies them on the way back to MEM.
-void Lowerer::lower_mxm(const Node& n, int chip, const std::vector<const Node*>& fused, const std::string& residual) {
+void Lowerer::lower_mxm(const Node& n, int chip, const std::vector<const Node*>& fused, const std::string& residual,
+                        const MxmShare& share) {
     Scheduler& S = *m_sched[static_cast<std::size_t>(chip)];
     const int64_t lanes = m_spec.lanes.lanes();
     const auto& x = m_graph.value(n.inputs[0]).shape;
@@ -585,6 +623,10 @@ void Lowerer::lower_mxm(const Node& n, int chip, const std::vector<const Node*>&
         if (n.op_type == "Gemm" && n.attr_int("transA", 0) != 0) K = x[0];
     }
     const int64_t k_tiles = ceil_div(K, lanes), n_tiles = ceil_div(N, lanes);
+    // This chip's share of the tiles (all of them but under partition: tensor).
+    const int64_t n0 = share.n0, n1 = share.n1 < 0 ? n_tiles : share.n1;
+    const int64_t k0 = share.k0, k1 = share.k1 < 0 ? k_tiles : share.k1;
+    const bool partial = !share.partial.empty();
     const bool fp16 = m_spec.precision == Precision::Fp16;
     const int64_t stride = fp16 ? m_spec.mxm.fp16_vectors_per_cycle_divisor : 1;
     const int width = fp16 ? 2 : 1;
@@ -592,21 +634,25 @@ void Lowerer::lower_mxm(const Node& n, int chip, const std::vector<const Node*>&
     const bool dynamic_b = !m_graph.is_constant(n.inputs[1]);
     if (dynamic_b) ready = std::max(ready, ready_on(n.inputs[1], chip));
     const Location src = where(n.inputs[0], chip);
-    // The epilogue applies a fused activation: the node writes the activation's output.
-    const std::string& y = fused.empty() ? n.outputs[0] : fused.back()->outputs[0];
+    // The epilogue applies a fused activation: the node writes the activation's output (a K
+    // share: its partial sums).
+    const std::string& y = partial ? share.partial : fused.empty() ? n.outputs[0] : fused.back()->outputs[0];
     if (dynamic_b) where(n.inputs[1], chip);
     Location res;
     if (!residual.empty()) {
         ready = std::max(ready, ready_on(residual, chip));
         res = where(residual, chip);
     }
-    const Location dst = alloc_value(y, chip, "act", banks_of({n.inputs[0], n.inputs[1], residual}, chip));
+    const Location dst =
+        partial ? alloc(y, static_cast<uint64_t>(M * groups * (n1 - n0) * lanes) * 4, chip, "act", -1, M * groups * (n1 - n0),
+                        banks_of({n.inputs[0], n.inputs[1]}, chip))
+                : alloc_value(y, chip, "act", banks_of({n.inputs[0], n.inputs[1], residual}, chip));
     m_loc[y][chip] = dst;
     // Weights: each tile striped over its plane's install slices (placed as the tiles are used).
     const Location bsrc = dynamic_b ? where(n.inputs[1], chip) : Location{};
     // Work items: (group, N tile, share of M) over the planes.
     const int64_t planes = m_spec.mxm.planes;
-    const int64_t items_per_tile = std::max<int64_t>(1, std::min<int64_t>(ceil_div(planes, groups * n_tiles), ceil_div(M, 64)));
+    const int64_t items_per_tile = std::max<int64_t>(1, std::min<int64_t>(ceil_div(planes, groups * (n1 - n0)), ceil_div(M, 64)));
     const int64_t chunk = ceil_div(M, items_per_tile);
     auto& free_at = m_plane_free_chip[static_cast<std::size_t>(chip)];
     const int64_t install_vectors = m_spec.mxm.install_cycles(lanes, m_spec.bytes_per_element());
@@ -615,14 +661,14 @@ void Lowerer::lower_mxm(const Node& n, int chip, const std::vector<const Node*>&
     // Fewer work items than planes (a batch-1 layer with one or two N tiles): its K tiles are split
     // in two over idle planes, each half's partial sums written to its own slice (apart from the
     // input's and the output's), and the VXM adds them into the output.
-    const int64_t items = groups * n_tiles * ceil_div(M, chunk);
-    const int64_t ksplit = residual.empty() && items * 2 <= planes && k_tiles >= 2 && m_spec.mem.slices >= 32 ? 2 : 1;
+    const int64_t items = groups * (n1 - n0) * ceil_div(M, chunk);
+    const int64_t ksplit = residual.empty() && !partial && items * 2 <= planes && k1 - k0 >= 2 && m_spec.mem.slices >= 32 ? 2 : 1;
     std::set<int> busy_slices(src.slices.begin(), src.slices.end());
     busy_slices.insert(dst.slices.begin(), dst.slices.end());
     if (!residual.empty()) busy_slices.insert(res.slices.begin(), res.slices.end());
     std::map<std::tuple<int64_t, int64_t, int64_t, int>, std::vector<int>> tile_slices;
     for (int64_t g = 0; g < groups; ++g)
-        for (int64_t nt = 0; nt < n_tiles; ++nt)
+        for (int64_t nt = n0; nt < n1; ++nt)
             for (int64_t m0 = 0; m0 < M; m0 += chunk, ++item) {
                 const int64_t mc = std::min(chunk, M - m0);
                 const int64_t ncols = std::min(lanes, N - nt * lanes);
@@ -630,7 +676,7 @@ void Lowerer::lower_mxm(const Node& n, int chip, const std::vector<const Node*>&
                 std::vector<Location> partials;
                 int64_t parts_end = ready;
                 for (int64_t kp = 0; kp < ksplit; ++kp) {
-                    const int64_t k_begin = kp * k_tiles / ksplit, k_end = (kp + 1) * k_tiles / ksplit;
+                    const int64_t k_begin = k0 + kp * (k1 - k0) / ksplit, k_end = k0 + (kp + 1) * (k1 - k0) / ksplit;
                     const int64_t q = std::min_element(free_at.begin(), free_at.end()) - free_at.begin();
                     const int hemisphere = static_cast<int>(q / std::max<int64_t>(1, planes / 2)) % 2;
                     const std::string plane = std::string("MXM.") + (hemisphere == 0 ? "W" : "E") + std::to_string(q % 2);
@@ -653,13 +699,40 @@ void Lowerer::lower_mxm(const Node& n, int chip, const std::vector<const Node*>&
                             iv = m_spec.mxm.rows * m_spec.bytes_per_element();  // one slice streams the rows
                         } else {
                             // A tile's weights sit in one place: the first item to use them picks it.
-                            auto placed = tile_slices.find({g, nt, kt, hemisphere});
-                            if (placed == tile_slices.end())
-                                placed = tile_slices.emplace(std::make_tuple(g, nt, kt, hemisphere),
-                                                             weight_slices(hemisphere, tile, busy_slices)).first;
-                            ws = placed->second;
                             const uint64_t tile_bytes = static_cast<uint64_t>(std::min(lanes, K - kt * lanes)) *
                                                         static_cast<uint64_t>(m_spec.mxm.cols) * element_bytes();
+                            auto placed = tile_slices.find({g, nt, kt, hemisphere});
+                            if (placed == tile_slices.end()) {
+                                // As many of its slices as let the install end first
+                                // (Scheduler::install_width), where the tile's share fits in each;
+                                // else the slices with room for a share, the plane's hemisphere
+                                // first (the far one streams to it through the VXM, further).
+                                auto& heaps = m_used[static_cast<std::size_t>(chip)];
+                                auto fits = [&](const std::vector<int>& sl, std::size_t w) {
+                                    for (std::size_t k = 0; k < w; ++k)
+                                        if (!heaps[static_cast<std::size_t>(sl[k])].fits(tile_bytes / w)) return false;
+                                    return true;
+                                };
+                                std::vector<int> cand = weight_slices(hemisphere, tile, busy_slices);
+                                std::size_t w = S.install_width(plane, cand, m_spec.mxm.rows * m_spec.mxm.cols * m_spec.bytes_per_element() / lanes,
+                                                                0, m_plane_iw[static_cast<std::size_t>(chip)][static_cast<std::size_t>(q)] + 1, n.name);
+                                if (!fits(cand, w)) w = cand.size();
+                                for (std::size_t want = cand.size(); !fits(cand, w) && want > 0; --want) {
+                                    const int half = static_cast<int>(m_spec.mem.per_hemisphere());
+                                    std::vector<int> room;
+                                    for (int k = 0; k < 2 * half && room.size() < want; ++k) {
+                                        const int sl = ((hemisphere + k / half) % 2) * half + static_cast<int>((tile + k) % half);
+                                        if (heaps[static_cast<std::size_t>(sl)].fits(tile_bytes / want)) room.push_back(sl);
+                                    }
+                                    if (room.size() == want) cand = room, w = want;
+                                }
+                                cand.resize(w);
+                                placed = tile_slices.emplace(std::make_tuple(g, nt, kt, hemisphere), cand).first;
+                            }
+                            ws = placed->second;
+                            // Each slice streams one vector of the tile a cycle.
+                            iv = ceil_div(m_spec.mxm.rows * m_spec.mxm.cols * m_spec.bytes_per_element(),
+                                          static_cast<int64_t>(ws.size()) * lanes);
                             if (m0 == 0) {  // the tile's bytes, striped over its slices
                                 for (int sl : ws) {  // at even vectors: bank 0, where the install's reads go
                                     auto& heap = m_used[static_cast<std::size_t>(chip)][static_cast<std::size_t>(sl)];
@@ -685,15 +758,23 @@ void Lowerer::lower_mxm(const Node& n, int chip, const std::vector<const Node*>&
                         std::vector<Stage> side;
                         if (last) {
                             // The epilogue on the VXM (for a K part: the partial sums pass through in fp32).
+                            const bool sums = ksplit > 1 || partial;
                             st.push_back({"VXM." + std::to_string(m_next_vxm++ % kVxmQueues),
-                                          ksplit > 1 ? Op::Convert : Op::Vbinary, ncols, ksplit > 1 ? 4 : width, 0, 1, 0});
+                                          sums ? Op::Convert : Op::Vbinary, ncols, sums ? 4 : width, 0, 1, 0});
                             st.push_back({S.mem_queue(out.slice(part)), Op::Write, ncols, 0, out.address(part), 1, 0});
                             // The residual's stripe joins at the VXM (unless it shares the input's slice).
-                            if (!residual.empty() && res.slice(part) != src.slice(part))
+                            if (!residual.empty() && !partial && res.slice(part) != src.slice(part))
                                 side.push_back({S.mem_queue(res.slice(part)), Op::Read, ncols, width, res.address(part), 1, 0});
                         }
                         const std::size_t abc = taps > 1 ? 2 : 1;
-                        const Placed p = S.place(st, mc, stride, std::max(ready, iw + 1), n.name, side, st.size() - 2);
+                        // The ABC waits for the IW. After the item's first tile, the Reads (and Shifts)
+                        // feeding it issue ahead, so its first vector meets the plane the cycle after
+                        // the install, right behind the previous tile's last. The first tile's Reads
+                        // wait for the install: streaming the activations earlier would hold the MEM
+                        // read ports the other planes' first installs need.
+                        const bool first = kt == k_begin;
+                        const Placed p = first ? S.place(st, mc, stride, std::max(ready, iw + 1), n.name, side, st.size() - 2)
+                                               : S.place(st, mc, stride, ready, n.name, side, st.size() - 2, abc, iw + 1);
                         abc_total += mc * stride;
                         start = std::min(start, p.start);
                         end = std::max(end, p.end);
@@ -722,19 +803,154 @@ void Lowerer::lower_mxm(const Node& n, int chip, const std::vector<const Node*>&
                 }
             }
     m_ready[y][chip] = end;
-    const uint64_t macs = static_cast<uint64_t>(M) * static_cast<uint64_t>(K) * static_cast<uint64_t>(N) * static_cast<uint64_t>(groups);
-    const double lane_use = static_cast<double>(K) / static_cast<double>(k_tiles * lanes);
+    const int64_t k_share = std::min(K, k1 * lanes) - k0 * lanes, n_share = std::min(N, n1 * lanes) - n0 * lanes;
+    const uint64_t macs = static_cast<uint64_t>(M) * static_cast<uint64_t>(k_share) * static_cast<uint64_t>(n_share) *
+                          static_cast<uint64_t>(groups);
+    const double lane_use = static_cast<double>(k_share) / static_cast<double>((k1 - k0) * lanes);
     span(n, chip, start == INT64_MAX ? ready : start, end, macs, install_total > abc_total ? "weight install" : "MXM streaming",
          lane_use);
-    m_placements.push_back({n.name, n.op_type, sim::Placement::Native, "mxm",
+    record({n.name, n.op_type, sim::Placement::Native, "mxm",
                             std::to_string(k_tiles * n_tiles * groups) + " weight tiles, " +
-                                (install_total > abc_total ? "bound by weight install" : "bound by streaming M vectors"),
+                                (install_total > abc_total ? "bound by weight install" : "bound by streaming M vectors") +
+                                m_split_note,
                             ""});
     bind_numerics(n, true);
     for (const Node* f : fused) {
-        m_placements.push_back({f->name, f->op_type, sim::Placement::Lowered, "vxm", "fused into " + n.name + "'s VXM epilogue", ""});
+        record({f->name, f->op_type, sim::Placement::Lowered, "vxm", "fused into " + n.name + "'s VXM epilogue", ""});
         span(*f, chip, end, end, 0, "fused", 1.0);
         bind_numerics(*f, false);
+    }
+}
+
+Lowerer::Split Lowerer::tensor_split(const Node& n) const {
+    const int64_t lanes = m_spec.lanes.lanes(), chips = m_spec.chips;
+    if (!m_graph.is_constant(n.inputs[1]) || (n.op_type == "Conv" && n.attr_int("group", 1) != 1)) return {};
+    const auto& w = m_graph.value(n.inputs[1]).shape;
+    int64_t K = 1;
+    if (n.op_type == "Conv") {
+        for (std::size_t i = 1; i < w.size(); ++i) K *= w[i];
+    } else {
+        K = m_graph.value(n.inputs[0]).shape.back();
+        if (n.op_type == "Gemm" && n.attr_int("transA", 0) != 0) K = m_graph.value(n.inputs[0]).shape[0];
+    }
+    const int64_t N = n.op_type == "Conv" ? w[0] : m_graph.value(n.outputs[0]).shape.back();
+    int64_t pn = std::min(chips, ceil_div(N, lanes));
+    while (chips % pn != 0) --pn;
+    const int64_t pk = chips / pn;
+    if (ceil_div(K, lanes) < pk) return {};
+    return {pn, pk};
+}
+
+std::vector<int64_t> Lowerer::broadcast(int from, uint64_t bytes, int64_t ready, const std::string& what) {
+    std::vector<int64_t> at(static_cast<std::size_t>(m_spec.chips), ready);
+    for (int d = 0; d < static_cast<int>(m_spec.chips); ++d)
+        if (d != from)
+            at[static_cast<std::size_t>(d)] =
+                m_sched[static_cast<std::size_t>(from)]->send(*m_sched[static_cast<std::size_t>(d)], bytes, ready, what);
+    return at;
+}
+
+// partition: tensor, over a grid of pn x pk chips (tensor_split). Chip (a, b) computes N tiles
+// [a T_N / pn, (a + 1) T_N / pn) over K tiles [b T_K / pk, (b + 1) T_K / pk).
+//   pk = 1: each chip's columns come out of its epilogue finished; it sends them (M x its
+//     columns x the stored element) to every other chip over their direct links, all at once.
+//   pk > 1: the chips of row a hold fp32 partial sums of the same columns; reduce-scatter: the
+//     row's output vectors are cut into pk ranges and chip (a, b) sends range j (in fp32) to
+//     chip (a, j), which adds the pk - 1 it receives to its own on the VXM (pk - 1 passes over
+//     its range, the epilogue on the last) and sends the result to every other chip.
+// The output is whole on a chip when the last block arrives. Latency of the node:
+//   max over chips (GEMM share) [+ (range x 4 B) / link bandwidth + hops + (pk - 1) passes]
+//     + (the chip's block x element) / link bandwidth + hop latency
+// since a chip's links to the other chips carry in parallel.
+void Lowerer::lower_split_mxm(const Node& n, const std::vector<const Node*>& fused, const std::string& residual, Split how) {
+    const int P = static_cast<int>(m_spec.chips);
+    const int64_t lanes = m_spec.lanes.lanes();
+    const std::string& y = fused.empty() ? n.outputs[0] : fused.back()->outputs[0];
+    const VectorShape out = vectors_of(m_graph.value(y).shape, lanes);
+    const uint64_t out_bytes = bytes_of(y);
+    // The GEMM's tiles, as lower_mxm counts them.
+    const auto& w = m_graph.value(n.inputs[1]).shape;
+    int64_t K = 1;
+    if (n.op_type == "Conv") {
+        for (std::size_t i = 1; i < w.size(); ++i) K *= w[i];
+    } else {
+        K = m_graph.value(n.inputs[0]).shape.back();
+        if (n.op_type == "Gemm" && n.attr_int("transA", 0) != 0) K = m_graph.value(n.inputs[0]).shape[0];
+    }
+    const int64_t N = n.op_type == "Conv" ? w[0] : m_graph.value(n.outputs[0]).shape.back();
+    const int64_t n_tiles = ceil_div(N, lanes), k_tiles = ceil_div(K, lanes);
+    const int64_t rows = std::max<int64_t>(1, out.vectors / n_tiles);  // output vectors per N tile
+    auto n_range = [&](int64_t a) { return std::make_pair(a * n_tiles / how.pn, (a + 1) * n_tiles / how.pn); };
+    auto k_range = [&](int64_t b) { return std::make_pair(b * k_tiles / how.pk, (b + 1) * k_tiles / how.pk); };
+    auto columns = [&](int64_t a) { return std::min(N, n_range(a).second * lanes) - n_range(a).first * lanes; };
+    auto partial_name = [&](int c) { return y + ".partial" + std::to_string(c); };
+    std::vector<int64_t> end(static_cast<std::size_t>(P));
+    m_split_note = ", split over " + std::to_string(P) + " chips (" + std::to_string(how.pn) + " along N x " +
+                   std::to_string(how.pk) + " along K)";
+    for (int c = 0; c < P; ++c) {
+        MxmShare share;
+        std::tie(share.n0, share.n1) = n_range(c / how.pk);
+        std::tie(share.k0, share.k1) = k_range(c % how.pk);
+        if (how.pk > 1) share.partial = partial_name(c);
+        m_replica = c > 0;
+        lower_mxm(n, c, fused, residual, share);
+        m_replica = false;
+        end[static_cast<std::size_t>(c)] = m_ready[how.pk > 1 ? share.partial : y][c];
+    }
+    m_split_note.clear();
+    std::vector<int64_t> ready = end;
+    auto gather = [&](int from, uint64_t bytes, int64_t at) {
+        const auto arrive = broadcast(from, bytes, at, "all-gather " + y);
+        for (int d = 0; d < P; ++d)
+            ready[static_cast<std::size_t>(d)] = std::max(ready[static_cast<std::size_t>(d)], arrive[static_cast<std::size_t>(d)]);
+    };
+    if (how.pk == 1) {
+        for (int c = 0; c < P; ++c)
+            gather(c, out_bytes / static_cast<uint64_t>(N) * static_cast<uint64_t>(std::max<int64_t>(0, columns(c))),
+                   end[static_cast<std::size_t>(c)]);
+    } else {
+        const int width = m_spec.precision == Precision::Int8 ? 1 : 2;
+        for (int c = 0; c < P; ++c) {
+            // Chip c = (a, j) reduces range j of row a's vectors.
+            const int64_t a = c / how.pk, j = c % how.pk;
+            const int64_t V = rows * (n_range(a).second - n_range(a).first);
+            const int64_t vj = (j + 1) * V / how.pk - j * V / how.pk;
+            if (vj <= 0) continue;
+            Scheduler& S = *m_sched[static_cast<std::size_t>(c)];
+            const Location acc = m_loc[partial_name(c)][c];
+            const Location dst = alloc_value(y, c, "act", banks_of({partial_name(c)}, c));
+            m_loc[y][c] = dst;
+            std::set<int> apart(acc.slices.begin(), acc.slices.end());
+            apart.insert(dst.slices.begin(), dst.slices.end());
+            int64_t t = end[static_cast<std::size_t>(c)];
+            for (int64_t b = 0, pass = 0; b < how.pk; ++b) {
+                const int from = static_cast<int>(a * how.pk + b);
+                if (from == c) continue;
+                const uint64_t bytes = static_cast<uint64_t>(vj) * static_cast<uint64_t>(out.length) * 4;
+                const int64_t arrive =
+                    m_sched[static_cast<std::size_t>(from)]->send(S, bytes, end[static_cast<std::size_t>(from)], "reduce-scatter " + y);
+                const std::string recv = y + ".recv" + std::to_string(from) + "to" + std::to_string(c);
+                const Location in = alloc(recv, bytes, c, "act", -1, vj, {}, apart);
+                m_loc[recv][c] = in;
+                // acc += received (fp32); the last pass applies the epilogue into the output.
+                const bool last = ++pass == how.pk - 1;
+                const Placed p = S.place({{S.mem_queue(acc.slice(0)), Op::Read, out.length, 4, acc.address(0), 1, 0},
+                                          {"VXM." + std::to_string(m_next_vxm++ % kVxmQueues), Op::Vbinary, out.length,
+                                           last ? width : 4, 0, 1, 0},
+                                          {S.mem_queue(last ? dst.slice(0) : acc.slice(0)), Op::Write, out.length, 0,
+                                           last ? dst.address(0) : acc.address(0) + 1, 1, 0}},
+                                         vj, 1, std::max(t, arrive), n.name,
+                                         {{S.mem_queue(in.slice(0)), Op::Read, out.length, 4, in.address(0), 1, 0}}, 1);
+                t = p.end;
+                release(recv);
+            }
+            gather(c, static_cast<uint64_t>(vj) * static_cast<uint64_t>(out.length) * element_bytes(), t);
+        }
+        for (int c = 0; c < P; ++c) release(partial_name(c));
+    }
+    for (int d = 0; d < P; ++d) {
+        if (!m_loc[y].count(d)) m_loc[y][d] = alloc_value(y, d, "act");
+        m_ready[y][d] = ready[static_cast<std::size_t>(d)];
     }
 }
 
@@ -742,10 +958,10 @@ void Lowerer::lower_node(const Node& n, int chip) {
     const std::string& t = n.op_type;
     if (is_view_op(n) || t == "Reshape" || t == "Flatten" || t == "Squeeze" || t == "Unsqueeze") {
         m_alias[n.outputs[0]] = n.inputs[0];
-        m_placements.push_back({n.name, t, sim::Placement::Lowered, "none", "a view: addressing only", ""});
+        record({n.name, t, sim::Placement::Lowered, "none", "a view: addressing only", ""});
         const int64_t at = ready_on(n.inputs[0], chip);
         span(n, chip, at, at, 0, "view", 1.0);
-        if (m_numerics) {
+        if (m_numerics && !m_replica) {
             NodeFunction fn = bind_node_function(m_graph, n);
             std::vector<std::string> ins;
             for (const auto& i : n.inputs)
@@ -769,12 +985,17 @@ void Lowerer::lower_node(const Node& n, int chip) {
             return lower_vector(n, chip, Op::Vbinary, 1, taps, Unit::Vxm);
         }
         if (m_graph.value(n.inputs[0]).shape.size() >= 2) {
-            // The epilogue takes a residual Add (its other input already computed) and an activation.
+            // partition: tensor: the node is lowered once, on every chip at once (its copies on
+            // chips 1 and up are already placed).
+            const Split split = m_tensor ? tensor_split(n) : Split{};
+            if (split.split() && m_replica) return;
+            // The epilogue takes a residual Add (its other input already computed) and an
+            // activation; not after a K split, whose epilogue follows the reduction.
             const frontend::FusionChain chain = frontend::follower_chain(m_graph, m_readers, static_cast<std::size_t>(&n - m_graph.nodes.data()), 2);
             std::vector<const Node*> fused;
             std::string residual;
             auto is_act = [](const Node& c) { return c.op_type == "Relu" || c.op_type == "Clip" || c.op_type == "LeakyRelu"; };
-            for (std::size_t k = 0; k < chain.followers.size(); ++k) {
+            for (std::size_t k = 0; k < chain.followers.size() && split.pk == 1; ++k) {
                 const Node& c = m_graph.nodes[chain.followers[k]];
                 const std::string prev = fused.empty() ? n.outputs[0] : fused.back()->outputs[0];
                 if (fused.empty() && c.op_type == "Add" && c.inputs.size() == 2 && residual.empty()) {
@@ -793,6 +1014,7 @@ void Lowerer::lower_node(const Node& n, int chip) {
                 }
             }
             for (const Node* f : fused) m_fused.insert(f->name);
+            if (split.split()) return lower_split_mxm(n, fused, residual, split);
             return lower_mxm(n, chip, fused, residual);
         }
     }
@@ -870,11 +1092,12 @@ void Lowerer::run(LoweredModel& result) {
         result.placements = std::move(m_placements);
         return;
     }
+    m_tensor = m_spec.partition == "tensor" && chips > 1;
     std::vector<int> chip_of(m_graph.nodes.size(), 0);
     double acc = 0;
     int current = 0;
     uint64_t on_chip = 0;
-    for (std::size_t i = 0; i < m_graph.nodes.size(); ++i) {
+    for (std::size_t i = 0; i < m_graph.nodes.size() && !m_tensor; ++i) {
         const int by_cycles = std::min(chips - 1, static_cast<int>(acc / total * chips));
         if (by_cycles > current || (on_chip + wbytes[i] > chip_bytes * 9 / 10 && current + 1 < chips && on_chip > 0)) {
             current = std::min(chips - 1, std::max(by_cycles, current + 1));
@@ -900,7 +1123,16 @@ void Lowerer::run(LoweredModel& result) {
     }
     std::set<std::string> outputs(m_graph.outputs.begin(), m_graph.outputs.end());
     for (std::size_t i = 0; i < m_graph.nodes.size(); ++i) {
-        if (!m_fused.count(m_graph.nodes[i].name)) lower_node(m_graph.nodes[i], chip_of[i]);
+        if (m_tensor && !m_fused.count(m_graph.nodes[i].name)) {
+            // Every chip runs every node: a split MXM node its share, a host node only chip 0.
+            for (int c = 0; c < chips; ++c) {
+                m_replica = c > 0;
+                lower_node(m_graph.nodes[i], c);
+            }
+            m_replica = false;
+        } else if (!m_fused.count(m_graph.nodes[i].name)) {
+            lower_node(m_graph.nodes[i], chip_of[i]);
+        }
         // Activations no later node reads are freed.
         for (const auto& in : m_graph.nodes[i].inputs)
             if (!in.empty() && m_last_use[in] == static_cast<int>(i) && !outputs.count(in) && !m_graph.is_constant(in) &&
@@ -956,9 +1188,6 @@ void Lowerer::run(LoweredModel& result) {
 class LpuLoweringPass : public LoweringFor<LpuSpec> {
   protected:
     LoweredModel lower_spec(const Graph& input, const LpuSpec& spec, const LowerOptions& options) const override {
-        if (spec.partition == "tensor" && spec.chips > 1)
-            throw sim::UnsupportedError("lpu: partition: tensor (GEMMs split across chips with C2C reductions) is not "
-                                        "implemented; use partition: pipeline");
         Graph graph = input;
         // A pre-quantized (QDQ) model brings its own int8 scales (frontends/lower/qdq.h).
         ModelQuantization model_quant;
