@@ -140,6 +140,7 @@ struct MxmShare {
     std::string partial;
 };
 
+constexpr int kBothBanks = -2;       // banks_of: the node reads both banks of the slice
 constexpr int kMaxStripes = 16;       // one per VXM ALU group
 constexpr int kVxmQueues = 16;        // [hw] 144 queues = 2 x (44 MEM + 14 SXM + 6 MXM) + 16 VXM
 constexpr int kSxmQueues = 14;        // per hemisphere
@@ -166,7 +167,7 @@ class Lowerer {
         return alloc(value, bytes_of(value), chip, kind, -1, vectors_of(m_graph.value(value).shape, m_spec.lanes.lanes()).vectors,
                      avoid);
     }
-    /// @brief The (slice, bank) pairs `values` occupy on `chip`.
+    /// @brief The (slice, bank) pairs `values` occupy on `chip` (kBothBanks where they hold both).
     std::map<int, int> banks_of(const std::vector<std::string>& values, int chip);
     void release(const std::string& tensor);
     /// @brief The slices a weight tile is striped over: install_streams of its plane's hemisphere.
@@ -227,6 +228,7 @@ class Lowerer {
     int m_next_vxm = 0, m_next_slice = 0;
     bool m_out_of_memory = false;
     bool m_tensor = false;   // partition: tensor
+    bool m_one_copy = false; // a weight tile is stored in one hemisphere only (MEM is tight)
     bool m_replica = false;  // lowering a replicated node's copy on chip 1 and up
     std::string m_split_note;  // what the placement row of a split MXM node adds
     std::set<std::string> m_fused;  // nodes an MXM epilogue computed
@@ -247,8 +249,11 @@ std::map<int, int> Lowerer::banks_of(const std::vector<std::string>& values, int
         if (it == m_loc.end()) continue;
         auto l = it->second.find(chip);
         if (l == it->second.end()) continue;
-        for (int j = 0; j < l->second.stripes(); ++j)
-            out[l->second.slice(j)] = static_cast<int>(((l->second.address(j) % m_spec.mem.banks) + m_spec.mem.banks) % m_spec.mem.banks);
+        for (int j = 0; j < l->second.stripes(); ++j) {
+            const int bank = static_cast<int>(((l->second.address(j) % m_spec.mem.banks) + m_spec.mem.banks) % m_spec.mem.banks);
+            auto [at, fresh] = out.emplace(l->second.slice(j), bank);
+            if (!fresh && at->second != bank) at->second = kBothBanks;  // no bank there is free of the node's reads
+        }
     }
     return out;
 }
@@ -268,24 +273,32 @@ Location Lowerer::alloc(const std::string& tensor, uint64_t bytes, int chip, con
     l.chip = chip;
     l.bytes = bytes;
     uint64_t share = 0;
-    // Slices round robin (alternating hemispheres unless one is preferred) with room for a share;
+    // Slices round robin (alternating hemispheres unless one is preferred) with room for a share,
+    // not those whose both banks the node reads (a chip too small for that takes them too);
     // fewer, larger stripes when too few slices have room, down to what the bytes need.
-    for (;; want = std::max(fit, want / 2)) {
-        share = (bytes + static_cast<uint64_t>(want) - 1) / static_cast<uint64_t>(want);
-        l.slices.clear();
-        l.addresses.clear();
-        for (int k = 0; k < total && static_cast<int>(l.slices.size()) < want; ++k) {
-            const int r = (m_next_slice + k) % total;
-            const int s = prefer < 0 ? (r % 2) * half + (r / 2) % half : prefer * half + r % half;
-            if (std::find(l.slices.begin(), l.slices.end(), s) != l.slices.end() || exclude.count(s)) continue;
-            if (used[static_cast<std::size_t>(s)].fits(share)) l.slices.push_back(s);
+    const int first_want = want;
+    for (bool shun_read_slices : {true, false}) {
+        for (want = first_want;; want = std::max(fit, want / 2)) {
+            share = (bytes + static_cast<uint64_t>(want) - 1) / static_cast<uint64_t>(want);
+            l.slices.clear();
+            l.addresses.clear();
+            for (int k = 0; k < total && static_cast<int>(l.slices.size()) < want; ++k) {
+                const int r = (m_next_slice + k) % total;
+                const int s = prefer < 0 ? (r % 2) * half + (r / 2) % half : prefer * half + r % half;
+                auto a = avoid.find(s);
+                if (std::find(l.slices.begin(), l.slices.end(), s) != l.slices.end() || exclude.count(s) ||
+                    (shun_read_slices && a != avoid.end() && a->second == kBothBanks))
+                    continue;
+                if (used[static_cast<std::size_t>(s)].fits(share)) l.slices.push_back(s);
+            }
+            if (static_cast<int>(l.slices.size()) >= want || want <= std::max(1, fit)) break;
         }
-        if (static_cast<int>(l.slices.size()) >= want || want <= std::max(1, fit)) break;
+        if (static_cast<int>(l.slices.size()) >= want) break;
     }
     for (int s : l.slices) {
         auto& heap = used[static_cast<std::size_t>(s)];
         auto a = avoid.find(s);
-        const int64_t at = heap.take(share, 320, a == avoid.end() ? -1 : a->second);
+        const int64_t at = heap.take(share, 320, a == avoid.end() || a->second == kBothBanks ? -1 : a->second);
         if (at < 0) {
             m_out_of_memory = true;
             if (m_oom_what.empty()) m_oom_what = tensor;
@@ -559,14 +572,17 @@ void Lowerer::lower_vector(const Node& n, int chip, Op op, int64_t passes, int64
         st.push_back({S.mem_queue(dst.slice(j)), Op::Write, out.length, 0, dst.address(j), per, per - 1});
         std::vector<Stage> side;
         const std::size_t join = st.size() - 2;
+        std::string copy;
         if (ins.size() >= 2 && unit != Unit::Sxm) {
             const Location s2 = where(ins[1], chip);
             int slice2 = s2.slice(j);
             int64_t addr2 = s2.address(j);
             if (slice2 == src.slice(j)) {
-                // One slice reads one vector a cycle: copy this stripe of the second operand to another slice.
-                const Location tmp = alloc(ins[1] + ".copy" + std::to_string(j), static_cast<uint64_t>(vj) * 320, chip, "act", -1, vj,
-                                           {{slice2, static_cast<int>(addr2 % m_spec.mem.banks)}});
+                // One slice reads one vector a cycle: copy this stripe of the second operand to
+                // another slice (freed once the chain has read it).
+                copy = ins[1] + ".copy" + std::to_string(j);
+                const Location tmp = alloc(copy, static_cast<uint64_t>(vj) * 320, chip, "act", -1, vj, {}, {slice2, dst.slice(j)});
+                m_loc[copy][chip] = tmp;
                 const Placed c = S.place({{S.mem_queue(slice2), Op::Read, out.length, width, addr2, 1, 0},
                                           {S.mem_queue(tmp.slice(0)), Op::Write, out.length, 0, tmp.address(0), 1, 0}},
                                          vj, 1, ready, n.name);
@@ -576,6 +592,7 @@ void Lowerer::lower_vector(const Node& n, int chip, Op op, int64_t passes, int64
             side.push_back({S.mem_queue(slice2), Op::Read, out.length, width, addr2, 1, 0});
         }
         const Placed p = S.place(st, vj * per, 1, ready, n.name, side, join);
+        if (!copy.empty()) release(copy);
         start = std::min(start, p.start);
         end = std::max(end, p.end);
     }
@@ -677,7 +694,14 @@ void Lowerer::lower_mxm(const Node& n, int chip, const std::vector<const Node*>&
                 int64_t parts_end = ready;
                 for (int64_t kp = 0; kp < ksplit; ++kp) {
                     const int64_t k_begin = k0 + kp * (k1 - k0) / ksplit, k_end = k0 + (kp + 1) * (k1 - k0) / ksplit;
-                    const int64_t q = std::min_element(free_at.begin(), free_at.end()) - free_at.begin();
+                    // The plane free first; when weights are tight (m_one_copy), one of the
+                    // hemisphere that already holds the tiles, so that they are stored once.
+                    int64_t q = std::min_element(free_at.begin(), free_at.end()) - free_at.begin();
+                    const int64_t half_planes = std::max<int64_t>(1, planes / 2);
+                    for (int h = 0; h < 2 && m_one_copy && !dynamic_b; ++h)
+                        if (tile_slices.count({g, nt, k_begin, h}))
+                            q = h * half_planes + (std::min_element(free_at.begin() + h * half_planes, free_at.begin() + (h + 1) * half_planes) -
+                                                   (free_at.begin() + h * half_planes));
                     const int hemisphere = static_cast<int>(q / std::max<int64_t>(1, planes / 2)) % 2;
                     const std::string plane = std::string("MXM.") + (hemisphere == 0 ? "W" : "E") + std::to_string(q % 2);
                     const std::string sxm = std::string("SXM.") + (hemisphere == 0 ? "W" : "E") + std::to_string(q % 2);
@@ -1093,6 +1117,9 @@ void Lowerer::run(LoweredModel& result) {
         return;
     }
     m_tensor = m_spec.partition == "tensor" && chips > 1;
+    // A weight tile that planes of both hemispheres use is stored near each, unless the chips'
+    // weights would not fit twice over in 90% of their MEM.
+    m_one_copy = 2 * all_weights > static_cast<uint64_t>(chips) * chip_bytes * 9 / 10;
     std::vector<int> chip_of(m_graph.nodes.size(), 0);
     double acc = 0;
     int current = 0;
@@ -1117,11 +1144,14 @@ void Lowerer::run(LoweredModel& result) {
              n.op_type == "Unsqueeze") && !n.inputs.empty() && m_last_use.count(n.outputs[0]))
             m_last_use[n.inputs[0]] = std::max(m_last_use[n.inputs[0]], m_last_use[n.outputs[0]]);
     }
+    std::set<std::string> outputs(m_graph.outputs.begin(), m_graph.outputs.end());
+    std::vector<std::vector<std::string>> frees_after(m_graph.nodes.size());
+    for (const auto& [v, last] : m_last_use)
+        if (!outputs.count(v) && !m_graph.is_constant(v)) frees_after[static_cast<std::size_t>(last)].push_back(v);
     for (const auto& in : m_graph.inputs) {
         m_program.graph_inputs.push_back(in);
         m_loc[in][0] = alloc_value(in, 0, "input");
     }
-    std::set<std::string> outputs(m_graph.outputs.begin(), m_graph.outputs.end());
     for (std::size_t i = 0; i < m_graph.nodes.size(); ++i) {
         if (m_tensor && !m_fused.count(m_graph.nodes[i].name)) {
             // Every chip runs every node: a split MXM node its share, a host node only chip 0.
@@ -1133,11 +1163,10 @@ void Lowerer::run(LoweredModel& result) {
         } else if (!m_fused.count(m_graph.nodes[i].name)) {
             lower_node(m_graph.nodes[i], chip_of[i]);
         }
-        // Activations no later node reads are freed.
-        for (const auto& in : m_graph.nodes[i].inputs)
-            if (!in.empty() && m_last_use[in] == static_cast<int>(i) && !outputs.count(in) && !m_graph.is_constant(in) &&
-                !m_alias.count(in))
-                release(in);
+        // Activations no later node reads are freed (a view's input after the view's last reader,
+        // which need not read the input itself).
+        for (const auto& v : frees_after[i])
+            if (!m_alias.count(v)) release(v);
     }
     for (const auto& out : m_graph.outputs) {
         if (m_graph.is_constant(out)) throw sim::UnsupportedError("lpu: graph output '" + out + "' is a constant");
