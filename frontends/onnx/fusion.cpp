@@ -11,14 +11,23 @@ namespace xpusim::frontend {
 namespace {
 
 std::vector<double> as_doubles(const Tensor& t) {
+    if (t.dtype() == DType::Float32) {  // the common case, without a per-element dispatch
+        const float* p = t.data<float>();
+        return std::vector<double>(p, p + t.numel());
+    }
     std::vector<double> out(static_cast<std::size_t>(t.numel()));
     for (int64_t i = 0; i < t.numel(); ++i) out[static_cast<std::size_t>(i)] = t.get_as_double(i);
     return out;
 }
 
+// Each value rounded to fp32, then cast to `dtype`.
 Tensor from_doubles(const std::vector<double>& v, const Shape& shape, DType dtype) {
-    std::vector<float> f(v.begin(), v.end());
-    return Tensor::from_vector<float>(shape, f).cast(dtype);
+    Tensor f(DType::Float32, shape);
+    if (f.numel() != static_cast<int64_t>(v.size()))
+        throw sim::Error("fold_batchnorm: " + std::to_string(v.size()) + " values for shape " + sim::shape_str(shape));
+    float* out = f.data<float>();
+    for (std::size_t i = 0; i < v.size(); ++i) out[i] = static_cast<float>(v[i]);
+    return dtype == DType::Float32 ? f : f.cast(dtype);
 }
 
 bool is_graph_output(const Graph& g, const std::string& v) {
