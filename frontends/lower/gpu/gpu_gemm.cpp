@@ -365,7 +365,7 @@ static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t 
     kn.args.push_back({ops.b, ops.b_unique, std::max(ops.b_unique, b_total), false});
     for (int r : ops.residuals) kn.args.push_back({r, ops.c_bytes, ops.c_bytes, false});
     const uint64_t c_total = split ? static_cast<uint64_t>(M * N * batch * best.split * 4) : ops.c_bytes;
-    kn.args.push_back({c_buf, partials, c_total, true});
+    kn.args.push_back({c_buf, split ? partials : ops.c_bytes, c_total, true});  // C in its own dtype; fp32 partials under split-K
     if (sk_buf >= 0) {
         // The partials touch at most `partials` tile slots of the workspace, and each is read back
         // within the kernel from the L2 its peer wrote it to: no unique bytes, so no misses.
