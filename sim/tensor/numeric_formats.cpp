@@ -190,6 +190,19 @@ inline float round_half(float x) {
     std::memcpy(&r, &out, 4);
     return r;
 }
+
+// x rounded to bf16 and back (equal to bf16_bits_to_float(float_to_bf16_bits(x)), NaN payload
+// included): round to nearest even on the 16 dropped bits, a NaN kept quiet. Branch-free.
+inline float round_bf16(float x) {
+    uint32_t u;
+    std::memcpy(&u, &x, 4);
+    const uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+    const uint32_t quiet = (u | 0x00400000u) & 0xFFFF0000u;
+    const uint32_t out = (u & 0x7FFFFFFFu) > 0x7F800000u ? quiet : rounded;
+    float r;
+    std::memcpy(&r, &out, 4);
+    return r;
+}
 }  // namespace
 
 float round_to_format(float x, NumericFormat f) {
@@ -210,11 +223,16 @@ float round_to_format(float x, NumericFormat f) {
 
 void round_to_format(float* values, long n, NumericFormat f) {
     if (f == NumericFormat::Float32) return;
-    if (f == NumericFormat::BFloat16) {  // hot path for the bf16 datapaths: pure bit arithmetic
-        for (long i = 0; i < n; ++i) values[i] = bf16_bits_to_float(float_to_bf16_bits(values[i]));
+    // The hot paths of the bf16 and fp16 datapaths: pure bit arithmetic, vectorized (`omp simd`:
+    // -O2's cost model leaves a loop of unknown length scalar; lanes do the same integer and
+    // float operations, so the values are those of the scalar loop).
+    if (f == NumericFormat::BFloat16) {
+#pragma omp simd
+        for (long i = 0; i < n; ++i) values[i] = round_bf16(values[i]);
         return;
     }
-    if (f == NumericFormat::Float16) {  // hot path for the fp16 datapaths
+    if (f == NumericFormat::Float16) {
+#pragma omp simd
         for (long i = 0; i < n; ++i) values[i] = round_half(values[i]);
         return;
     }
