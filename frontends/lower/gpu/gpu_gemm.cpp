@@ -16,6 +16,7 @@
 // residual Add and the activation that follow it.
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "frontends/lower/gpu/gpu_lowering.h"
 #include "frontends/lower/host_fallback.h"
@@ -577,71 +578,37 @@ bool lower_conv(GpuLowering& L, const Node& n, std::string& why) {
     L.place(n, sim::Placement::Native, "sm", c.group > 1 ? "direct SIMT convolution (" + std::to_string(c.group) + " groups)" : "");
     for (const Node* f : fused) L.place(*f, sim::Placement::Lowered, "sm", "fused into " + n.name + "'s epilogue");
     if (!L.numerics) return true;
-    // Numbers: im2col per image and group, the GEMM in the kernel's precision and K-tile order.
-    const auto wf = as_floats(w);
+    // Numbers: per image and group, the GEMM in the kernel's precision and K-tile order
+    // (conv_numerics, gpu_numerics.cpp).
     const int64_t Ng = c.gemm_n(), Kg = c.gemm_k();
-    std::vector<std::vector<float>> bmat(static_cast<std::size_t>(c.group), std::vector<float>(static_cast<std::size_t>(Kg * Ng)));
-    for (int64_t g = 0; g < c.group; ++g)
-        for (int64_t o = 0; o < Ng; ++o)
-            for (int64_t k = 0; k < Kg; ++k) bmat[static_cast<std::size_t>(g)][static_cast<std::size_t>(k * Ng + o)] = wf[static_cast<std::size_t>((g * Ng + o) * Kg + k)];
-    std::vector<float> bias_v;
-    if (bias) bias_v = as_floats(*L.graph.value(n.inputs[2]).constant);
     const Kernel& kk = L.program.kernels[static_cast<std::size_t>(kid)];
-    std::vector<GemmNumerics> gn;
-    for (int64_t g = 0; g < c.group; ++g) {
-        auto& bm = bmat[static_cast<std::size_t>(g)];
-        gn.push_back(numerics_for(L, kk, n.inputs[0], &bm, Kg, Ng));
-        if (kk.dtype == Precision::Fp16 || kk.dtype == Precision::Bf16) {
-            sim::Tensor t(sim::DType::Float32, {static_cast<int64_t>(bm.size())});
-            std::copy(bm.begin(), bm.end(), t.data<float>());
-            round_to_precision(t, kk.dtype);
-            std::copy(t.data<float>(), t.data<float>() + t.numel(), bm.begin());
+    auto cn = std::make_shared<ConvNumerics>();
+    cn->shape = c;
+    cn->output = p;
+    if (bias) cn->bias = as_floats(*L.graph.value(n.inputs[2]).constant);
+    if (kk.dtype == Precision::Int8 || kk.dtype == Precision::Fp8) {
+        // Weights as B (Kg x Ng per group), unrounded: the GEMM quantizes them per column.
+        const auto wf = as_floats(w);
+        for (int64_t g = 0; g < c.group; ++g) {
+            std::vector<float> bm(static_cast<std::size_t>(Kg * Ng));
+            for (int64_t o = 0; o < Ng; ++o)
+                for (int64_t k = 0; k < Kg; ++k) bm[static_cast<std::size_t>(k * Ng + o)] = wf[static_cast<std::size_t>((g * Ng + o) * Kg + k)];
+            cn->gemm.push_back(numerics_for(L, kk, n.inputs[0], &bm, Kg, Ng));
+            cn->b_mats.push_back(std::move(bm));
         }
+    } else {
+        // W is the weight as the program stores it (O x Cg*R*S, rounded to the precision, which
+        // is the kernel's here), shared rather than copied.
+        cn->weights = L.program.constants.at(n.inputs[1]);
+        for (int64_t g = 0; g < c.group; ++g) cn->gemm.push_back(numerics_for(L, kk, n.inputs[0], nullptr, Kg, Ng));
     }
-    if (c.group > 1) for (auto& g : gn) g.dtype = g.dtype == Precision::Tf32 ? Precision::Fp32 : g.dtype;
+    if (c.group > 1) for (auto& g : cn->gemm) g.dtype = g.dtype == Precision::Tf32 ? Precision::Fp32 : g.dtype;
     std::vector<KernelFunction> followers;
     for (const Node* f : fused) followers.push_back(node_function(L, *f));
     const std::string x = n.inputs[0], y = n.outputs[0];
-    const Precision prec = p;
-    // fp32, tf32, fp16, bf16: out (K x P*Q) = W (K x C*R*S) x im2col by tap (C*R*S x P*Q), straight
-    // into NCHW; int8 and fp8 keep activations as the A operand (a per-tensor scale) and weights
-    // as B (per-output-channel scales, one per column).
-    const bool channel_major = gn.front().dtype != Precision::Int8 && gn.front().dtype != Precision::Fp8;
-    std::vector<std::vector<float>> wmat;
-    if (channel_major) {
-        for (int64_t g = 0; g < c.group; ++g) {
-            const auto& bm = bmat[static_cast<std::size_t>(g)];
-            std::vector<float> wg(static_cast<std::size_t>(Ng * Kg));
-            for (int64_t k = 0; k < Kg; ++k)
-                for (int64_t o = 0; o < Ng; ++o) wg[static_cast<std::size_t>(o * Kg + k)] = bm[static_cast<std::size_t>(k * Ng + o)];
-            wmat.push_back(std::move(wg));
-        }
-        bmat.clear();
-    }
-    L.program.functions[kid] = [c, bmat, wmat, gn, bias_v, followers, x, y, prec](std::map<std::string, sim::Tensor>& values) {
-        const sim::Tensor& in = values.at(x);
-        const int64_t PQ = c.gemm_m(), Ng = c.gemm_n(), Kg = c.gemm_k();
-        sim::Tensor out(sim::DType::Float32, {c.batch, c.out_channels, c.out_h(), c.out_w()});
-        std::vector<float> col(static_cast<std::size_t>(PQ * Kg)), res(wmat.empty() ? static_cast<std::size_t>(PQ * Ng) : 0);
-        for (int64_t b = 0; b < c.batch; ++b)
-            for (int64_t g = 0; g < c.group; ++g) {
-                const float* image = in.data<float>() + b * c.in_channels * c.in_h * c.in_w;
-                float* o = out.data<float>() + (b * c.out_channels + g * Ng) * PQ;
-                if (!wmat.empty()) {
-                    sim::im2col_2d_by_tap(image, c, g * c.in_channels_per_group(), col.data());
-                    gemm(gn[static_cast<std::size_t>(g)], wmat[static_cast<std::size_t>(g)].data(), col.data(), o, Ng, PQ, Kg);
-                    if (!bias_v.empty())
-                        for (int64_t j = 0; j < Ng; ++j)
-                            for (int64_t m = 0; m < PQ; ++m) o[j * PQ + m] += bias_v[static_cast<std::size_t>(g * Ng + j)];
-                    continue;
-                }
-                sim::im2col_2d(image, c, g * c.in_channels_per_group(), col.data());
-                gemm(gn[static_cast<std::size_t>(g)], col.data(), bmat[static_cast<std::size_t>(g)].data(), res.data(), PQ, Ng, Kg);
-                for (int64_t m = 0; m < PQ; ++m)
-                    for (int64_t j = 0; j < Ng; ++j)
-                        o[j * PQ + m] = res[static_cast<std::size_t>(m * Ng + j)] + (bias_v.empty() ? 0.0f : bias_v[static_cast<std::size_t>(g * Ng + j)]);
-            }
-        round_to_precision(out, prec);
+    std::shared_ptr<const ConvNumerics> numbers = cn;
+    L.program.functions[kid] = [numbers, followers, x, y](std::map<std::string, sim::Tensor>& values) {
+        const sim::Tensor out = conv_numerics(*numbers, values.at(x));
         values[y] = out.reshaped(values.count(y) ? values.at(y).shape() : out.shape());
         run_followers(followers, values);
     };

@@ -12,6 +12,7 @@
 #include "frontends/lower/lowering.h"
 #include "frontends/onnx/passes.h"
 #include "isa/gpu/gpu_program.h"
+#include "sim/compute/conv2d.h"
 
 namespace xpusim::lower::gpu {
 
@@ -80,5 +81,19 @@ struct GemmNumerics {
 };
 /// @brief C (M x N, fp32) for row-major A (M x K) and B (K x N).
 void gemm(const GemmNumerics& g, const float* a, const float* b, float* c, int64_t M, int64_t N, int64_t K);
+/// A convolution's numbers, per image and group in the kernel's precision and K-tile order:
+/// fp32 / tf32 / fp16 / bf16 out (Ng x P*Q, NCHW) = W (Ng x Cg*R*S) x the im2col-by-tap matrix
+/// (Cg*R*S x P*Q); int8 / fp8 out^T = im2col (P*Q x Cg*R*S) x W^T, activations as A. Then the
+/// bias, and the output rounded to `output`.
+struct ConvNumerics {
+    sim::Conv2dShape shape;
+    std::vector<GemmNumerics> gemm;          // per group
+    sim::Tensor weights;                     // fp32..bf16: O x Cg*R*S as stored (rounded), fp32
+    std::vector<std::vector<float>> b_mats;  // int8 / fp8: per group Cg*R*S x Ng, unrounded
+    std::vector<float> bias;
+    Precision output = Precision::Fp32;
+};
+/// @brief The output (N x O x P x Q, fp32) of the convolution on the NCHW input `x` (fp32).
+sim::Tensor conv_numerics(const ConvNumerics& cn, const sim::Tensor& x);
 
 }  // namespace xpusim::lower::gpu
