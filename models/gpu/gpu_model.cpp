@@ -4,6 +4,9 @@
 // in the run's precision). Registered under "gpu".
 #include <algorithm>
 #include <cmath>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "models/gpu/gpu_top.h"
 #include "sim/energy/energy.h"
@@ -244,6 +247,13 @@ class GpuModel : public sim::TargetModelFor<GpuProgram> {
                 for (const auto& [name, t] : values)
                     if (!program.constants.count(name)) results.keep_value(name, t, options.keep_values_bytes);
         }
+        // The run's activations go back to the system now, not at the caller's leisure: freed,
+        // they sit in the allocator's free lists, and the driver's reference run, which comes
+        // next, would stack its own peak on them (ResNet-50 batch 32 fp32: 1.10 -> 1.00 GB).
+        values.clear();
+#ifdef __GLIBC__
+        malloc_trim(0);
+#endif
     }
 };
 
