@@ -138,13 +138,14 @@ int64_t block_rows(int64_t M, std::size_t column_blocks) {
     return std::max<int64_t>(kEigenNr, M / threads);
 }
 
-// A block of C (m x n, row stride ldc) = 0, then += A[:, t] B[t, :] for each K tile in order:
-// `a` is A's first row of the block (row stride lda), `tile(k0, kk)` gives B's rows
-// k0 .. k0 + kk for the block's columns (pointer to the first, row stride).
+// A block of C (m x n, row stride ldc) = 0 (already, when `zeroed`), then += A[:, t] B[t, :]
+// for each K tile in order: `a` is A's first row of the block (row stride lda), `tile(k0, kk)`
+// gives B's rows k0 .. k0 + kk for the block's columns (pointer to the first, row stride).
 template <class Tile>
-void tiled_block(const float* a, int64_t lda, Tile&& tile, float* c, int64_t ldc, int64_t m, int64_t n, int64_t K, int64_t tk) {
+void tiled_block(const float* a, int64_t lda, Tile&& tile, float* c, int64_t ldc, int64_t m, int64_t n, int64_t K, int64_t tk,
+                 bool zeroed) {
     MutableMap C(c, m, n, Eigen::OuterStride<>(ldc));
-    C.setZero();
+    if (!zeroed) C.setZero();
     for (int64_t k0 = 0; k0 < K; k0 += tk) {
         const int64_t kk = std::min(tk, K - k0);
         const std::pair<const float*, int64_t> b = tile(k0, kk);
@@ -298,7 +299,7 @@ void gemm(const GemmNumerics& g, const float* a, const float* b, float* c, int64
                     const auto [r0, r1] = rows[static_cast<std::size_t>(i) / cols.size()];
                     const auto [c0, c1] = cols[static_cast<std::size_t>(i) % cols.size()];
                     auto tile = [&, c0 = c0](int64_t k0, int64_t) { return std::pair<const float*, int64_t>{B + k0 * N + c0, N}; };
-                    tiled_block(A + r0 * K, K, tile, c + r0 * N + c0, N, r1 - r0, c1 - c0, K, tk);
+                    tiled_block(A + r0 * K, K, tile, c + r0 * N + c0, N, r1 - r0, c1 - c0, K, tk, false);
                 }
                 return;
             }
@@ -441,7 +442,7 @@ sim::Tensor conv_numerics(const ConvNumerics& cn, const sim::Tensor& x) {
                     return {buf.data(), n};
                 };
                 float* ob = o + (b * c.out_channels + g * Ng + r0) * PQ + n0;
-                tiled_block(w + (g * Ng + r0) * Kg, Kg, tile, ob, PQ, r1 - r0, n, Kg, tk);
+                tiled_block(w + (g * Ng + r0) * Kg, Kg, tile, ob, PQ, r1 - r0, n, Kg, tk, /*zeroed=*/true);  // a new Tensor is zero-filled
                 for (int64_t j = 0; j < r1 - r0; ++j) {
                     float* row = ob + j * PQ;
                     if (bias) {
