@@ -51,9 +51,11 @@ std::vector<TileShape> ampere_tiles(Precision p) {
     return t;
 }
 
-// CUTLASS SIMT sgemm tiles (cutlass_80_simt_sgemm_<M>x<N>_8x<stages>): BK = 8.
+// CUTLASS 2 GenerateSM80_Simt_f32 tiles (cutlass_80_simt_sgemm_<M>x<N>_8x<stages>) with their
+// warps: BK = 8, and nothing smaller than 32 on a side or 64 x 64 in all.
 std::vector<TileShape> simt_tiles() {
-    return {{128, 128, 8, 5, 8}, {128, 64, 8, 5, 4}, {64, 128, 8, 5, 4}, {64, 64, 8, 5, 2}, {32, 32, 8, 5, 1}};
+    return {{256, 128, 8, 5, 8}, {128, 256, 8, 5, 8}, {128, 128, 8, 5, 8}, {128, 64, 8, 5, 4},
+            {64, 128, 8, 5, 4},  {64, 64, 8, 5, 2},   {128, 32, 8, 5, 2},  {32, 128, 8, 5, 2}};
 }
 
 // The operands and the output of a GEMM, and what the epilogue reads.
