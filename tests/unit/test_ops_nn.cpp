@@ -56,6 +56,72 @@ TEST_CASE("Conv dilations, strides and asymmetric pads", "[ops-nn]") {
     check_values(y[0], {1, 1, 3}, {1, 5, 9});
 }
 
+TEST_CASE("Conv over batches that the executor runs in chunks of images matches the direct sum", "[ops-nn]") {
+    // The executor puts several images side by side in one GEMM, up to a scratch bound of 8 MiB
+    // (the larger of an image's im2col and its output, x images): with 32 channels of 72 x 72,
+    // a 3x3 pad-1 convolution in 2 groups (16 x 9 x 5184 x 4 B = 3.0 MB an image) runs batch 3
+    // as a chunk of 2 and one of 1, without groups (6.0 MB) one image at a time into Y directly,
+    // at stride 2 (36 x 36 outputs, 1.5 MB) and as a 1x1 (0.7 MB) as one chunk of 3.
+    // Expected: y[n, m, p, q] = sum over c, r, s of x[n, c, p * stride - pad + r, q * stride -
+    // pad + s] * w[m, c, r, s], in double, with zeros outside the input; small integers keep
+    // every partial sum exact in fp32, whatever the summation order.
+    const int64_t n = 3, c = 32, h = 72, m = 8;
+    std::vector<float> xv(static_cast<std::size_t>(n * c * h * h));
+    for (std::size_t i = 0; i < xv.size(); ++i) xv[i] = static_cast<float>((i * 7919) % 13) - 6.0f;
+    const Tensor x = f32({n, c, h, h}, xv);
+    auto weights = [&](int64_t groups, int64_t k) {
+        std::vector<float> w(static_cast<std::size_t>(m * (c / groups) * k * k));
+        for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>((i * 104729) % 7) - 3.0f;
+        return w;
+    };
+    auto direct = [&](int64_t k, int64_t stride, int64_t pad, int64_t groups, const std::vector<float>& w) {
+        const int64_t cg = c / groups, mg = m / groups, o = (h + 2 * pad - k) / stride + 1;
+        std::vector<double> y(static_cast<std::size_t>(n * m * o * o));
+        for (int64_t b = 0; b < n; ++b)
+            for (int64_t mo = 0; mo < m; ++mo)
+                for (int64_t p = 0; p < o; ++p)
+                    for (int64_t q = 0; q < o; ++q) {
+                        double sum = 0;
+                        const int64_t g = mo / mg;
+                        for (int64_t ci = 0; ci < cg; ++ci)
+                            for (int64_t r = 0; r < k; ++r)
+                                for (int64_t t = 0; t < k; ++t) {
+                                    const int64_t i = p * stride - pad + r, j = q * stride - pad + t;
+                                    if (i < 0 || i >= h || j < 0 || j >= h) continue;
+                                    sum += static_cast<double>(xv[static_cast<std::size_t>(((b * c + g * cg + ci) * h + i) * h + j)]) *
+                                           w[static_cast<std::size_t>(((mo * cg + ci) * k + r) * k + t)];
+                                }
+                        y[static_cast<std::size_t>(((b * m + mo) * o + p) * o + q)] = sum;
+                    }
+        return y;
+    };
+    const auto pad1 = ints_attr({1, 1, 1, 1});
+    SECTION("3x3 pad 1 in 2 groups: chunks of 2 and 1 images") {
+        const auto wv = weights(2, 3);
+        const Tensor w = f32({m, c / 2, 3, 3}, wv);
+        const auto y = run_checked(make_node("Conv", 2, 1, {{"pads", pad1}, {"group", int_attr(2)}}), {&x, &w});
+        check_values(y[0], {n, m, h, h}, direct(3, 1, 1, 2, wv));
+    }
+    SECTION("3x3 pad 1: one image at a time") {
+        const auto wv = weights(1, 3);
+        const Tensor w = f32({m, c, 3, 3}, wv);
+        const auto y = run_checked(make_node("Conv", 2, 1, {{"pads", pad1}}), {&x, &w});
+        check_values(y[0], {n, m, h, h}, direct(3, 1, 1, 1, wv));
+    }
+    SECTION("3x3 pad 1 stride 2: one chunk") {
+        const auto wv = weights(1, 3);
+        const Tensor w = f32({m, c, 3, 3}, wv);
+        const auto y = run_checked(make_node("Conv", 2, 1, {{"pads", pad1}, {"strides", ints_attr({2, 2})}}), {&x, &w});
+        check_values(y[0], {n, m, 36, 36}, direct(3, 2, 1, 1, wv));
+    }
+    SECTION("1x1: one chunk, gathered") {
+        const auto wv = weights(1, 1);
+        const Tensor w = f32({m, c, 1, 1}, wv);
+        const auto y = run_checked(make_node("Conv", 2, 1), {&x, &w});
+        check_values(y[0], {n, m, h, h}, direct(1, 1, 0, 1, wv));
+    }
+}
+
 TEST_CASE("Conv rejects a kernel_shape that contradicts the weight", "[ops-nn]") {
     const Tensor x = f32({1, 1, 3, 3}, std::vector<float>(9, 1));
     const Tensor w = f32({1, 1, 2, 2}, {1, 1, 1, 1});

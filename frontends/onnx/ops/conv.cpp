@@ -1,6 +1,7 @@
 // Convolution: Conv (1-D, 2-D, 3-D, grouped and depthwise) as im2col + one Eigen GEMM per
-// image and group, and ConvTranspose as one GEMM per image and group followed by col2im.
+// chunk of images and group, and ConvTranspose as one GEMM per image and group followed by col2im.
 #include <algorithm>
+#include <memory>
 #include <string>
 
 #include "frontends/onnx/ops/op_utils.h"
@@ -188,19 +189,55 @@ void for_each_tap(const ConvGeometry& g, const std::vector<int64_t>& k, F&& f) {
     }
 }
 
-// col[(c * K + k), o] = x[c, input position of (o, k)] or 0 in the padding; K = kernel numel.
+// col[(c * K + k) * ld + o] = x[c, input position of (o, k)] or 0 in the padding; K = kernel
+// numel, ld the row stride of col (the output size, or a multiple of it when several images
+// share one col). Row by row of the output's last axis: the input index i = i0 + o * stride is
+// inside [0, in) for o in [lo, hi), so a row is zeros, a (strided) copy, zeros.
 template <class T>
-void im2col(const T* x, int64_t channels, const ConvGeometry& g, T* col) {
+void im2col(const T* x, int64_t channels, const ConvGeometry& g, T* col, int64_t ld) {
     const int64_t ksize = sim::shape_numel(g.kernel);
     const int64_t in_size = sim::shape_numel(g.in);
-    const int64_t out_size = sim::shape_numel(g.out);
     const int64_t rows = channels * ksize;
+    const std::size_t r = g.rank(), last = r - 1;
+    const int64_t inner = g.out[last];
+    if (inner == 0) return;
+    const int64_t outer = sim::shape_numel(g.out) / inner;
+    const auto in_strides = sim::shape_strides(g.in);
+    const int64_t s = g.strides[last], in_last = g.in[last];
 #pragma omp parallel for schedule(static)
     for (int64_t row = 0; row < rows; ++row) {
         const T* xc = x + (row / ksize) * in_size;
-        T* dst = col + row * out_size;
-        for_each_tap(g, unflatten(row % ksize, g.kernel),
-                     [&](int64_t o, int64_t i) { dst[o] = i < 0 ? T(0) : xc[i]; });
+        T* dst = col + row * ld;
+        const std::vector<int64_t> k = unflatten(row % ksize, g.kernel);
+        const int64_t i0 = -g.pad_begin[last] + k[last] * g.dilations[last];
+        const int64_t lo = std::min(inner, i0 >= 0 ? int64_t{0} : (-i0 + s - 1) / s);
+        const int64_t hi = std::max(lo, std::min(inner, in_last > i0 ? (in_last - i0 + s - 1) / s : int64_t{0}));
+        std::vector<int64_t> o(r, 0);
+        for (int64_t q = 0; q < outer; ++q, dst += inner) {
+            int64_t base = 0;
+            bool valid = true;
+            for (std::size_t d = 0; d < last; ++d) {
+                const int64_t i = o[d] * g.strides[d] - g.pad_begin[d] + k[d] * g.dilations[d];
+                if (i < 0 || i >= g.in[d]) valid = false;
+                base += i * in_strides[d];
+            }
+            if (!valid) {
+                std::fill(dst, dst + inner, T(0));
+            } else {
+                std::fill(dst, dst + lo, T(0));
+                const T* src = xc + base + i0;
+                if (s == 1) {
+                    std::copy(src + lo, src + hi, dst + lo);
+                } else {
+                    for (int64_t ol = lo; ol < hi; ++ol) dst[ol] = src[ol * s];
+                }
+                std::fill(dst + hi, dst + inner, T(0));
+            }
+            for (std::size_t d = last; d-- > 0;) {
+                if (++o[d] < g.out[d]) break;
+                o[d] = 0;
+            }
+        }
     }
 }
 
@@ -234,9 +271,14 @@ void check_float_inputs(const KernelContext& ctx) {
                  describe_tensor(ctx.in(1)) + " differ in element type");
 }
 
-// Y[n, group m-block] = W_g (M_g x C_g*K) * im2col(X[n, group c-block]) (C_g*K x O).
+// Y[n, group m-block] = W_g (M_g x C_g*K) * im2col(X[n, group c-block]) (C_g*K x O), with
+// the images of a chunk side by side in one GEMM, W_g x [col(X[n0]) ... col(X[n0 + nb - 1])]
+// (C_g*K x nb*O): a deep layer's small O (49 at 7 x 7) alone makes a thin product that runs far
+// below the GEMM's peak. A chunk's col and product are bounded by kChunkBytes each; with one
+// image in a chunk a pointwise convolution reads X directly and the product lands in Y.
 template <class T>
 Tensor conv(const KernelContext& ctx, const ConvGeometry& g) {
+    constexpr int64_t kChunkBytes = int64_t{8} << 20;
     const Tensor& x = ctx.in(0);
     const Tensor& w = ctx.in(1);
     Tensor y(x.dtype(), output_shape_of(g));
@@ -245,24 +287,49 @@ Tensor conv(const KernelContext& ctx, const ConvGeometry& g) {
     const int64_t ksize = sim::shape_numel(g.kernel);
     const int64_t in_size = sim::shape_numel(g.in);
     const int64_t out_size = sim::shape_numel(g.out);
+    if (g.batch == 0 || out_size == 0) return y;
     const bool pointwise = is_pointwise(g);
-    std::vector<T> col(pointwise ? 0 : static_cast<std::size_t>(cg * ksize * out_size));
+    const int64_t image_bytes = std::max(cg * ksize, mg) * out_size * static_cast<int64_t>(sizeof(T));
+    const int64_t nb = std::clamp<int64_t>(kChunkBytes / std::max<int64_t>(1, image_bytes), 1, g.batch);
+    const bool direct = nb == 1;  // one image a chunk: no gather, no scatter
+    // Uninitialised: every element is written before it is read.
+    std::unique_ptr<T[]> col(pointwise && direct ? nullptr : new T[static_cast<std::size_t>(cg * ksize * nb * out_size)]);
+    std::unique_ptr<T[]> product(direct ? nullptr : new T[static_cast<std::size_t>(mg * nb * out_size)]);
     const T* px = x.data<T>();
     const T* pw = w.data<T>();
     T* py = y.data<T>();
-    for (int64_t n = 0; n < g.batch; ++n) {
+    for (int64_t n0 = 0; n0 < g.batch; n0 += nb) {
+        const int64_t count = std::min(nb, g.batch - n0), cols = count * out_size;
         for (int64_t gi = 0; gi < g.group; ++gi) {
-            const T* xg = px + (n * g.in_channels + gi * cg) * in_size;
-            const T* src = xg;
-            if (!pointwise) {
-                im2col(xg, cg, g, col.data());
-                src = col.data();
+            const T* src = px + (n0 * g.in_channels + gi * cg) * in_size;
+            const int64_t ld = direct ? out_size : cols;
+            if (!(pointwise && direct)) {
+                for (int64_t b = 0; b < count; ++b) {
+                    const T* xg = px + ((n0 + b) * g.in_channels + gi * cg) * in_size;
+                    if (pointwise) {
+                        for (int64_t c = 0; c < cg; ++c)
+                            std::copy(xg + c * in_size, xg + (c + 1) * in_size, col.get() + c * ld + b * out_size);
+                    } else {
+                        im2col(xg, cg, g, col.get() + b * out_size, ld);
+                    }
+                }
+                src = col.get();
             }
             Eigen::Map<const sim::RowMatrix<T>> wm(pw + gi * mg * cg * ksize, mg, cg * ksize);
-            Eigen::Map<const sim::RowMatrix<T>> cm(src, cg * ksize, out_size);
-            Eigen::Map<sim::RowMatrix<T>> ym(py + (n * g.out_channels + gi * mg) * out_size, mg,
-                                             out_size);
-            ym.noalias() = wm * cm;
+            Eigen::Map<const sim::RowMatrix<T>> cm(src, cg * ksize, ld);
+            if (direct) {
+                Eigen::Map<sim::RowMatrix<T>> ym(py + (n0 * g.out_channels + gi * mg) * out_size, mg, out_size);
+                ym.noalias() = wm * cm;
+                continue;
+            }
+            Eigen::Map<sim::RowMatrix<T>> pm(product.get(), mg, cols);
+            pm.noalias() = wm * cm;
+#pragma omp parallel for collapse(2) schedule(static)
+            for (int64_t b = 0; b < count; ++b)
+                for (int64_t m = 0; m < mg; ++m) {
+                    const T* from = product.get() + m * cols + b * out_size;
+                    std::copy(from, from + out_size, py + ((n0 + b) * g.out_channels + gi * mg + m) * out_size);
+                }
         }
     }
     add_bias<T>(ctx, g.out_channels, g, y);

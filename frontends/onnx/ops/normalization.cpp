@@ -83,13 +83,20 @@ std::vector<Tensor> compute_batch_norm(const KernelContext& ctx) {
         const T* px = x.data<T>();
         T* py = y.data<T>();
         const int64_t images = x.dim(0);
+        // A plane's a and b: one pair (spatial), or one per element; either way a loop the
+        // compiler vectorises.
 #pragma omp parallel for schedule(static)
         for (int64_t nc = 0; nc < images * c; ++nc) {
             const int64_t ch = nc % c;
-            for (int64_t i = 0; i < plane; ++i) {
-                const std::size_t j = static_cast<std::size_t>(spatial ? ch : ch * plane + i);
-                const int64_t e = nc * plane + i;
-                py[e] = static_cast<T>(static_cast<double>(px[e]) * a[j] + b[j]);
+            const T* xs = px + nc * plane;
+            T* ys = py + nc * plane;
+            if (spatial) {
+                const double ac = a[static_cast<std::size_t>(ch)], bc = b[static_cast<std::size_t>(ch)];
+                for (int64_t i = 0; i < plane; ++i) ys[i] = static_cast<T>(static_cast<double>(xs[i]) * ac + bc);
+            } else {
+                const double* ac = a.data() + ch * plane;
+                const double* bc = b.data() + ch * plane;
+                for (int64_t i = 0; i < plane; ++i) ys[i] = static_cast<T>(static_cast<double>(xs[i]) * ac[i] + bc[i]);
             }
         }
     });
