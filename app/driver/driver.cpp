@@ -97,8 +97,30 @@ frontend::Graph load_graph(const RunRequest& request, TensorMap& inputs) {
 
 namespace {
 
-double to_double(const sim::Tensor& t, int64_t i) {
-    return t.get_as_double(i);
+struct Deviation {
+    double diff2 = 0, ref2 = 0, got2 = 0, dot = 0, max_abs = 0;
+    void add(double a, double b) {
+        diff2 += (a - b) * (a - b);
+        ref2 += b * b;
+        got2 += a * a;
+        dot += a * b;
+        max_abs = std::max(max_abs, std::fabs(a - b));
+    }
+};
+
+// In element order, in double: fp32 on both sides reads the floats directly (the same values
+// get_as_double gives, without its per-element dispatch), anything else through get_as_double.
+Deviation deviation(const sim::Tensor& got, const sim::Tensor& ref) {
+    Deviation d;
+    const int64_t n = ref.numel();
+    if (got.dtype() == sim::DType::Float32 && ref.dtype() == sim::DType::Float32) {
+        const float* a = got.data<float>();
+        const float* b = ref.data<float>();
+        for (int64_t i = 0; i < n; ++i) d.add(static_cast<double>(a[i]), static_cast<double>(b[i]));
+    } else {
+        for (int64_t i = 0; i < n; ++i) d.add(got.get_as_double(i), ref.get_as_double(i));
+    }
+    return d;
 }
 
 }  // namespace
@@ -118,15 +140,7 @@ nlohmann::json compare_outputs(const TensorMap& got, const TensorMap& reference)
                                        sim::shape_str(ref.shape())}};
             continue;
         }
-        double diff2 = 0, ref2 = 0, got2 = 0, dot = 0, max_abs = 0;
-        for (int64_t i = 0; i < ref.numel(); ++i) {
-            const double a = to_double(g, i), b = to_double(ref, i);
-            diff2 += (a - b) * (a - b);
-            ref2 += b * b;
-            got2 += a * a;
-            dot += a * b;
-            max_abs = std::max(max_abs, std::fabs(a - b));
-        }
+        const auto [diff2, ref2, got2, dot, max_abs] = deviation(g, ref);
         const double rel_l2 = ref2 > 0 ? std::sqrt(diff2 / ref2) : std::sqrt(diff2);
         const double cosine =
             (ref2 > 0 && got2 > 0) ? dot / std::sqrt(ref2 * got2) : (diff2 == 0 ? 1.0 : 0.0);
