@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <deque>
+#include <mutex>
 #include <sstream>
 
 #include <sys/mman.h>
@@ -118,20 +120,76 @@ std::vector<int64_t> shape_strides(const Shape& shape) {
 
 namespace {
 // 64-byte alignment for Eigen's vectorized maps; at least one line so data() is never null. The
-// bytes from `keep` on are zeroed (all of them for a new tensor, the padding for a loaded one).
+// padding past `bytes` is always zero; the bytes themselves from `keep` on are zeroed for a
+// new tensor (keep = 0) and a loaded one (keep = its size: all of them are read in), not for an
+// uninitialized one (keep = bytes).
+//
 // A buffer of kMappedBytes or more is pages of its own, straight from the kernel: they come
 // zeroed (no memset pass over them, the op's write is the first touch) and go back to the
 // system when the tensor goes, so a run's resident memory follows its live tensors rather than
 // what malloc's free lists kept (its mmap threshold grows with every large block it frees, and
-// blocks under it stay on the heap).
+// blocks under it stay on the heap). Between the two, a freed buffer waits in MappedPool for the
+// next tensor of its exact size: an executor frees an op's inputs just before the next op asks
+// for the same shapes, and a reused buffer costs neither the kernel's page faults and zeroing
+// nor, for an uninitialized tensor, a memset.
 constexpr std::size_t kMappedBytes = std::size_t{1} << 20;
 constexpr std::size_t kHugeBytes = std::size_t{8} << 20;
 
 std::size_t rounded_bytes(std::size_t bytes) { return ((bytes + 63) / 64) * 64 + 64; }
 
+// Freed mapped buffers, oldest first, at most kPoolBytes of them: past that the oldest go back
+// to the system.
+class MappedPool {
+  public:
+    static constexpr std::size_t kPoolBytes = std::size_t{128} << 20;
+
+    void* take(std::size_t rounded) {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        for (auto it = m_free.begin(); it != m_free.end(); ++it)
+            if (it->first == rounded) {
+                void* p = it->second;
+                m_free.erase(it);
+                m_held -= rounded;
+                return p;
+            }
+        return nullptr;
+    }
+
+    void give(void* p, std::size_t rounded) {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        if (rounded > kPoolBytes) {
+            munmap(p, rounded);
+            return;
+        }
+        while (m_held + rounded > kPoolBytes) {
+            munmap(m_free.front().second, m_free.front().first);
+            m_held -= m_free.front().first;
+            m_free.pop_front();
+        }
+        m_free.emplace_back(rounded, p);
+        m_held += rounded;
+    }
+
+  private:
+    std::mutex m_mutex;
+    std::deque<std::pair<std::size_t, void*>> m_free;
+    std::size_t m_held = 0;
+};
+
+// Never destroyed: a tensor with static storage duration may outlive any other static.
+MappedPool& mapped_pool() {
+    static MappedPool* pool = new MappedPool;
+    return *pool;
+}
+
 void* allocate_buffer(std::size_t bytes, std::size_t keep) {
     const std::size_t rounded = rounded_bytes(bytes);
+    keep = std::min(keep, bytes);
     if (rounded >= kMappedBytes) {
+        if (void* p = mapped_pool().take(rounded)) {
+            std::memset(static_cast<char*>(p) + keep, 0, rounded - keep);
+            return p;
+        }
         void* p = mmap(nullptr, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED) throw CapacityError("out of memory allocating " + std::to_string(bytes) + " bytes");
         // Transparent huge pages where the system offers them on request: a 2 MiB page is one
@@ -149,13 +207,14 @@ void free_buffer(void* p, std::size_t bytes) {
     if (!p) return;
     const std::size_t rounded = rounded_bytes(bytes);
     if (rounded >= kMappedBytes)
-        munmap(p, rounded);
+        mapped_pool().give(p, rounded);
     else
         std::free(p);
 }
 }  // namespace
 
-Tensor::Storage::Storage(std::size_t bytes) : m_ptr(allocate_buffer(bytes, 0)), m_bytes(bytes) {}
+Tensor::Storage::Storage(std::size_t bytes, bool zeroed)
+    : m_ptr(allocate_buffer(bytes, zeroed ? 0 : bytes)), m_bytes(bytes) {}
 
 Tensor::Storage::Storage(std::shared_ptr<const ReadOnlyFile> file, std::size_t offset,
                          std::size_t bytes)
@@ -224,7 +283,17 @@ void TensorLimit::check(int64_t numel, DType dtype, const std::string& shape_tex
 Tensor::Tensor(DType dtype, Shape shape)
     : m_dtype(dtype), m_shape(std::move(shape)), m_numel(shape_numel(m_shape)) {
     TensorLimit::check(m_numel, dtype, shape_str(m_shape), "");
-    m_storage = std::make_shared<Storage>(static_cast<std::size_t>(m_numel) * dtype_size(dtype));
+    m_storage = std::make_shared<Storage>(static_cast<std::size_t>(m_numel) * dtype_size(dtype), true);
+}
+
+Tensor Tensor::uninitialized(DType dtype, Shape shape) {
+    Tensor t;
+    t.m_dtype = dtype;
+    t.m_shape = std::move(shape);
+    t.m_numel = shape_numel(t.m_shape);
+    TensorLimit::check(t.m_numel, dtype, shape_str(t.m_shape), "");
+    t.m_storage = std::make_shared<Storage>(static_cast<std::size_t>(t.m_numel) * dtype_size(dtype), false);
+    return t;
 }
 
 Tensor Tensor::from_file(DType dtype, Shape shape, std::shared_ptr<const ReadOnlyFile> file,
@@ -241,7 +310,7 @@ Tensor Tensor::from_file(DType dtype, Shape shape, std::shared_ptr<const ReadOnl
                     (file ? "'" + file->path() + "' (" + std::to_string(file->size()) + " bytes)"
                           : std::string("a file")));
     t.m_storage = bytes ? std::make_shared<Storage>(std::move(file), offset, bytes)
-                        : std::make_shared<Storage>(0);
+                        : std::make_shared<Storage>(0, true);
     return t;
 }
 

@@ -62,6 +62,9 @@ class Tensor {
     /// @brief Zero-filled tensor of the given type and shape; CapacityError beyond the
     /// TensorLimit in force.
     Tensor(DType dtype, Shape shape);
+    /// @brief A tensor whose elements are unspecified until written, for an op that writes
+    /// every one of them (it saves the zero fill); CapacityError as the constructor.
+    static Tensor uninitialized(DType dtype, Shape shape);
 
     template <class T>
     static Tensor from_vector(const Shape& shape, const std::vector<T>& values);
@@ -145,11 +148,11 @@ class Tensor {
     int64_t m_numel = 0;
     std::shared_ptr<Storage> m_storage;
 
-    // The buffer every copy of a tensor shares: zero-filled memory, or bytes of a file read in
-    // on the first data() (after which it is the same as the first kind). Writes through raw()
-    // go to that buffer, never to the file.
+    // The buffer every copy of a tensor shares: memory (zero-filled unless the tensor was made
+    // uninitialized), or bytes of a file read in on the first data() (after which it is the same
+    // as the first kind). Writes through raw() go to that buffer, never to the file.
     struct Storage {
-        explicit Storage(std::size_t bytes);
+        Storage(std::size_t bytes, bool zeroed);
         Storage(std::shared_ptr<const ReadOnlyFile> file, std::size_t offset, std::size_t bytes);
         ~Storage();
         Storage(const Storage&) = delete;

@@ -257,3 +257,32 @@ TEST_CASE("MelWeightMatrix builds a triangle between mel points", "[ops-math]") 
     const Tensor far = f32({}, {1e5f});
     CHECK_THROWS_AS(run(n, 17, {&bins, &dft, &rate, &lo, &far}), sim::ModelError);
 }
+
+TEST_CASE("Integer Div by zero inside a loop the cores share fails the node, and a large float Add is exact", "[ops-math]") {
+    // 2^17 elements: past the size at which element-wise loops run on all cores. The one zero
+    // divisor sits in the second half, in the other thread's share on two cores.
+    const int64_t n = int64_t{1} << 17;
+    std::vector<int64_t> a(static_cast<std::size_t>(n)), b(static_cast<std::size_t>(n), 3);
+    for (int64_t i = 0; i < n; ++i) a[static_cast<std::size_t>(i)] = 3 * i + 1;
+    const Tensor ta = i64({n}, a);
+    const Tensor ok = i64({n}, b);
+    const auto q = run_checked(make_node("Div", 2, 1), {&ta, &ok});
+    CHECK(q[0].data<int64_t>()[n - 1] == n - 1);  // (3 (n - 1) + 1) / 3 truncates to n - 1
+    b[static_cast<std::size_t>(n - 5)] = 0;
+    const Tensor zero = i64({n}, b);
+    try {
+        run(make_node("Div", 2, 1), 13, {&ta, &zero});
+        FAIL("Div by zero did not fail");
+    } catch (const sim::ModelError& e) {
+        CHECK_THAT(e.what(), Catch::Contains("integer division by zero"));
+    }
+    std::vector<float> x(static_cast<std::size_t>(n)), y(static_cast<std::size_t>(n));
+    std::vector<double> sum(static_cast<std::size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+        x[static_cast<std::size_t>(i)] = static_cast<float>(i);
+        y[static_cast<std::size_t>(i)] = 0.5f;
+        sum[static_cast<std::size_t>(i)] = static_cast<double>(i) + 0.5;  // exact in fp32 below 2^23
+    }
+    const Tensor tx = f32({n}, x), ty = f32({n}, y);
+    check_values(run_checked(make_node("Add", 2, 1), {&tx, &ty})[0], {n}, sum);
+}

@@ -281,7 +281,8 @@ Tensor conv(const KernelContext& ctx, const ConvGeometry& g) {
     constexpr int64_t kChunkBytes = int64_t{8} << 20;
     const Tensor& x = ctx.in(0);
     const Tensor& w = ctx.in(1);
-    Tensor y(x.dtype(), output_shape_of(g));
+    // Every element is written: by the product directly, or by the scatter of a chunk's.
+    Tensor y = Tensor::uninitialized(x.dtype(), output_shape_of(g));
     const int64_t cg = g.in_channels / g.group;
     const int64_t mg = g.out_channels / g.group;
     const int64_t ksize = sim::shape_numel(g.kernel);

@@ -2,6 +2,7 @@
 // numpy broadcasting, and the variadic Max/Min/Sum/Mean.
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <limits>
 
 #include "frontends/onnx/ops/op_utils.h"
@@ -11,13 +12,35 @@ namespace {
 
 // ---- unary -----------------------------------------------------------------------------------
 
+// f(i) for every i < n, a large loop on all cores. An exception from f (integer division by
+// zero, say) must not leave an OpenMP region: the first caught is rethrown after the loop.
+template <class F>
+void for_each_element(int64_t n, F&& f) {
+    constexpr int64_t kParallelMin = int64_t{1} << 16;
+    if (n < kParallelMin) {
+        for (int64_t i = 0; i < n; ++i) f(i);
+        return;
+    }
+    std::exception_ptr error;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; ++i) {
+        try {
+            f(i);
+        } catch (...) {
+#pragma omp critical(xpusim_element_error)
+            if (!error) error = std::current_exception();
+        }
+    }
+    if (error) std::rethrow_exception(error);
+}
+
 // Applies f to every element; T is the input and output type.
 template <class T, class F>
 Tensor map_unary(const Tensor& x, F f) {
-    Tensor y(x.dtype(), x.shape());
+    Tensor y = Tensor::uninitialized(x.dtype(), x.shape());  // every element is written
     const T* in = x.data<T>();
     T* out = y.data<T>();
-    for (int64_t i = 0; i < x.numel(); ++i) out[i] = f(in[i]);
+    for_each_element(x.numel(), [&](int64_t i) { out[i] = f(in[i]); });
     return y;
 }
 
@@ -194,20 +217,20 @@ XPUSIM_REGISTER_OP("Not", OpKernel{infer_same_as_input0, [](const KernelContext&
 template <class T, class R, class F>
 Tensor broadcast_binary(const Tensor& a, const Tensor& b, DType out_type, const Node& node, F f) {
     const Shape shape = broadcast_shapes(a.shape(), b.shape(), node);
-    Tensor y(out_type, shape);
+    Tensor y = Tensor::uninitialized(out_type, shape);  // every element is written
     const T* pa = a.data<T>();
     const T* pb = b.data<T>();
     R* out = y.data<R>();
     const int64_t n = y.numel();
     if (a.shape() == shape && b.shape() == shape) {
-        for (int64_t i = 0; i < n; ++i) out[i] = f(pa[i], pb[i]);
+        for_each_element(n, [&](int64_t i) { out[i] = f(pa[i], pb[i]); });
     } else if (a.shape() == shape && b.numel() == 1) {
         const T s = pb[0];
-        for (int64_t i = 0; i < n; ++i) out[i] = f(pa[i], s);
+        for_each_element(n, [&](int64_t i) { out[i] = f(pa[i], s); });
     } else {
         const auto oa = broadcast_offsets(a.shape(), shape);
         const auto ob = broadcast_offsets(b.shape(), shape);
-        for (int64_t i = 0; i < n; ++i) out[i] = f(pa[oa[i]], pb[ob[i]]);
+        for_each_element(n, [&](int64_t i) { out[i] = f(pa[oa[i]], pb[ob[i]]); });
     }
     return y;
 }

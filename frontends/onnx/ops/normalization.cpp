@@ -77,7 +77,7 @@ std::vector<Tensor> compute_batch_norm(const KernelContext& ctx) {
         a[j] = p[0][j] / std::sqrt(p[3][j] + eps);
         b[j] = p[1][j] - p[2][j] * a[j];
     }
-    Tensor y(x.dtype(), x.shape());
+    Tensor y = Tensor::uninitialized(x.dtype(), x.shape());  // every element is written
     dispatch_float(x.dtype(), node, [&](auto tag) {
         using T = decltype(tag);
         const T* px = x.data<T>();

@@ -173,7 +173,7 @@ std::vector<Tensor> max_pool(const KernelContext& ctx, const PoolGeometry& g, bo
     const int64_t storage_order = ctx.node.attr_int("storage_order", 0);
     if (storage_order != 0 && storage_order != 1) ctx.fail("storage_order must be 0 or 1");
     const WindowTable t = window_table(g, want_indices && storage_order == 1);
-    Tensor y(x.dtype(), out_shape_of(g));
+    Tensor y = Tensor::uninitialized(x.dtype(), out_shape_of(g));  // every output is written
     Tensor ind(DType::Int64, want_indices ? out_shape_of(g) : Shape{0});
     const int64_t in_plane = sim::shape_numel(g.in);
     const int64_t out_plane = sim::shape_numel(g.out);
