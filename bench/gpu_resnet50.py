@@ -8,13 +8,13 @@ Runtime running the same model on the same machine.
 
 The models come from examples/models/generate.py (batch 1 and batch 32 exports of torchvision's
 ResNet-50 shape, random weights); ONNX Runtime is the npm package scripts/install_ort.sh puts
-in build/ort. Wall times are the best of two; peak memory is the child's maximum RSS.
+in build/ort. Wall times are the best of two runs; peak memory is the larger of the two runs' own
+maximum RSS (GNU time).
 """
 import argparse
 import collections
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -24,13 +24,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def timed(cmd):
-    """(best wall seconds of two runs, peak RSS in MiB of the children so far)."""
-    best = None
+    """(best wall seconds of two runs, the larger peak RSS in MiB of the two). The peak comes
+    from GNU time (/usr/bin/time, Debian's `time`): a child forked from this Python process
+    starts its maximum RSS at the parent's, so wait4's figure would count the models held here."""
+    best, rss = None, 0.0
     for _ in range(2):
-        t = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        best = min(best or 1e9, time.perf_counter() - t)
-    return best, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        with tempfile.NamedTemporaryFile("r", suffix=".rss") as f:
+            t = time.perf_counter()
+            subprocess.run(["/usr/bin/time", "-f", "%M", "-o", f.name] + cmd, check=True, stdout=subprocess.DEVNULL)
+            best = min(best or 1e9, time.perf_counter() - t)
+            rss = max(rss, int(f.read().split()[-1]) / 1024)
+    return best, rss
 
 
 def breakdown(stats):
@@ -91,9 +95,16 @@ def main():
 
         print("\nsimulation speed on this machine (h200, batch 32)")
         wall, rss = timed([xpusim, "run", models[32], "-c", "h200", "--timing-only", "-o", os.path.join(d, "s")])
-        print(f"  timing-only      {wall:7.2f} s  (peak RSS so far {rss:.0f} MiB)")
+        with open(os.path.join(d, "s", "stats.json")) as f:
+            sim_s = json.load(f)["wall_s"]
+        print(f"  timing-only      {wall:7.2f} s  (simulation {sim_s:.2f} s of it; peak RSS {rss:.0f} MiB)")
         wall_n, rss = timed([xpusim, "run", models[32], "-c", "h200", "-o", os.path.join(d, "n")])
-        print(f"  with numerics    {wall_n:7.2f} s  (peak RSS so far {rss:.0f} MiB)")
+        with open(os.path.join(d, "n", "stats.json")) as f:
+            sim_n = json.load(f)["wall_s"]
+        print(f"  with numerics    {wall_n:7.2f} s  (simulation {sim_n:.2f} s of it, then the fp32 reference the "
+              f"deviations compare against; peak RSS {rss:.0f} MiB)")
+        wall_r, rss = timed([xpusim, "run", models[32], "-c", "reference", "-o", os.path.join(d, "r")])
+        print(f"  fp32 reference   {wall_r:7.2f} s  (the executor alone, as the numerics run uses it; peak RSS {rss:.0f} MiB)")
         ort = os.path.join(args.build, "ort")
         if os.path.isdir(os.path.join(ort, "node_modules")):
             inputs = os.path.join(d, "n", "inputs")
