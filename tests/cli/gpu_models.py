@@ -157,7 +157,7 @@ def case_gemm_waves(xpusim):
 
 def case_gemm_roofline(xpusim):
     # 4096^3 fp16: 2 x 4096^3 = 137.4 GFLOP. Peak at the tensor clock the preset gives
-    # (132 SMs x 2048 FMA x 2 x 1.67 GHz = 903 TFLOP/s): at least 152 us. 60% of peak: 254 us.
+    # (132 SMs x 2048 FMA x 2 x 1.465 GHz = 792 TFLOP/s): at least 173 us. 60% of peak: 289 us.
     with tempfile.TemporaryDirectory() as d:
         w = np.zeros((4096, 4096), np.float32)
         model = one_op_model(os.path.join(d, "g.onnx"), "MatMul", [("x", [4096, 4096])], ("y", [4096, 4096]),
@@ -165,7 +165,7 @@ def case_gemm_roofline(xpusim):
         s = run(xpusim, model, "h200", os.path.join(d, "out"), "--timing-only")
     row = next(r for r in s["kernels"] if r["name"].startswith("gemm"))
     t = (row["end_cycle"] - row["start_cycle"]) / s["clock_hz"]
-    peak = 132 * 2048 * 2 * 1.67e9
+    peak = 132 * 2048 * 2 * 1.465e9
     watts = s["energy_j"] / s["latency_s"]
     print(f"4096^3 fp16: kernel {t * 1e6:.1f} us = {2 * 4096 ** 3 / t / peak:.2f} of peak, "
           f"{s['energy_j'] * 1e3:.1f} mJ over {s['latency_s'] * 1e6:.1f} us = {watts:.0f} W")
