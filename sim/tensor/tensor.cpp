@@ -4,8 +4,8 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <limits>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <sstream>
 
