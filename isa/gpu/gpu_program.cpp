@@ -87,9 +87,12 @@ std::string GpuProgram::to_asm() const {
           << " in_flight=" << k.bytes_in_flight << " working_set=" << k.working_set
           << " flops=" << k.flops << " host=" << k.host_call << " iterations=" << k.cta.iterations
           << " stages=" << k.cta.stages << " specialized=" << k.cta.warp_specialized << '\n';
-        for (const auto& a : k.args)
+        for (const auto& a : k.args) {
             s << "  arg buffer=" << a.buffer << " unique=" << a.unique_bytes << " total=" << a.total_bytes
-              << " write=" << a.write << '\n';
+              << " write=" << a.write;
+            if (a.far_bytes >= 0) s << " far=" << a.far_bytes;
+            s << '\n';
+        }
         for (const auto& i : k.cta.prologue) write_instr(s, "prologue", i);
         for (const auto& i : k.cta.body) write_instr(s, "body", i);
         for (const auto& i : k.cta.epilogue) write_instr(s, "epilogue", i);
@@ -182,6 +185,7 @@ GpuProgram GpuProgram::from_asm(const std::string& text) {
                 a.unique_bytes = std::stoull(f.at("unique"));
                 a.total_bytes = std::stoull(f.at("total"));
                 a.write = f.at("write") == "1";
+                if (f.count("far")) a.far_bytes = std::stoll(f.at("far"));
                 p.kernels.back().args.push_back(a);
             } else {
                 throw sim::ModelError("unknown directive '" + head + "'");

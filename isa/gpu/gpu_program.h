@@ -56,11 +56,15 @@ struct CtaProgram {
 
 /// A kernel's global traffic per buffer: the bytes it touches (its footprint in the L2) and
 /// the bytes all its CTAs request (footprint plus re-reads), for the L2's hit/miss split.
+/// far_bytes: of the re-reads, those a later wave makes, a wave's working set after the
+/// buffer's last touch (only they can have spilled out of the L2; CTAs of one wave re-read
+/// what their neighbours fetched moments before); -1: every re-read.
 struct KernelArg {
     int buffer = -1;
     uint64_t unique_bytes = 0;
     uint64_t total_bytes = 0;
     bool write = false;
+    int64_t far_bytes = -1;
 };
 
 struct Kernel {

@@ -103,8 +103,10 @@ KernelL2 L2Cache::begin_kernel(const Kernel& k) {
     for (const auto& a : k.args) {
         if (a.write) continue;
         const int b = root(a.buffer);
+        const uint64_t rereads = a.total_bytes - std::min(a.total_bytes, a.unique_bytes);
+        const uint64_t exposed = a.far_bytes < 0 ? rereads : std::min(rereads, static_cast<uint64_t>(a.far_bytes));
         misses += static_cast<double>(a.unique_bytes) * (1.0 - resident_share(b, a.unique_bytes)) +
-                  static_cast<double>(a.total_bytes - std::min(a.total_bytes, a.unique_bytes)) * spill;
+                  static_cast<double>(exposed) * spill;
         reads += a.total_bytes;
     }
     uint64_t writebacks = 0;

@@ -227,6 +227,40 @@ TEST_CASE("gpu: the L2 serves a warm kernel's reads from its residency and a col
     CHECK(cold.cycles > warm.cycles);
 }
 
+TEST_CASE("gpu: only the re-reads a later wave makes can spill out of the L2", "[gpu]") {
+    // x: 2 MiB read 16 times (32 MiB requested), warm, so its first touch hits. A wave's working
+    // set of 8 MiB over the 4 MiB L2 spills (8 - 4) / 8 = half of the exposed re-reads:
+    //   every re-read exposed (far = -1): 30 MiB x 0.5 = 15 MiB miss, hit rate 1 - 15/32;
+    //   6 MiB of them from later waves:    6 MiB x 0.5 =  3 MiB miss, hit rate 1 - 3/32;
+    //   none (one wave):                                 nothing misses.
+    Kernel k;
+    k.name = "reread_x";
+    k.grid = 4;
+    k.threads = 128;
+    k.working_set = 8u << 20;
+    k.cta.iterations = 1;
+    k.cta.body = {{Op::LdGlobal, 1, 8u << 20, 0, 0, 0, 0}};
+    k.args = {{0, 2u << 20, 32u << 20, false}};
+    auto hit_rate = [&](int64_t far) {
+        Kernel kk = k;
+        kk.args[0].far_bytes = far;
+        return simulate(program_of(tiny_spec(), {kk})).sections.at("kernels").at(0).at("l2_hit_rate").get<double>();
+    };
+    CHECK(hit_rate(-1) == Approx(1.0 - 15.0 / 32.0));
+    CHECK(hit_rate(int64_t{6} << 20) == Approx(1.0 - 3.0 / 32.0));
+    CHECK(hit_rate(0) == Approx(1.0));
+}
+
+TEST_CASE("gpu: a GEMM that fits in one wave re-reads nothing a later wave would", "[gpu]") {
+    // 512 x 512 x 4096 on 132 SMs: a few dozen output tiles (Hopper's smallest is 64 x 128), so
+    // one wave covers every band of A and B and each re-read comes from the wave that fetched it.
+    const GpuProgram p = lower_matmul(tiny_132(), 512, 512, 4096);
+    const Kernel& k = p.kernels.front();
+    REQUIRE(k.args.size() >= 2);
+    CHECK(k.args[0].far_bytes == 0);
+    CHECK(k.args[1].far_bytes == 0);
+}
+
 TEST_CASE("gpu: a program prints as text and reads back to the same text", "[gpu]") {
     Kernel a = wgmma_kernel(132, 64);
     a.name = "gemm_tma_wgmma";
@@ -237,7 +271,7 @@ TEST_CASE("gpu: a program prints as text and reads back to the same text", "[gpu
     a.cta.prologue = {{Op::Mbarrier, 1, 0, 0, 0, 0, -1}};
     a.cta.body.insert(a.cta.body.begin(), {Op::TmaLoad, 1, 16384, 0, 0, 0, 0});
     a.cta.epilogue = {{Op::TmaStore, 1, 65536, 0, 0, 0, 1}};
-    a.args = {{0, 2u << 20, 8u << 20, false}, {1, 2u << 20, 2u << 20, true}};
+    a.args = {{0, 2u << 20, 8u << 20, false, 3u << 20}, {1, 2u << 20, 2u << 20, true}};
     Kernel b;
     b.name = "elementwise";
     b.nodes = {"relu"};
@@ -253,6 +287,8 @@ TEST_CASE("gpu: a program prints as text and reads back to the same text", "[gpu
     REQUIRE(back.kernels.size() == 2);
     CHECK(back.kernels[0].cta.body.size() == 2);
     CHECK(back.kernels[0].cta.warp_specialized);
+    CHECK(back.kernels[0].args[0].far_bytes == 3 << 20);
+    CHECK(back.kernels[0].args[1].far_bytes == -1);
     CHECK(back.kernels[1].grid == 512);
     // Read back, it times as the original does.
     GpuProgram timed = back;

@@ -356,16 +356,26 @@ static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t 
     // One wave of CTAs, rasterized as CUTLASS's swizzle does, covers a near-square block of
     // a x b tiles (a b = the CTAs of a wave, a chosen to minimise the bands it reads): it
     // re-reads a bands of A and b bands of B.
-    {
-        const double wave = std::min<double>(static_cast<double>(kn.grid), static_cast<double>(s.sm.count) * 1.0);
-        const double a_rows = std::clamp(std::sqrt(wave * static_cast<double>(t.n) / static_cast<double>(t.m)), 1.0,
-                                         static_cast<double>(tiles_m));
-        const double b_cols = std::min(static_cast<double>(tiles_n), std::ceil(wave / a_rows));
-        kn.working_set = static_cast<uint64_t>((a_rows * static_cast<double>(t.m) + b_cols * static_cast<double>(t.n)) *
-                                               static_cast<double>(k_work * eb));
-    }
-    kn.args.push_back({ops.a, ops.a_unique, std::max(ops.a_unique, a_total), false});
-    kn.args.push_back({ops.b, ops.b_unique, std::max(ops.b_unique, b_total), false});
+    const double wave = std::min<double>(static_cast<double>(kn.grid), static_cast<double>(s.sm.count) * 1.0);
+    const double a_rows = std::clamp(std::sqrt(wave * static_cast<double>(t.n) / static_cast<double>(t.m)), 1.0,
+                                     static_cast<double>(tiles_m));
+    const double b_cols = std::min(static_cast<double>(tiles_n), std::ceil(wave / a_rows));
+    kn.working_set = static_cast<uint64_t>((a_rows * static_cast<double>(t.m) + b_cols * static_cast<double>(t.n)) *
+                                           static_cast<double>(k_work * eb));
+    // Which re-reads can miss: the b_cols CTAs of a wave that share an A band read each k-slice
+    // of it within moments of each other (hits, whatever the working set), so of a band's
+    // tiles_n reads only the first of each later wave that reaches the band comes a whole wave's
+    // working set after its last touch: ceil(tiles_n / b_cols) - 1 of tiles_n. B likewise with
+    // a_rows and tiles_m.
+    auto far = [](uint64_t total, double per_band, double per_wave) {
+        return static_cast<int64_t>(static_cast<double>(total) * (std::ceil(per_band / per_wave) - 1.0) / per_band);
+    };
+    KernelArg a_arg{ops.a, ops.a_unique, std::max(ops.a_unique, a_total), false};
+    a_arg.far_bytes = far(a_arg.total_bytes, static_cast<double>(tiles_n), b_cols);
+    KernelArg b_arg{ops.b, ops.b_unique, std::max(ops.b_unique, b_total), false};
+    b_arg.far_bytes = far(b_arg.total_bytes, static_cast<double>(tiles_m), a_rows);
+    kn.args.push_back(a_arg);
+    kn.args.push_back(b_arg);
     for (int r : ops.residuals) kn.args.push_back({r, ops.c_bytes, ops.c_bytes, false});
     const uint64_t c_total = split ? static_cast<uint64_t>(M * N * batch * best.split * 4) : ops.c_bytes;
     kn.args.push_back({c_buf, split ? partials : ops.c_bytes, c_total, true});  // C in its own dtype; fp32 partials under split-K
