@@ -167,7 +167,10 @@ static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t 
             regs = 168;
         } else {
             smem = stages * stage_bytes;
-            regs = tensor ? (t.m * t.n >= 128 * 256 ? 232 : 168) : 128;
+            // SIMT: a thread's accumulators (its m n / threads micro-tile) plus about 64 for its
+            // A and B fragments, addresses and the loop (128 for CUTLASS's 8 x 8 micro-tile).
+            regs = tensor ? (t.m * t.n >= 128 * 256 ? 232 : 168)
+                          : std::min<int64_t>(255, t.m * t.n / threads + 64);
             if (smem + s.sm.smem_per_cta_reserved > static_cast<int64_t>(s.sm.smem_bytes())) continue;
         }
         const int64_t regs_warp = (regs * 32 + s.sm.register_granule - 1) / s.sm.register_granule * s.sm.register_granule;
