@@ -154,11 +154,28 @@ std::vector<int64_t> unflatten(int64_t flat, const Shape& dims) {
     return idx;
 }
 
-// Walks every output position of `g` (row-major) for one kernel tap `k`, calling
-// f(out_flat, in_flat) where in_flat is the input position it reads, or -1 for padding.
-// Input coordinate per axis: i = o * stride - pad_begin + k * dilation.
+// One kernel tap `k` of `g`, row by row of the output's last axis: f(out0, base, valid) per
+// row, out0 the row's first (flat) output position, base the flat input offset of its outer
+// axes and valid whether they are all inside the input. Input coordinate per axis:
+// i = o * stride - pad_begin + k * dilation; along a row, output ol reads base + i0 + ol * s
+// (TapRow), inside the input's last axis for ol in [lo, hi).
+struct TapRow {
+    int64_t i0, s, lo, hi;
+};
+
+TapRow tap_row(const ConvGeometry& g, const std::vector<int64_t>& k) {
+    const std::size_t last = g.rank() - 1;
+    const int64_t inner = g.out[last], in_last = g.in[last];
+    TapRow t;
+    t.i0 = -g.pad_begin[last] + k[last] * g.dilations[last];
+    t.s = g.strides[last];
+    t.lo = std::min(inner, t.i0 >= 0 ? int64_t{0} : (-t.i0 + t.s - 1) / t.s);
+    t.hi = std::max(t.lo, std::min(inner, in_last > t.i0 ? (in_last - t.i0 + t.s - 1) / t.s : int64_t{0}));
+    return t;
+}
+
 template <class F>
-void for_each_tap(const ConvGeometry& g, const std::vector<int64_t>& k, F&& f) {
+void for_each_tap_row(const ConvGeometry& g, const std::vector<int64_t>& k, F&& f) {
     const std::size_t r = g.rank();
     const std::size_t last = r - 1;
     const int64_t inner = g.out[last];
@@ -167,7 +184,6 @@ void for_each_tap(const ConvGeometry& g, const std::vector<int64_t>& k, F&& f) {
     const auto in_strides = sim::shape_strides(g.in);
     std::vector<int64_t> o(r, 0);
     for (int64_t q = 0; q < outer; ++q) {
-        // Offset and validity of the outer axes for this row of outputs.
         int64_t base = 0;
         bool valid = true;
         for (std::size_t d = 0; d < last; ++d) {
@@ -175,13 +191,7 @@ void for_each_tap(const ConvGeometry& g, const std::vector<int64_t>& k, F&& f) {
             if (i < 0 || i >= g.in[d]) valid = false;
             base += i * in_strides[d];
         }
-        const int64_t out0 = q * inner;
-        const int64_t i0 = -g.pad_begin[last] + k[last] * g.dilations[last];
-        const int64_t s = g.strides[last];
-        for (int64_t ol = 0; ol < inner; ++ol) {
-            const int64_t i = i0 + ol * s;
-            f(out0 + ol, valid && i >= 0 && i < g.in[last] ? base + i : -1);
-        }
+        f(q * inner, base, valid);
         for (std::size_t d = last; d-- > 0;) {
             if (++o[d] < g.out[d]) break;
             o[d] = 0;
@@ -189,55 +199,48 @@ void for_each_tap(const ConvGeometry& g, const std::vector<int64_t>& k, F&& f) {
     }
 }
 
+// Every output position of `g` (row-major) for one tap `k`: f(out_flat, in_flat), in_flat the
+// input position it reads, or -1 for padding.
+template <class F>
+void for_each_tap(const ConvGeometry& g, const std::vector<int64_t>& k, F&& f) {
+    const int64_t inner = g.out[g.rank() - 1];
+    const TapRow t = tap_row(g, k);
+    for_each_tap_row(g, k, [&](int64_t out0, int64_t base, bool valid) {
+        for (int64_t ol = 0; ol < inner; ++ol)
+            f(out0 + ol, valid && ol >= t.lo && ol < t.hi ? base + t.i0 + ol * t.s : -1);
+    });
+}
+
 // col[(c * K + k) * ld + o] = x[c, input position of (o, k)] or 0 in the padding; K = kernel
 // numel, ld the row stride of col (the output size, or a multiple of it when several images
-// share one col). Row by row of the output's last axis: the input index i = i0 + o * stride is
-// inside [0, in) for o in [lo, hi), so a row is zeros, a (strided) copy, zeros.
+// share one col). A row of the output's last axis is zeros, a (strided) copy, zeros.
 template <class T>
 void im2col(const T* x, int64_t channels, const ConvGeometry& g, T* col, int64_t ld) {
     const int64_t ksize = sim::shape_numel(g.kernel);
     const int64_t in_size = sim::shape_numel(g.in);
     const int64_t rows = channels * ksize;
-    const std::size_t r = g.rank(), last = r - 1;
-    const int64_t inner = g.out[last];
-    if (inner == 0) return;
-    const int64_t outer = sim::shape_numel(g.out) / inner;
-    const auto in_strides = sim::shape_strides(g.in);
-    const int64_t s = g.strides[last], in_last = g.in[last];
+    const int64_t inner = g.out[g.rank() - 1];
 #pragma omp parallel for schedule(static)
     for (int64_t row = 0; row < rows; ++row) {
         const T* xc = x + (row / ksize) * in_size;
-        T* dst = col + row * ld;
+        T* dst_row = col + row * ld;
         const std::vector<int64_t> k = unflatten(row % ksize, g.kernel);
-        const int64_t i0 = -g.pad_begin[last] + k[last] * g.dilations[last];
-        const int64_t lo = std::min(inner, i0 >= 0 ? int64_t{0} : (-i0 + s - 1) / s);
-        const int64_t hi = std::max(lo, std::min(inner, in_last > i0 ? (in_last - i0 + s - 1) / s : int64_t{0}));
-        std::vector<int64_t> o(r, 0);
-        for (int64_t q = 0; q < outer; ++q, dst += inner) {
-            int64_t base = 0;
-            bool valid = true;
-            for (std::size_t d = 0; d < last; ++d) {
-                const int64_t i = o[d] * g.strides[d] - g.pad_begin[d] + k[d] * g.dilations[d];
-                if (i < 0 || i >= g.in[d]) valid = false;
-                base += i * in_strides[d];
-            }
+        const TapRow t = tap_row(g, k);
+        for_each_tap_row(g, k, [&](int64_t out0, int64_t base, bool valid) {
+            T* dst = dst_row + out0;
             if (!valid) {
                 std::fill(dst, dst + inner, T(0));
+                return;
+            }
+            std::fill(dst, dst + t.lo, T(0));
+            const T* src = xc + base + t.i0;
+            if (t.s == 1) {
+                std::copy(src + t.lo, src + t.hi, dst + t.lo);
             } else {
-                std::fill(dst, dst + lo, T(0));
-                const T* src = xc + base + i0;
-                if (s == 1) {
-                    std::copy(src + lo, src + hi, dst + lo);
-                } else {
-                    for (int64_t ol = lo; ol < hi; ++ol) dst[ol] = src[ol * s];
-                }
-                std::fill(dst + hi, dst + inner, T(0));
+                for (int64_t ol = t.lo; ol < t.hi; ++ol) dst[ol] = src[ol * t.s];
             }
-            for (std::size_t d = last; d-- > 0;) {
-                if (++o[d] < g.out[d]) break;
-                o[d] = 0;
-            }
-        }
+            std::fill(dst + t.hi, dst + inner, T(0));
+        });
     }
 }
 
