@@ -189,7 +189,6 @@ MappedPool& mapped_pool() {
 
 void* allocate_buffer(std::size_t bytes, std::size_t keep) {
     const std::size_t rounded = rounded_bytes(bytes);
-    keep = std::min(keep, bytes);
     if (rounded >= kMappedBytes) {
         if (void* p = mapped_pool().take(rounded)) {
             std::memset(static_cast<char*>(p) + keep, 0, rounded - keep);
