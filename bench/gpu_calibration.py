@@ -5,7 +5,7 @@ replay does. Prints each point, the absolute percentage error, and the MAPE per 
 roofline with the measured ceilings (max(FLOPs / measured GEMM peak of the dtype, bytes /
 measured copy bandwidth)) as the baseline to beat.
 
-    /usr/bin/python3 bench/gpu_calibration.py CALIBRATION.json [--preset h200] [--build build]
+    /usr/bin/python3 bench/gpu_calibration.py CALIBRATION.json [--preset h200] [--build build] [--set KEY=VALUE]...
 
 CALIBRATION.json is the format of ../shared/reference/gpu_h200_calibration.json: `gemm` rows of
 {M, N, K, dtype, median_us} (torch.matmul of A[M,K] x B[K,N], fp32 with TF32 off) and
@@ -33,10 +33,13 @@ def matmul_model(path, M, N, K):
     onnx.save(m, path)
 
 
-def simulate(exe, model, preset, precision):
+def simulate(exe, model, preset, precision, overrides=()):
     with tempfile.TemporaryDirectory() as d:
-        subprocess.run([exe, "run", model, "-c", preset, "--timing-only", "-o", d, "--set", f"precision={precision}",
-                        "--set", "l2.initial=warm"], check=True, stdout=subprocess.DEVNULL)
+        cmd = [exe, "run", model, "-c", preset, "--timing-only", "-o", d, "--set", f"precision={precision}",
+               "--set", "l2.initial=warm"]
+        for o in overrides:
+            cmd += ["--set", o]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         with open(os.path.join(d, "stats.json")) as f:
             return json.load(f)
 
@@ -46,6 +49,8 @@ def main():
     ap.add_argument("calibration")
     ap.add_argument("--preset", default="h200")
     ap.add_argument("--build", default="build")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a preset override passed to every run, as `xpusim run --set`")
     args = ap.parse_args()
     cal = json.load(open(args.calibration))
     ceil = cal["ceilings"]
@@ -61,7 +66,7 @@ def main():
             M, N, K, dt = g["M"], g["N"], g["K"], g["dtype"]
             path = os.path.join(d, f"mm_{M}_{N}_{K}.onnx")
             matmul_model(path, M, N, K)
-            s = simulate(exe, path, args.preset, dt)
+            s = simulate(exe, path, args.preset, dt, args.set)
             got = s["latency_s"] * 1e6
             eb = 4 if dt == "fp32" else 2
             roof = max(2 * M * N * K / peak[dt], (M * K + K * N + M * N) * eb / copy_bw) * 1e6

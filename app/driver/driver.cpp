@@ -254,8 +254,18 @@ RunOutcome run(const RunRequest& request) {
     const sim::config::Config config = config_loader().load(request.config, request.overrides);
     TensorMap given;
     const frontend::Graph graph = load_graph(request, given);
-    const TensorMap inputs = frontend::make_random_inputs(graph, request.seed, given);
-    frontend::check_inputs(graph, inputs);
+    // A simulated target's timing reads shapes, never values, so a timing-only run draws none:
+    // the inputs it used are the ones given. The reference target times its executor, which
+    // needs every value.
+    const bool reads_values =
+        !request.timing_only || sim::target_models().get(config.target()).is_reference;
+    TensorMap inputs = given;
+    if (reads_values) {
+        inputs = frontend::make_random_inputs(graph, request.seed, given);
+        frontend::check_inputs(graph, inputs);
+    } else {
+        frontend::check_given_inputs(graph, inputs);
+    }
     const lower::CalibrationSet calibration = calibration_set(request);
     RunOutcome out =
         run_graph(graph, config, inputs, request.seed, request.timing_only, calibration);

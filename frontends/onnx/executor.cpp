@@ -56,14 +56,21 @@ std::vector<Tensor> run_node(const Node& node, int64_t opset,
     return outputs;
 }
 
-void check_inputs(const Graph& graph, const TensorMap& inputs) {
+namespace {
+
+void check_inputs_against(const Graph& graph, const TensorMap& inputs, bool all_given) {
     for (const auto& [name, t] : inputs)
         if (std::find(graph.inputs.begin(), graph.inputs.end(), name) == graph.inputs.end())
             throw ModelError("input '" + name + "' is not an input of the model");
     for (const auto& name : graph.inputs) {
-        auto it = inputs.find(name);
-        if (it == inputs.end()) throw ModelError("input '" + name + "' is not given");
         const ValueInfo& v = graph.value(name);
+        auto it = inputs.find(name);
+        if (it == inputs.end()) {
+            if (all_given) throw ModelError("input '" + name + "' is not given");
+            if (!v.shape_known)
+                throw ModelError("input '" + name + "' has no known shape: give it with --shape");
+            continue;
+        }
         if (it->second.dtype() != v.dtype)
             throw ModelError("input '" + name + "' must be " + sim::dtype_name(v.dtype) + ", got " +
                              sim::dtype_name(it->second.dtype()));
@@ -72,6 +79,12 @@ void check_inputs(const Graph& graph, const TensorMap& inputs) {
                              ", got " + sim::shape_str(it->second.shape()));
     }
 }
+
+}  // namespace
+
+void check_inputs(const Graph& graph, const TensorMap& inputs) { check_inputs_against(graph, inputs, true); }
+
+void check_given_inputs(const Graph& graph, const TensorMap& given) { check_inputs_against(graph, given, false); }
 
 TensorMap execute_graph(const Graph& graph, const TensorMap& inputs, const NodeObserver& observer) {
     check_inputs(graph, inputs);

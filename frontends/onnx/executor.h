@@ -29,4 +29,9 @@ std::vector<Tensor> run_node(const Node& node, int64_t opset,
 /// element type and (bound) shape equal. Throws ModelError naming the input.
 void check_inputs(const Graph& graph, const TensorMap& inputs);
 
+/// @brief As check_inputs for the inputs that are given; one that is not given needs a known
+/// shape (a run that draws no values still has to know every shape). For runs that read no
+/// input values, such as timing-only ones.
+void check_given_inputs(const Graph& graph, const TensorMap& given);
+
 }  // namespace xpusim::frontend

@@ -87,6 +87,26 @@ def test_given_inputs_equal_cli_input_files(cli, small_transformer, tmp_path):
     np.testing.assert_array_equal(r.inputs["input_ids"], ids)
 
 
+@pytest.mark.parametrize("preset", ["h200", "tpu_v4i", "nvdla_full"])
+def test_timing_only_draws_no_inputs_and_times_the_same(small_cnn, preset):
+    # Timing reads shapes, never values: a timing-only run on a simulated target draws no
+    # inputs (it used none), and times exactly what the full run times.
+    shapes = {"image": (2, 3, 32, 32)}
+    full = xpusim.run(small_cnn, preset, seed=7, shapes=shapes)
+    timed = xpusim.run(small_cnn, preset, seed=7, shapes=shapes, timing_only=True)
+    assert list(full.inputs) == ["image"] and timed.inputs == {}
+    assert timed.stats["cycles"] == full.stats["cycles"] and timed.stats["latency_s"] == full.stats["latency_s"]
+    # A given input is still checked, and kept as the input the run used.
+    image = np.zeros((2, 3, 32, 32), np.float32)
+    given = xpusim.run(small_cnn, preset, inputs={"image": image}, timing_only=True)
+    assert list(given.inputs) == ["image"] and given.stats["cycles"] == full.stats["cycles"]
+    with pytest.raises(xpusim.XpusimError, match="image"):
+        xpusim.run(small_cnn, preset, inputs={"image": image[:1]}, shapes=shapes, timing_only=True)
+    # Without a shape for its dynamic batch there is nothing to time.
+    with pytest.raises(xpusim.XpusimError, match="dynamic dimension .batch."):
+        xpusim.run(small_cnn, preset, timing_only=True)
+
+
 def test_outputs_are_views_that_outlive_the_result(small_cnn):
     r = xpusim.run(small_cnn, TARGET, shapes={"image": "1x3x32x32"})
     out = next(iter(r.outputs.values()))
