@@ -57,24 +57,33 @@ TEST_CASE("Conv dilations, strides and asymmetric pads", "[ops-nn]") {
 }
 
 TEST_CASE("Conv over batches that the executor runs in chunks of images matches the direct sum", "[ops-nn]") {
-    // The executor puts several images side by side in one GEMM, up to a scratch bound of 8 MiB
-    // (the larger of an image's im2col and its output, x images): with 32 channels of 72 x 72,
-    // a 3x3 pad-1 convolution in 2 groups (16 x 9 x 5184 x 4 B = 3.0 MB an image) runs batch 3
-    // as a chunk of 2 and one of 1, without groups (6.0 MB) one image at a time into Y directly,
-    // at stride 2 (36 x 36 outputs, 1.5 MB) and as a 1x1 (0.7 MB) as one chunk of 3.
+    // The executor puts several images side by side in one GEMM when an image's output is thin
+    // (fewer than 192 positions: a chunk aims at 4 x 192 columns), up to a scratch bound of
+    // 8 MiB (the larger of an image's im2col and its output, x images). An output of 192
+    // positions or more runs one image at a time. With 1280 channels of 12 x 12 (144 outputs):
+    //   - 3x3 pad 1 in 2 groups: 640 x 9 x 144 x 4 B = 3.3 MB an image, so batch 3 runs as a
+    //     chunk of 2 and one of 1;
+    //   - 3x3 pad 1 without groups: 6.6 MB, one image at a time into Y directly;
+    //   - 3x3 pad 1 stride 2 (6 x 6 outputs, 1.7 MB): one chunk of 3;
+    //   - 1x1 (0.7 MB): one gathered chunk of 3;
+    // and a 1x1 on 16 x 16 (256 outputs) reads X and writes Y directly, image by image.
     // Expected: y[n, m, p, q] = sum over c, r, s of x[n, c, p * stride - pad + r, q * stride -
     // pad + s] * w[m, c, r, s], in double, with zeros outside the input; small integers keep
-    // every partial sum exact in fp32, whatever the summation order.
-    const int64_t n = 3, c = 32, h = 72, m = 8;
-    std::vector<float> xv(static_cast<std::size_t>(n * c * h * h));
-    for (std::size_t i = 0; i < xv.size(); ++i) xv[i] = static_cast<float>((i * 7919) % 13) - 6.0f;
-    const Tensor x = f32({n, c, h, h}, xv);
-    auto weights = [&](int64_t groups, int64_t k) {
+    // every partial sum exact in fp32 (at most 11520 terms of magnitude <= 18), whatever the
+    // summation order.
+    const int64_t n = 3, m = 8;
+    auto input = [&](int64_t c, int64_t h) {
+        std::vector<float> xv(static_cast<std::size_t>(n * c * h * h));
+        for (std::size_t i = 0; i < xv.size(); ++i) xv[i] = static_cast<float>((i * 7919) % 13) - 6.0f;
+        return xv;
+    };
+    auto weights = [&](int64_t c, int64_t groups, int64_t k) {
         std::vector<float> w(static_cast<std::size_t>(m * (c / groups) * k * k));
         for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>((i * 104729) % 7) - 3.0f;
         return w;
     };
-    auto direct = [&](int64_t k, int64_t stride, int64_t pad, int64_t groups, const std::vector<float>& w) {
+    auto direct = [&](const std::vector<float>& xv, int64_t c, int64_t h, int64_t k, int64_t stride, int64_t pad,
+                      int64_t groups, const std::vector<float>& w) {
         const int64_t cg = c / groups, mg = m / groups, o = (h + 2 * pad - k) / stride + 1;
         std::vector<double> y(static_cast<std::size_t>(n * m * o * o));
         for (int64_t b = 0; b < n; ++b)
@@ -95,30 +104,42 @@ TEST_CASE("Conv over batches that the executor runs in chunks of images matches 
                     }
         return y;
     };
+    const int64_t c = 1280, h = 12;
+    const auto xv = input(c, h);
+    const Tensor x = f32({n, c, h, h}, xv);
     const auto pad1 = ints_attr({1, 1, 1, 1});
     SECTION("3x3 pad 1 in 2 groups: chunks of 2 and 1 images") {
-        const auto wv = weights(2, 3);
+        const auto wv = weights(c, 2, 3);
         const Tensor w = f32({m, c / 2, 3, 3}, wv);
         const auto y = run_checked(make_node("Conv", 2, 1, {{"pads", pad1}, {"group", int_attr(2)}}), {&x, &w});
-        check_values(y[0], {n, m, h, h}, direct(3, 1, 1, 2, wv));
+        check_values(y[0], {n, m, h, h}, direct(xv, c, h, 3, 1, 1, 2, wv));
     }
     SECTION("3x3 pad 1: one image at a time") {
-        const auto wv = weights(1, 3);
+        const auto wv = weights(c, 1, 3);
         const Tensor w = f32({m, c, 3, 3}, wv);
         const auto y = run_checked(make_node("Conv", 2, 1, {{"pads", pad1}}), {&x, &w});
-        check_values(y[0], {n, m, h, h}, direct(3, 1, 1, 1, wv));
+        check_values(y[0], {n, m, h, h}, direct(xv, c, h, 3, 1, 1, 1, wv));
     }
     SECTION("3x3 pad 1 stride 2: one chunk") {
-        const auto wv = weights(1, 3);
+        const auto wv = weights(c, 1, 3);
         const Tensor w = f32({m, c, 3, 3}, wv);
         const auto y = run_checked(make_node("Conv", 2, 1, {{"pads", pad1}, {"strides", ints_attr({2, 2})}}), {&x, &w});
-        check_values(y[0], {n, m, 36, 36}, direct(3, 2, 1, 1, wv));
+        check_values(y[0], {n, m, 6, 6}, direct(xv, c, h, 3, 2, 1, 1, wv));
     }
     SECTION("1x1: one chunk, gathered") {
-        const auto wv = weights(1, 1);
+        const auto wv = weights(c, 1, 1);
         const Tensor w = f32({m, c, 1, 1}, wv);
         const auto y = run_checked(make_node("Conv", 2, 1), {&x, &w});
-        check_values(y[0], {n, m, h, h}, direct(1, 1, 0, 1, wv));
+        check_values(y[0], {n, m, h, h}, direct(xv, c, h, 1, 1, 0, 1, wv));
+    }
+    SECTION("1x1 on a wide output: one image at a time, straight from X into Y") {
+        const int64_t cw = 32, hw = 16;
+        const auto xw = input(cw, hw);
+        const Tensor x16 = f32({n, cw, hw, hw}, xw);
+        const auto wv = weights(cw, 1, 1);
+        const Tensor w = f32({m, cw, 1, 1}, wv);
+        const auto y = run_checked(make_node("Conv", 2, 1), {&x16, &w});
+        check_values(y[0], {n, m, hw, hw}, direct(xw, cw, hw, 1, 1, 0, 1, wv));
     }
 }
 

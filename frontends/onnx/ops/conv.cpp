@@ -276,8 +276,9 @@ void check_float_inputs(const KernelContext& ctx) {
 
 // Y[n, group m-block] = W_g (M_g x C_g*K) * im2col(X[n, group c-block]) (C_g*K x O), with
 // the images of a chunk side by side in one GEMM, W_g x [col(X[n0]) ... col(X[n0 + nb - 1])]
-// (C_g*K x nb*O): a deep layer's small O (49 at 7 x 7) alone makes a thin product that runs far
-// below the GEMM's peak. A chunk's col and product are bounded by kChunkBytes each; with one
+// (C_g*K x nb*O) when O is thin: a deep layer's small O (49 at 7 x 7) alone makes a product that
+// runs far below the GEMM's peak, while 196 columns already run at it, and a chunk costs a
+// gather and a scatter. A chunk's col and product are bounded by kChunkBytes each; with one
 // image in a chunk a pointwise convolution reads X directly and the product lands in Y.
 template <class T>
 Tensor conv(const KernelContext& ctx, const ConvGeometry& g) {
@@ -294,7 +295,11 @@ Tensor conv(const KernelContext& ctx, const ConvGeometry& g) {
     if (g.batch == 0 || out_size == 0) return y;
     const bool pointwise = is_pointwise(g);
     const int64_t image_bytes = std::max(cg * ksize, mg) * out_size * static_cast<int64_t>(sizeof(T));
-    const int64_t nb = std::clamp<int64_t>(kChunkBytes / std::max<int64_t>(1, image_bytes), 1, g.batch);
+    // Only a thin product is worth the gather and scatter: one image's O columns already run
+    // Eigen's GEMM near its peak from about kWideColumns (measured: 196 as fast as 1960).
+    constexpr int64_t kWideColumns = 192;
+    const int64_t wanted = out_size >= kWideColumns ? 1 : (kWideColumns * 4 + out_size - 1) / out_size;
+    const int64_t nb = std::clamp<int64_t>(std::min(wanted, kChunkBytes / std::max<int64_t>(1, image_bytes)), 1, g.batch);
     const bool direct = nb == 1;  // one image a chunk: no gather, no scatter
     // Uninitialised: every element is written before it is read.
     std::unique_ptr<T[]> col(pointwise && direct ? nullptr : new T[static_cast<std::size_t>(cg * ksize * nb * out_size)]);
