@@ -126,7 +126,7 @@ struct L2Spec {
         v.field("latency_far_cycles", latency_far_cycles, "cycles", "L2 hit latency, far partition", {0, 1e5});
         v.field("segment_kib", segment_kib, "KiB", "granule of the LRU residency model", {1, 1 << 20});
         v.text("initial", initial,
-               "L2 at the start: cold (empty) or warm (graph inputs and weights resident as far as they fit)",
+               "L2 at the start: cold (empty) or warm (the steady state of back-to-back replays: what one replay of the program leaves, dirty data included)",
                {"cold", "warm"});
     }
     uint64_t bytes() const { return static_cast<uint64_t>(mib * 1024 * 1024); }

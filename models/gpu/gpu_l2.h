@@ -14,12 +14,16 @@
 // the SMs attached to it), so the capacity read-shared data sees is l2.mib / partitions. At each
 // kernel's start, for each buffer it reads:
 //   misses = unique x (1 - resident share of it) + (total - unique) x spill
+// where the resident share counts a segment only if it is still resident when the kernel's
+// touches (its reads in argument order, each from the buffer's start) reach it: a buffer larger
+// than the capacity left evicts its own resident tail first, as LRU does to a stream.
 //   spill  = max(0, working - capacity) / working     (re-reads that find their data gone)
 // where unique is the bytes the kernel touches, total what its CTAs request, and working the
 // bytes one wave of CTAs re-reads (a GEMM's swizzled wave of tiles: the bands of A and B it
 // touches; else the kernel's whole footprint). Then its buffers become most recently used (the
 // written ones dirty), evicting the least recently used; evicted dirty segments are written back.
-// `l2.initial: warm` starts with the graph's weights and inputs resident, as far as they fit.
+// `l2.initial: warm` starts from the steady state of back-to-back replays: what one untimed
+// replay of the program's touches leaves (its dirty segments are written back when evicted).
 #pragma once
 
 #include <cstdint>
@@ -88,8 +92,15 @@ class L2Cache : public sc_core::sc_module, public sim::MemoryCounters {
     void enqueue_miss(uint64_t bytes, bool write, sc_core::sc_event* done, uint64_t* left);
     int root(int buffer) const;
     uint64_t segments_of(uint64_t bytes) const;
-    double resident_share(int buffer, uint64_t bytes) const;
-    uint64_t touch(int buffer, uint64_t bytes, bool dirty);  // returns dirty bytes evicted
+    struct Touch {
+        uint64_t segments = 0, hits = 0;  // of the buffer's first `bytes`, those found resident
+        uint64_t evicted_dirty = 0;       // bytes to write back
+    };
+    // Brings a buffer's first `bytes` to the front of the LRU, segment by segment from its start.
+    Touch touch(int buffer, uint64_t bytes, bool dirty);
+    // A kernel's reads in argument order, then its writes (dirty); returns the dirty bytes
+    // evicted and, per read argument, the share of its segments that were resident.
+    uint64_t touch_arguments(const Kernel& k, std::vector<double>* read_hit_share = nullptr);
     uint64_t key(int buffer, uint64_t index) const { return (static_cast<uint64_t>(buffer) << 40) | index; }
 
     const GpuProgram& m_program;

@@ -227,6 +227,48 @@ TEST_CASE("gpu: the L2 serves a warm kernel's reads from its residency and a col
     CHECK(cold.cycles > warm.cycles);
 }
 
+// A kernel that reads x (x_mib) once and writes y (y_mib), on the tiny GPU (4 MiB L2, one
+// partition, 64 KiB segments).
+GpuProgram stream_program(const GpuSpec& spec, uint64_t x_mib, uint64_t y_mib) {
+    Kernel k;
+    k.name = "stream";
+    k.grid = 4;
+    k.threads = 128;
+    k.cta.iterations = 1;
+    k.cta.body = {{Op::LdGlobal, 1, static_cast<int64_t>(x_mib << 20) / 4, 0, 0, 0, 0},
+                  {Op::StGlobal, 1, static_cast<int64_t>(y_mib << 20) / 4, 0, 0, 0, 1}};
+    k.args = {{0, x_mib << 20, x_mib << 20, false}, {1, y_mib << 20, y_mib << 20, true}};
+    GpuProgram p = program_of(spec, {k});
+    p.buffers[0].bytes = x_mib << 20;
+    p.buffers[1].bytes = y_mib << 20;
+    p.buffers[1].address = x_mib << 20;
+    return p;
+}
+
+TEST_CASE("gpu: a warm L2 holds what the previous replay left, dirty data included", "[gpu]") {
+    // x = 2 MiB (32 segments) read, y = 4 MiB (64 segments) written, a 64-segment L2. The
+    // untimed replay ends with y0..y63 resident and dirty (y evicted x). The timed one:
+    //   x0..x31 all miss (hit rate 0) and evict y0..y31: 2 MiB written back;
+    //   y0..y31 miss again and evict y32..y63: 2 MiB more; y32..y63 then evict x (clean).
+    // So every replay writes back one whole y, 4 MiB, as back-to-back launches do.
+    const sim::Results r = simulate(stream_program(tiny_spec(), 2, 4));
+    CHECK(r.sections.at("kernels").at(0).at("l2_hit_rate").get<double>() == Approx(0.0));
+    CHECK(r.memory.at("l2").extra.at("writeback_bytes").get<uint64_t>() == uint64_t{4} << 20);
+    CHECK(r.memory.at("hbm").bytes_written == uint64_t{4} << 20);
+    // 1 MiB in, 1 MiB out: the replay's whole footprint stays resident; nothing is written back.
+    const sim::Results fits = simulate(stream_program(tiny_spec(), 1, 1));
+    CHECK(fits.sections.at("kernels").at(0).at("l2_hit_rate").get<double>() == Approx(1.0));
+    CHECK(fits.memory.at("l2").extra.at("writeback_bytes").get<uint64_t>() == 0);
+}
+
+TEST_CASE("gpu: a stream larger than the L2 finds none of its resident tail", "[gpu]") {
+    // x = 8 MiB (128 segments) through a 64-segment LRU: the previous replay leaves x64..x127
+    // resident, but x0..x63 evict them before the stream gets there, so nothing hits (counting
+    // the resident share at the kernel's start would say half).
+    const sim::Results r = simulate(stream_program(tiny_spec(), 8, 1));
+    CHECK(r.sections.at("kernels").at(0).at("l2_hit_rate").get<double>() == Approx(0.0));
+}
+
 TEST_CASE("gpu: only the re-reads a later wave makes can spill out of the L2", "[gpu]") {
     // x: 2 MiB read 16 times (32 MiB requested), warm, so its first touch hits. A wave's working
     // set of 8 MiB over the 4 MiB L2 spills (8 - 4) / 8 = half of the exposed re-reads:
