@@ -666,11 +666,16 @@ bool lower_dense(GpuLowering& L, const Node& n, std::string& why) {
     const int kid = L.add_kernel("gemm", nodes).id;
     if ((M == 1 || N == 1) && batch == 1) {
         Kernel& k = L.program.kernels[static_cast<std::size_t>(kid)];
-        // GEMV: a warp per few output columns streams its slice of B; memory-bound.
+        // GEMV: each of a CTA's 4 warps streams the slices of B of cols / 4 output columns;
+        // memory-bound, so its speed is the bytes it keeps in flight. Like the GEMV dispatchers
+        // that size their grid to the device, it takes the widest CTA (at most 64 columns, at
+        // least 4) whose grid still puts a CTA on every SM: 16 for 4096 outputs on 132 SMs.
         const int64_t outs = std::max(M, N), reduce = K;
+        int64_t cols = 64;
+        while (cols > 4 && ceil_div(outs, cols) < L.spec.sm.count) cols /= 2;
         k.name = "gemv";
         k.threads = 128;
-        k.grid = std::max<int64_t>(1, ceil_div(outs, 64)) * batch;
+        k.grid = ceil_div(outs, cols) * batch;
         k.registers = 64;
         k.dtype = p == Precision::Tf32 ? Precision::Fp32 : p;
         k.flops = 2.0 * static_cast<double>(outs) * static_cast<double>(reduce) * static_cast<double>(batch);
@@ -678,10 +683,10 @@ bool lower_dense(GpuLowering& L, const Node& n, std::string& why) {
         const int64_t eb = precision_bytes(p);
         const int64_t chunk = 512;  // K elements per loop iteration
         k.cta.iterations = ceil_div(reduce, chunk);
-        k.cta.body = {{Op::LdGlobal, 1, 64 * chunk * eb, 0, 0, 0, ops.b},
+        k.cta.body = {{Op::LdGlobal, 1, cols * chunk * eb, 0, 0, 0, ops.b},
                       {Op::LdGlobal, 1, chunk * eb, 0, 0, 0, ops.a},
-                      {Op::Ffma, 64 * chunk, 0, 0, 0, 0, -1}};
-        k.cta.epilogue = {{Op::Shfl, 64 * 5, 0, 0, 0, 0, -1}, {Op::StGlobal, 1, 64 * L.element_bytes(), 0, 0, 0, ops.c}};
+                      {Op::Ffma, cols * chunk, 0, 0, 0, 0, -1}};
+        k.cta.epilogue = {{Op::Shfl, cols * 5, 0, 0, 0, 0, -1}, {Op::StGlobal, 1, cols * L.element_bytes(), 0, 0, 0, ops.c}};
         k.args = {{ops.a, ops.a_unique, ops.a_unique * static_cast<uint64_t>(k.grid), false},
                   {ops.b, ops.b_unique, ops.b_unique, false},
                   {ops.c, ops.c_bytes, ops.c_bytes, true}};
