@@ -35,6 +35,7 @@ struct SmSpec {
     int64_t smem_kib = 228;          // shared memory an SM can give its CTAs
     int64_t smem_per_cta_reserved = 1024;  // bytes the driver reserves per resident CTA
     int64_t fp32_lanes = 128;        // FP32 FMAs per cycle
+    double fp32_clock_mhz = 0;       // the clock FP32 SIMT work sustains (power-limited); 0: clock_mhz
     int64_t int_lanes = 64;          // INT32 ops per cycle
     int64_t sfu_per_cycle = 16;      // transcendental ops per cycle
     int64_t issue_per_cycle = 4;     // warp instructions issued per cycle (4 schedulers)
@@ -57,6 +58,9 @@ struct SmSpec {
         v.field("smem_per_cta_reserved", smem_per_cta_reserved, "B",
                 "shared memory the driver reserves per resident CTA", {0, 1 << 20});
         v.field("fp32_lanes", fp32_lanes, "FMA/cycle", "FP32 FMAs per SM per cycle", {1, 1 << 16});
+        v.field("fp32_clock_mhz", fp32_clock_mhz, "MHz",
+                "clock FP32 SIMT work sustains: FFMAs take their lanes and issue slots at it (0: clock_mhz)",
+                {0, 10000});
         v.field("int_lanes", int_lanes, "ops/cycle", "INT32 operations per SM per cycle", {1, 1 << 16});
         v.field("sfu_per_cycle", sfu_per_cycle, "ops/cycle", "special-function ops per SM per cycle",
                 {1, 1 << 16});
@@ -225,6 +229,8 @@ struct GpuSpec {
 
     double clock_hz() const { return clock_mhz * 1e6; }
     double cycle_ns() const { return 1e3 / clock_mhz; }
+    /// @brief The clock FFMAs run at: sm.fp32_clock_mhz, or the SM clock when that is 0.
+    double fp32_clock_mhz() const { return sm.fp32_clock_mhz > 0 ? sm.fp32_clock_mhz : clock_mhz; }
     bool fused() const { return kernels.profile == "fused"; }
     /// @brief Whether activations sit channels-last (fused profile, or nhwc eager).
     bool nhwc() const { return fused() || kernels.layout == "nhwc"; }

@@ -139,7 +139,7 @@ void collect(const GpuProgram& p, const GpuTop& top, sim::Results& r) {
     r.units.push_back({"hbm", cycles(hbm.busy_ns), hbm.busy_ns / total_ns});
     const double peak_fmas = static_cast<double>(std::max(spec.tensor.rate(spec.precision), spec.sm.fp32_lanes)) *
                              static_cast<double>(spec.sm.count) *
-                             (spec.tensor.rate(spec.precision) > 0 ? spec.tensor.clock_mhz : spec.clock_mhz) * 1e6;
+                             (spec.tensor.rate(spec.precision) > 0 ? spec.tensor.clock_mhz : spec.fp32_clock_mhz()) * 1e6;
     r.roofline = sim::Roofline{peak_fmas, spec.hbm.bandwidth_gbps * 1e9};
 
     energy.add("l2", "byte", static_cast<double>(l2.bytes_read + l2.bytes_written), spec.energy.l2_byte_pj);

@@ -23,6 +23,7 @@ double now_ns() { return sc_core::sc_time_stamp().to_seconds() * 1e9; }
 BlockCost block_cost(const isa::gpu::GpuSpec& s, const isa::gpu::Kernel& k, const std::vector<Instr>& block) {
     BlockCost b;
     const double tensor_scale = s.clock_mhz / s.tensor.clock_mhz;  // SM cycles per tensor cycle
+    const double fp32_scale = s.clock_mhz / s.fp32_clock_mhz();  // SM cycles per FP32-pipe cycle
     bool mma = false;
     for (const Instr& i : block) {
         const double n = static_cast<double>(i.count);
@@ -40,8 +41,8 @@ BlockCost block_cost(const isa::gpu::GpuSpec& s, const isa::gpu::Kernel& k, cons
                 break;
             }
             case Op::Ffma:
-                b.fp32 += n / static_cast<double>(s.sm.fp32_lanes);
-                b.issue += n / 32;
+                b.fp32 += n / static_cast<double>(s.sm.fp32_lanes) * fp32_scale;
+                b.issue += n / 32 * fp32_scale;
                 break;
             case Op::Alu:
             case Op::Cvt:

@@ -164,6 +164,14 @@ TEST_CASE("gpu: the K-loop is fill + iterations x max(MMA, shared memory, issue)
     CHECK(w.body.throughput(1) == Approx(160.0));
     CHECK(w.body.throughput(2) == Approx(160.0));
     CHECK(w.body.throughput(8) == Approx(320.0));
+    // FFMAs at sm.fp32_clock_mhz = 500 on the 1000 MHz SM: each takes two SM cycles of its lane
+    // and its issue slot, so 64 lane cycles and 2 x 128 + 32 = 288 warp-instruction slots; the
+    // 128-thread CTA issues them 4 a cycle: 72 cycles.
+    s.threads = 128;
+    const models::gpu::KernelCost slow = models::gpu::kernel_cost(tiny_spec({"sm.fp32_clock_mhz=500"}), s);
+    CHECK(slow.body.fp32 == Approx(64.0));
+    CHECK(slow.body.issue == Approx(288.0));
+    CHECK(slow.body.throughput(1) == Approx(72.0));
 }
 
 TEST_CASE("gpu: a CTA keeps no more than its bytes in flight over the load latency (Little's law)", "[gpu]") {

@@ -150,6 +150,7 @@ static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t 
     const int64_t out_eb = L.element_bytes();
     const double sms = static_cast<double>(s.sm.count);
     const double clock_ratio = s.clock_mhz / s.tensor.clock_mhz;
+    const double fp32_ratio = s.clock_mhz / s.fp32_clock_mhz();
     const double l2_bytes_per_cycle_per_sm =
         static_cast<double>(s.l2.slices) * s.l2.bytes_per_cycle_per_slice / sms;
     std::vector<TileShape> cands = !tensor ? simt_tiles() : s.arch == Arch::Hopper ? hopper_tiles(p) : ampere_tiles(p);
@@ -190,7 +191,8 @@ static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t 
         for (const auto& [cm, cn] : clusters) {
             const int64_t tiles = ceil_div(ceil_div(M, t.m), cm) * cm * ceil_div(ceil_div(N, t.n), cn) * cn * batch;
             const int64_t l2_stage_bytes = (t.m / cn + t.n / cm) * t.k * eb;
-            const double rate = tensor ? static_cast<double>(s.tensor.rate(p)) / clock_ratio : static_cast<double>(s.sm.fp32_lanes);
+            const double rate = tensor ? static_cast<double>(s.tensor.rate(p)) / clock_ratio
+                                       : static_cast<double>(s.sm.fp32_lanes) / fp32_ratio;
             const double l2_latency = 0.5 * static_cast<double>(s.l2.latency_near_cycles + s.l2.latency_far_cycles);
             // The wave estimate of `ctas` CTAs of `iterations` MAC-loop iterations each.
             auto wave_estimate = [&](int64_t ctas, int64_t iterations) {
@@ -198,10 +200,11 @@ static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t 
                 const double iters = static_cast<double>(iterations);
                 const double per_cta_compute = iters * static_cast<double>(t.m * t.n * t.k) / rate;
                 const double resident = std::min<double>(static_cast<double>(occ), static_cast<double>(ctas) / sms);
-                // SIMT: every FFMA is a warp instruction (plus ~6% loads and address math), and a
-                // warp issues at most one per cycle, so CTAs of few warps are issue-bound.
+                // SIMT: every FFMA is a warp instruction (its slot at sm.fp32_clock_mhz, plus ~6%
+                // loads and address math), and a warp issues at most one per cycle, so CTAs of few
+                // warps are issue-bound.
                 const double issue = tensor ? 0.0
-                                            : iters * static_cast<double>(t.m * t.n * t.k) / 32.0 * 1.06 /
+                                            : iters * static_cast<double>(t.m * t.n * t.k) / 32.0 * (fp32_ratio + 0.06) /
                                                   std::min<double>(static_cast<double>(s.sm.issue_per_cycle),
                                                                    static_cast<double>(t.warps) * std::max(1.0, resident));
                 const double wave_compute = std::max(per_cta_compute, issue) * std::max(1.0, resident);
