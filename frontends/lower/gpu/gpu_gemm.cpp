@@ -199,7 +199,8 @@ static void emit_gemm(GpuLowering& L, Kernel& kn, int64_t M, int64_t N, int64_t 
                 const double waves = std::ceil(static_cast<double>(ctas) / (sms * static_cast<double>(occ)));
                 const double iters = static_cast<double>(iterations);
                 const double per_cta_compute = iters * static_cast<double>(t.m * t.n * t.k) / rate;
-                const double resident = std::min<double>(static_cast<double>(occ), static_cast<double>(ctas) / sms);
+                // The busiest SM sets the wave: ceil(ctas / SMs) of them share its rates.
+                const double resident = std::min<double>(static_cast<double>(occ), std::ceil(static_cast<double>(ctas) / sms));
                 // SIMT: every FFMA is a warp instruction (its slot at sm.fp32_clock_mhz, plus ~6%
                 // loads and address math), and a warp issues at most one per cycle, so CTAs of few
                 // warps are issue-bound.
