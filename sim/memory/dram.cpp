@@ -142,19 +142,17 @@ void Dram::controller(std::size_t c) {
         const double now = now_ns();
         // FR-FCFS over the parts that have arrived: the oldest row hit, else the oldest.
         auto pick = ch.queue.end();
+        bool pick_hit = false;
         double next_arrival = std::numeric_limits<double>::infinity();
         for (auto it = ch.queue.begin(); it != ch.queue.end(); ++it) {
             if (it->arrival_ns > now + 1e-9) {
                 next_arrival = std::min(next_arrival, it->arrival_ns);
                 continue;
             }
-            if (ch.model->row_hit(it->access)) {
-                if (pick == ch.queue.end() || !ch.model->row_hit(pick->access) ||
-                    it->order < pick->order)
-                    pick = it;
-            } else if (pick == ch.queue.end() ||
-                       (!ch.model->row_hit(pick->access) && it->order < pick->order)) {
+            const bool hit = ch.model->row_hit(it->access);
+            if (pick == ch.queue.end() || (hit && !pick_hit) || (hit == pick_hit && it->order < pick->order)) {
                 pick = it;
+                pick_hit = hit;
             }
         }
         if (pick == ch.queue.end()) {

@@ -48,6 +48,8 @@ class BankedChannel : public ChannelModel {
           m_t(spec.timing),
           m_burst_ns(spec.burst_ns()),
           m_banks(static_cast<std::size_t>(spec.banks())),
+          m_group(static_cast<std::size_t>(spec.bank_groups)),
+          m_bank(static_cast<std::size_t>(spec.bank_groups)),
           m_last_act_in_group(static_cast<std::size_t>(spec.bank_groups), kNever),
           m_next_refresh(spec.timing.tREFI > 0 ? spec.timing.tREFI
                                                : std::numeric_limits<double>::infinity()) {
@@ -57,8 +59,11 @@ class BankedChannel : public ChannelModel {
     bool row_hit(const ChannelAccess& a) const override {
         const int64_t groups =
             std::min(m_spec.bank_groups, bursts_of(a.bytes, m_spec.burst_bytes()));
-        for (int64_t k = 0; k < groups; ++k)
-            if (bank(a, k).open_row != a.row) return false;
+        int64_t g = a.first_burst % m_spec.bank_groups;
+        for (int64_t k = 0; k < groups; ++k) {
+            if (m_banks[static_cast<std::size_t>(g * m_spec.banks_per_group + a.bank)].open_row != a.row) return false;
+            if (++g == m_spec.bank_groups) g = 0;
+        }
         return true;
     }
 
@@ -93,11 +98,18 @@ class BankedChannel : public ChannelModel {
         refresh_until(now_ns);
         const int64_t n = bursts_of(a.bytes, m_spec.burst_bytes());
         const int64_t groups = std::min(m_spec.bank_groups, n);
+        // The access's k-th burst group and its bank, k < groups (one division, not one per use).
+        int64_t g = a.first_burst % m_spec.bank_groups;
+        for (int64_t k = 0; k < groups; ++k) {
+            m_group[static_cast<std::size_t>(k)] = g;
+            m_bank[static_cast<std::size_t>(k)] = &m_banks[static_cast<std::size_t>(g * m_spec.banks_per_group + a.bank)];
+            if (++g == m_spec.bank_groups) g = 0;
+        }
         bool hit = true;
         // Rows: an ACT may go as soon as the access arrived, under other banks' data.
         const double earliest_act = std::max(arrival_ns, m_refresh_end);
         for (int64_t k = 0; k < groups; ++k) {
-            Bank& b = bank(a, k);
+            Bank& b = *m_bank[static_cast<std::size_t>(k)];
             if (b.open_row == a.row) continue;
             hit = false;
             double act = std::max(earliest_act, b.act_ready);
@@ -107,7 +119,7 @@ class BankedChannel : public ChannelModel {
             } else {
                 ++m_counters.row_misses;
             }
-            act = activate(act, group_of(a, k));
+            act = activate(act, m_group[static_cast<std::size_t>(k)]);
             b.open_row = a.row;
             b.col_ready = act + m_t.tRCD;
             b.pre_ready = act + m_t.tRAS;
@@ -119,9 +131,9 @@ class BankedChannel : public ChannelModel {
         double first = std::max(now_ns, m_refresh_end);
         if (m_last_col > kNever)
             first = std::max(
-                first, m_last_col + (group_of(a, 0) == m_last_col_group ? m_t.tCCD_L : m_t.tCCD_S));
+                first, m_last_col + (m_group[0] == m_last_col_group ? m_t.tCCD_L : m_t.tCCD_S));
         for (int64_t k = 0; k < groups; ++k)
-            first = std::max(first, bank(a, k).col_ready - static_cast<double>(k) * s);
+            first = std::max(first, m_bank[static_cast<std::size_t>(k)]->col_ready - static_cast<double>(k) * s);
         if (a.write && m_last_read_col > kNever)
             first = std::max(first, m_last_read_col + m_t.tCL + m_burst_ns + m_t.tRTW - m_t.tCWL);
         if (!a.write && m_last_write_end > kNever)
@@ -133,9 +145,9 @@ class BankedChannel : public ChannelModel {
         const double data_end = data_start + static_cast<double>(n - 1) * s + m_burst_ns;
         m_bus_free = data_end;
         m_last_col = last_col;
-        m_last_col_group = group_of(a, (n - 1) % std::max<int64_t>(groups, 1));
+        m_last_col_group = m_group[static_cast<std::size_t>((n - 1) % std::max<int64_t>(groups, 1))];
         for (int64_t k = 0; k < groups; ++k) {
-            Bank& b = bank(a, k);
+            Bank& b = *m_bank[static_cast<std::size_t>(k)];
             b.pre_ready = std::max(b.pre_ready, a.write ? data_end + m_t.tWR : last_col + m_t.tRTP);
         }
         (a.write ? m_last_write_end : m_last_read_col) = a.write ? data_end : last_col;
@@ -150,16 +162,6 @@ class BankedChannel : public ChannelModel {
         double pre_ready = kNever;  // tRAS after ACT, tWR after write data, tRTP after a read
         double col_ready = kNever;  // tRCD after ACT
     };
-
-    int64_t group_of(const ChannelAccess& a, int64_t k) const {
-        return (a.first_burst + k) % m_spec.bank_groups;
-    }
-    Bank& bank(const ChannelAccess& a, int64_t k) {
-        return m_banks[static_cast<std::size_t>(group_of(a, k) * m_spec.banks_per_group + a.bank)];
-    }
-    const Bank& bank(const ChannelAccess& a, int64_t k) const {
-        return m_banks[static_cast<std::size_t>(group_of(a, k) * m_spec.banks_per_group + a.bank)];
-    }
 
     // The earliest ACT at or after `t` in bank group `g` that keeps tRRD and tFAW.
     double activate(double t, int64_t g) {
@@ -197,6 +199,8 @@ class BankedChannel : public ChannelModel {
     DramTimings m_t;
     double m_burst_ns;
     std::vector<Bank> m_banks;
+    std::vector<int64_t> m_group;  // serve_segment's scratch: burst k's bank group ...
+    std::vector<Bank*> m_bank;     // ... and bank
     std::vector<double> m_last_act_in_group;
     std::array<double, 4> m_act_window{};
     double m_bus_free = 0;
