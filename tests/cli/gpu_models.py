@@ -24,6 +24,11 @@ CASE:
                    achievable matmul FLOPS ([mamf]: H100 SXM bf16 792.1 TF at 6144x17920x2816,
                    A100 SXM 267.9 TF at 6912x16384x2048) still gives that figure within 3%: a change
                    to the GEMM model's efficiency at those shapes means re-deriving the clock
+  attention_sdpa   the graph an exporter makes of scaled_dot_product_attention with a mask (Q and K
+                   each scaled by sqrt(scale), MatMul, Add mask, Softmax, Where(IsNaN(P), 0, P),
+                   MatMul) is one flash-attention kernel on h200 in fp16, as PyTorch launches it,
+                   moving the bytes derived by hand, with fp16 numbers near the fp32 reference;
+                   MatMul -> Div -> Softmax -> MatMul is one kernel too; in fp32 none is fused
   sgemm_sustained  the FP32 SIMT clock h100.yaml derives from a published fp32 torch.matmul on an
                    H100 SXM ([tpt]: 51.81 TF at 8192^3) still gives that figure within 3%, and the
                    same source's 2048^3 and 4096^3 (49.58 and 51.88 TF), which the derivation did
@@ -198,6 +203,62 @@ def case_gemm_mamf(xpusim):
     return ok
 
 
+def sdpa_model(path, heads, seq, dim, masked):
+    """Q [1, heads, seq, dim], K^T [1, heads, dim, seq], V -> attention output; masked: the
+    exported scaled_dot_product_attention with a causal additive mask, else MatMul / sqrt(dim)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    f = TensorProto.FLOAT
+    ins = [helper.make_tensor_value_info("q", f, [1, heads, seq, dim]),
+           helper.make_tensor_value_info("kt", f, [1, heads, dim, seq]),
+           helper.make_tensor_value_info("v", f, [1, heads, seq, dim])]
+    if masked:
+        half = np.array(dim ** -0.25, np.float32)  # sqrt(1 / sqrt(dim)) on each of Q and K
+        mask = np.triu(np.full((seq, seq), -1e4, np.float32), 1)[None, None]
+        inits = [numpy_helper.from_array(half, "c"), numpy_helper.from_array(mask, "mask"),
+                 numpy_helper.from_array(np.array(0, np.float32), "zero")]
+        nodes = [helper.make_node("Mul", ["q", "c"], ["qs"]), helper.make_node("Mul", ["kt", "c"], ["ks"]),
+                 helper.make_node("MatMul", ["qs", "ks"], ["s"]), helper.make_node("Add", ["s", "mask"], ["sm"]),
+                 helper.make_node("Softmax", ["sm"], ["p"], axis=-1), helper.make_node("IsNaN", ["p"], ["nan"]),
+                 helper.make_node("Where", ["nan", "zero", "p"], ["pw"]), helper.make_node("MatMul", ["pw", "v"], ["o"])]
+    else:
+        inits = [numpy_helper.from_array(np.array(dim ** 0.5, np.float32), "d")]
+        nodes = [helper.make_node("MatMul", ["q", "kt"], ["s"]), helper.make_node("Div", ["s", "d"], ["sd"]),
+                 helper.make_node("Softmax", ["sd"], ["p"], axis=-1), helper.make_node("MatMul", ["p", "v"], ["o"])]
+    g = helper.make_graph(nodes, "sdpa", ins, [helper.make_tensor_value_info("o", f, [1, heads, seq, dim])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.save(m, path)
+    return path, len(nodes)
+
+
+def case_attention_sdpa(xpusim):
+    # 4 heads, 256 queries and keys, 64 dims, fp16 (2 B): 128-query CTAs, 128-key blocks, so
+    # grid = 4 x 2 = 8 CTAs of 2 key blocks each. Bytes the kernel moves:
+    #   Q once                                        4 x 256 x 64 x 2     = 131072
+    #   K and V once per query block (2)              2 x 2 x 131072       = 524288
+    #   the mask's 128 x 128 block per CTA and block  8 x 2 x 128 x 128 x 2 = 524288
+    #   O once                                                               131072
+    # = 1310720 B (786432 without the mask); FLOPs 2 x 4 x 256 x 256 x (64 + 64) = 67108864.
+    ok = True
+    with tempfile.TemporaryDirectory() as d:
+        for masked, expect_bytes in ((True, 1310720), (False, 786432)):
+            path, nodes = sdpa_model(os.path.join(d, f"a{masked}.onnx"), 4, 256, 64, masked)
+            s = run(xpusim, path, "h200", os.path.join(d, f"o{masked}"), "--set", "precision=fp16")
+            rows = s["kernels"]
+            what = "the exported SDPA" if masked else "MatMul -> Div -> Softmax -> MatMul"
+            print(what, [(r["name"], len(r["nodes"])) for r in rows], s["numerics"])
+            ok &= check(len(rows) == 1 and rows[0]["name"] == "flash_attention_fwd_sm90" and len(rows[0]["nodes"]) == nodes,
+                        f"{what}: one flash-attention kernel serves all {nodes} nodes")
+            r = rows[0]
+            ok &= check(abs(r["bytes_per_s"] * r["latency_s"] - expect_bytes) < 1, f"it moves {expect_bytes} B")
+            ok &= check(abs(r["flops_per_s"] * r["latency_s"] - 67108864) < 1, "and computes 67108864 FLOPs")
+            ok &= check(s["numerics"]["o"]["rel_l2"] < 1e-2, "fp16 output within rel-L2 1e-2 of fp32")
+        s = run(xpusim, path, "h200", os.path.join(d, "fp32"), "--timing-only", "--set", "precision=fp32")
+        ok &= check(not any("flash" in r["name"] for r in s["kernels"]), "fp32 runs no flash-attention kernel")
+    return ok
+
+
 def case_sgemm_sustained(xpusim):
     ok = True
     with tempfile.TemporaryDirectory() as d:
@@ -222,4 +283,5 @@ if __name__ == "__main__":
                             "gemm_waves": lambda: case_gemm_waves(x),
                             "gemm_roofline": lambda: case_gemm_roofline(x),
                             "gemm_mamf": lambda: case_gemm_mamf(x),
+                            "attention_sdpa": lambda: case_attention_sdpa(x),
                             "sgemm_sustained": lambda: case_sgemm_sustained(x)}))

@@ -11,12 +11,14 @@
 //   waves = ceil(tiles x splits / (SMs x CTAs per SM))
 // (stream-K: one wave of persistent CTAs, each ceil(tiles x k-tiles / CTAs) iterations, plus its
 // fixup; see stream_k_plan) and the best kept. M = 1 (or N = 1) takes a GEMV kernel; depthwise
-// and grouped convolutions a direct SIMT kernel; MatMul -> (scale) -> Softmax -> MatMul in
-// fp16/bf16 one flash-attention kernel. In the fused profile a GEMM's epilogue takes the bias, a
+// and grouped convolutions a direct SIMT kernel; an attention head ([Q, K scaled] -> MatMul ->
+// [scale] -> [mask] -> Softmax -> [NaN guard] -> MatMul, see AttentionMatch) in fp16/bf16 one
+// flash-attention kernel. In the fused profile a GEMM's epilogue takes the bias, a
 // residual Add and the activation that follow it.
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <optional>
 
 #include "frontends/lower/gpu/gpu_lowering.h"
 #include "frontends/lower/host_fallback.h"
@@ -779,37 +781,120 @@ bool lower_dense(GpuLowering& L, const Node& n, std::string& why) {
     return true;
 }
 
-// MatMul(Q, K^T) -> [Mul/Div by a constant] -> Softmax(last axis) -> MatMul(., V), all in one
-// flash-attention kernel (FlashAttention-2/3): per CTA 128 queries, looping over key blocks of
-// 128: two tensor-core GEMMs and an online softmax per block, the scores never leave the SM.
-bool lower_attention(GpuLowering& L, const Node& n, std::string& why) {
+// A scalar constant: a Mul's scale.
+bool is_scalar_constant(const GpuLowering& L, const std::string& value) {
+    return L.graph.is_constant(value) && L.graph.value(value).constant->numel() == 1;
+}
+
+}  // namespace
+
+std::optional<AttentionMatch> match_attention(const GpuLowering& L, const Node& n, std::string& why) {
     const Precision p = L.spec.precision;
-    if (p != Precision::Fp16 && p != Precision::Bf16) return why = "flash attention runs in fp16/bf16", false;
-    if (L.graph.is_constant(n.inputs[1])) return why = "not an attention score", false;
-    auto chain = frontend::follower_chain(L.graph, L.readers, L.index_of(n), 3).followers;
-    std::vector<const Node*> nodes = {&n};
+    if (n.op_type != "MatMul") return why = "not a MatMul", std::nullopt;
+    if (p != Precision::Fp16 && p != Precision::Bf16) return why = "flash attention runs in fp16/bf16", std::nullopt;
+    if (L.graph.is_constant(n.inputs[1])) return why = "not an attention score", std::nullopt;
+    AttentionMatch m;
+    m.q = n.inputs[0];
+    m.k = n.inputs[1];
+    // Q and K each scaled by a scalar before the product, read by nothing else (exporters
+    // decompose scaled_dot_product_attention so: both by sqrt(scale)).
+    for (std::string* operand : {&m.q, &m.k}) {
+        const Node* pre = L.producer(*operand);
+        if (!pre || pre->op_type != "Mul" || L.readers.of(*operand).size() != 1) continue;
+        const bool scale_second = is_scalar_constant(L, pre->inputs[1]);
+        if (!scale_second && !is_scalar_constant(L, pre->inputs[0])) continue;
+        const std::string& x = scale_second ? pre->inputs[0] : pre->inputs[1];
+        if (L.graph.is_constant(x)) continue;
+        m.prescales.push_back(pre);
+        *operand = x;
+    }
+    auto chain = frontend::follower_chain(L.graph, L.readers, L.index_of(n), 4).followers;
+    m.chain = {&n};
     std::size_t at = 0;
-    if (at < chain.size() && (L.graph.nodes[chain[at]].op_type == "Mul" || L.graph.nodes[chain[at]].op_type == "Div")) {
+    auto next_is = [&](const char* op) { return at < chain.size() && L.graph.nodes[chain[at]].op_type == op; };
+    const auto& scores = L.graph.value(n.outputs[0]);
+    if (next_is("Mul") || next_is("Div")) {
         const Node& s = L.graph.nodes[chain[at]];
-        const std::string& other = s.inputs[0] == n.outputs[0] ? s.inputs[1] : s.inputs[0];
-        if (!L.graph.is_constant(other)) return why = "not an attention pattern", false;
-        nodes.push_back(&s);
+        const std::string& other = s.inputs[0] == m.chain.back()->outputs[0] ? s.inputs[1] : s.inputs[0];
+        if (!L.graph.is_constant(other)) return why = "not an attention pattern", std::nullopt;
+        m.chain.push_back(&s);
         ++at;
     }
-    if (at >= chain.size() || L.graph.nodes[chain[at]].op_type != "Softmax") return why = "not an attention pattern", false;
+    if (next_is("Add")) {  // an additive mask, broadcast over the scores' batch and heads
+        const Node& add = L.graph.nodes[chain[at]];
+        const std::string& other = add.inputs[0] == m.chain.back()->outputs[0] ? add.inputs[1] : add.inputs[0];
+        const auto& mv = L.graph.value(other);
+        if (mv.shape.size() > scores.shape.size() || mv.shape.empty() ||
+            (mv.shape.back() != 1 && mv.shape.back() != scores.shape.back()) ||
+            L.graph.value(add.outputs[0]).shape != scores.shape)
+            return why = "not an attention mask", std::nullopt;
+        m.mask = other;
+        m.chain.push_back(&add);
+        ++at;
+    }
+    if (!next_is("Softmax")) return why = "not an attention pattern", std::nullopt;
     const Node& sm = L.graph.nodes[chain[at]];
     const auto& sv = L.graph.value(sm.outputs[0]);
     const int64_t axis = sm.attr_int("axis", -1);
-    if (axis != -1 && axis != static_cast<int64_t>(sv.shape.size()) - 1) return why = "softmax not over the keys", false;
-    nodes.push_back(&sm);
-    ++at;
-    const auto& readers = L.readers.of(sm.outputs[0]);
-    if (readers.size() != 1 || L.graph.nodes[readers[0]].op_type != "MatMul" || L.graph.nodes[readers[0]].inputs[0] != sm.outputs[0])
-        return why = "not an attention pattern", false;
+    if (axis != -1 && axis != static_cast<int64_t>(sv.shape.size()) - 1) return why = "softmax not over the keys", std::nullopt;
+    m.chain.push_back(&sm);
+    m.softmax = &sm;
+    // PyTorch's exported scaled_dot_product_attention zeroes the rows a mask empties:
+    // Where(IsNaN(P), 0, P). Its kernels do that in registers.
+    std::string probs = sm.outputs[0];
+    const auto& sm_readers = L.readers.of(probs);
+    if (sm_readers.size() == 2) {
+        const Node* isnan = nullptr;
+        const Node* where = nullptr;
+        for (std::size_t r : sm_readers) {
+            const Node& x = L.graph.nodes[r];
+            if (x.op_type == "IsNaN") isnan = &x;
+            if (x.op_type == "Where") where = &x;
+        }
+        if (!isnan || !where || L.readers.of(isnan->outputs[0]).size() != 1 || where->inputs.size() != 3 ||
+            where->inputs[0] != isnan->outputs[0] || where->inputs[2] != probs || !is_scalar_constant(L, where->inputs[1]) ||
+            L.graph.value(where->inputs[1]).constant->get_as_double(0) != 0.0)
+            return why = "not an attention pattern", std::nullopt;
+        m.chain.push_back(isnan);
+        m.chain.push_back(where);
+        probs = where->outputs[0];
+    }
+    const auto& readers = L.readers.of(probs);
+    if (readers.size() != 1 || L.graph.nodes[readers[0]].op_type != "MatMul" || L.graph.nodes[readers[0]].inputs[0] != probs)
+        return why = "not an attention pattern", std::nullopt;
     const Node& pv = L.graph.nodes[readers[0]];
-    nodes.push_back(&pv);
-    const auto& qv = L.graph.value(n.inputs[0]);
-    const auto& vv = L.graph.value(pv.inputs[1]);
+    m.chain.push_back(&pv);
+    m.v = pv.inputs[1];
+    m.out = pv.outputs[0];
+    return m;
+}
+
+void fold_attention_prescales(GpuLowering& L) {
+    std::string why;
+    for (const Node& n : L.graph.nodes)
+        if (n.op_type == "MatMul")
+            if (auto m = match_attention(L, n, why))
+                for (const Node* pre : m->prescales) L.fused_nodes.insert(pre->name);
+}
+
+namespace {
+
+// [Q x c, K x c] -> MatMul(Q, K^T) -> [Mul/Div by a constant] -> [Add a mask] -> Softmax(last
+// axis) -> MatMul(., V), all in one flash-attention kernel (FlashAttention-2/3, or PyTorch's
+// memory-efficient kernel when there is a mask): per CTA 128 queries, looping over key blocks of
+// 128: two tensor-core GEMMs and an online softmax per block, the scores never leave the SM; a
+// mask adds its (broadcast) block per key block.
+bool lower_attention(GpuLowering& L, const Node& n, std::string& why) {
+    const std::optional<AttentionMatch> match = match_attention(L, n, why);
+    if (!match) return false;
+    const Precision p = L.spec.precision;
+    // The kernel serves the chain (its QK MatMul first) and the folded scales; its numbers run
+    // the scales first, then the chain, each node as the reference computes it.
+    std::vector<const Node*> nodes = match->chain;
+    nodes.insert(nodes.end(), match->prescales.begin(), match->prescales.end());
+    const auto& sv = L.graph.value(match->softmax->outputs[0]);
+    const auto& qv = L.graph.value(match->q);
+    const auto& vv = L.graph.value(match->v);
     const int64_t S_q = qv.shape[qv.shape.size() - 2], D = qv.shape.back();
     const int64_t S_k = sv.shape.back(), Dv = vv.shape.back();
     const int64_t heads = sim::shape_numel(sim::Shape(qv.shape.begin(), qv.shape.end() - 2));
@@ -831,28 +916,43 @@ bool lower_attention(GpuLowering& L, const Node& n, std::string& why) {
     const int64_t mk = mma_k(p), mm = mma == Op::Wgmma ? 64 : 16, mn = mma == Op::Wgmma ? bc : 8;
     k.cta.iterations = ceil_div(S_k, bc);
     k.cta.stages = 2;
-    k.cta.prologue = {{Op::TmaLoad, 1, br * D * eb, 0, 0, 0, L.buffer(n.inputs[0])}};
-    k.cta.body = {{L.spec.arch == Arch::Hopper ? Op::TmaLoad : Op::CpAsync, 1, bc * D * eb, 0, 0, 0, L.buffer(n.inputs[1])},
-                  {L.spec.arch == Arch::Hopper ? Op::TmaLoad : Op::CpAsync, 1, bc * Dv * eb, 0, 0, 0, L.buffer(pv.inputs[1])},
+    const Op load = L.spec.arch == Arch::Hopper ? Op::TmaLoad : Op::CpAsync;
+    k.cta.prologue = {{Op::TmaLoad, 1, br * D * eb, 0, 0, 0, L.buffer(match->q)}};
+    k.cta.body = {{load, 1, bc * D * eb, 0, 0, 0, L.buffer(match->k)},
+                  {load, 1, bc * Dv * eb, 0, 0, 0, L.buffer(match->v)},
                   {mma, br * bc * D / (mm * mn * mk), 0, mm, mn, mk, -1},                 // S = Q K^T
                   {Op::Sfu, br * bc, 0, 0, 0, 0, -1},                                   // exp
                   {Op::Ffma, 4 * br * bc, 0, 0, 0, 0, -1},                              // max, scale, sum, rescale
                   {mma, br * Dv * bc / (mm * (mma == Op::Wgmma ? Dv : 8) * mk), 0, mm, mma == Op::Wgmma ? Dv : 8, mk, -1},  // O += P V
                   {Op::Mbarrier, 1, 0, 0, 0, 0, -1}};
-    k.cta.epilogue = {{Op::StGlobal, 1, br * Dv * eb, 0, 0, 0, L.buffer(pv.outputs[0])}};
-    const uint64_t q_bytes = L.bytes_of(n.inputs[0]), kb = L.bytes_of(n.inputs[1]), vb = L.bytes_of(pv.inputs[1]);
+    k.cta.epilogue = {{Op::StGlobal, 1, br * Dv * eb, 0, 0, 0, L.buffer(match->out)}};
+    const uint64_t q_bytes = L.bytes_of(match->q), kb = L.bytes_of(match->k), vb = L.bytes_of(match->v);
     const uint64_t blocks = static_cast<uint64_t>(ceil_div(S_q, br));
-    k.args = {{L.buffer(n.inputs[0]), q_bytes, q_bytes, false},
-              {L.buffer(n.inputs[1]), kb, kb * blocks, false},
-              {L.buffer(pv.inputs[1]), vb, vb * blocks, false},
-              {L.buffer(pv.outputs[0]), L.bytes_of(pv.outputs[0]), L.bytes_of(pv.outputs[0]), true}};
-    for (std::size_t i = 1; i < nodes.size(); ++i) L.fused_nodes.insert(nodes[i]->name);
+    k.args = {{L.buffer(match->q), q_bytes, q_bytes, false},
+              {L.buffer(match->k), kb, kb * blocks, false},
+              {L.buffer(match->v), vb, vb * blocks, false},
+              {L.buffer(match->out), L.bytes_of(match->out), L.bytes_of(match->out), true}};
+    if (!match->mask.empty()) {
+        // Per key block a CTA reads the mask's rows of its queries (one row when the mask is
+        // broadcast over queries) and bc of its columns (one when broadcast over keys).
+        const auto& mv = L.graph.value(match->mask);
+        const int64_t rows = mv.shape.size() >= 2 && mv.shape[mv.shape.size() - 2] > 1 ? br : 1;
+        const int64_t cols = mv.shape.back() > 1 ? bc : 1;
+        const int64_t per_block = rows * cols * eb;
+        k.cta.body.insert(k.cta.body.begin() + 2, {load, 1, per_block, 0, 0, 0, L.buffer(match->mask)});
+        const uint64_t mb = L.bytes_of(match->mask);
+        k.args.insert(k.args.begin() + 3, {L.buffer(match->mask), mb,
+                                            std::max<uint64_t>(mb, static_cast<uint64_t>(per_block * k.grid * k.cta.iterations)), false});
+    }
+    for (const Node* x : nodes)
+        if (x != &n) L.fused_nodes.insert(x->name);
     L.place(n, sim::Placement::Native, "sm", "flash attention: " + std::to_string(nodes.size()) + " nodes in one kernel");
-    for (std::size_t i = 1; i < nodes.size(); ++i)
-        L.place(*nodes[i], sim::Placement::Lowered, "sm", "fused into " + n.name + "'s flash-attention kernel");
+    for (const Node* x : nodes)
+        if (x != &n) L.place(*x, sim::Placement::Lowered, "sm", "fused into " + n.name + "'s flash-attention kernel");
     if (!L.numerics) return true;
     std::vector<KernelFunction> steps;
-    for (const Node* x : nodes) steps.push_back(node_function(L, *x));
+    for (const Node* x : match->prescales) steps.push_back(node_function(L, *x));
+    for (const Node* x : match->chain) steps.push_back(node_function(L, *x));
     L.program.functions[k.id] = [steps](std::map<std::string, sim::Tensor>& values) {
         for (const auto& f : steps) f(values);
     };

@@ -20,6 +20,18 @@
 
 namespace xpusim::lower::gpu {
 
+GpuLowering::GpuLowering(const Graph& g, const GpuSpec& s, GpuProgram& p)
+    : graph(g), spec(s), program(p), readers(g) {
+    for (std::size_t i = 0; i < g.nodes.size(); ++i)
+        for (const auto& out : g.nodes[i].outputs)
+            if (!out.empty()) m_producer[out] = i;
+}
+
+const Node* GpuLowering::producer(const std::string& value) const {
+    auto it = m_producer.find(value);
+    return it == m_producer.end() ? nullptr : &graph.nodes[it->second];
+}
+
 int64_t GpuLowering::element_bytes() const {
     return precision_bytes(spec.precision);
 }
@@ -213,6 +225,7 @@ class GpuLoweringPass : public LoweringFor<GpuSpec> {
                     program->constants[name] = *v.constant;
                 }
             }
+        fold_attention_prescales(L);
         for (const Node& n : graph.nodes) {
             if (L.fused_nodes.count(n.name)) continue;
             lower_node(L, n);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -32,7 +33,7 @@ struct GpuLowering {
     std::vector<sim::Problem> problems;
     std::vector<std::pair<int, int>> views;  // (after kernel, buffer): a view's followup reads it
 
-    GpuLowering(const Graph& g, const GpuSpec& s, GpuProgram& p) : graph(g), spec(s), program(p), readers(g) {}
+    GpuLowering(const Graph& g, const GpuSpec& s, GpuProgram& p);
 
     /// @brief The buffer of a graph value (created on first use; constants are weights).
     int buffer(const std::string& value);
@@ -45,8 +46,30 @@ struct GpuLowering {
     /// @brief Appends a kernel serving `nodes` and returns it (its id set).
     Kernel& add_kernel(const std::string& name, const std::vector<std::string>& nodes);
     std::size_t index_of(const Node& n) const { return static_cast<std::size_t>(&n - graph.nodes.data()); }
+    /// @brief The node that computes `value`; null for inputs and constants.
+    const Node* producer(const std::string& value) const;
     void place(const Node& n, sim::Placement p, const std::string& unit, const std::string& reason);
+
+  private:
+    std::map<std::string, std::size_t> m_producer;  // value -> index of the node computing it
 };
+
+/// An attention head as the lowering finds it: [Q x c, K x c] -> MatMul(Q, K^T) -> [Mul/Div by
+/// a constant] -> [Add a mask] -> Softmax(keys) -> [Where(IsNaN(P), 0, P)] -> MatMul(., V).
+/// Exporters decompose PyTorch's
+/// scaled_dot_product_attention so (Q and K each scaled by sqrt(scale)); PyTorch launches it as
+/// one flash or memory-efficient attention kernel.
+struct AttentionMatch {
+    std::vector<const Node*> prescales;  // Muls of Q or K by a scalar constant, read only by the product
+    std::vector<const Node*> chain;      // QK MatMul, [scale], [mask Add], Softmax, [IsNaN, Where], PV MatMul
+    const Node* softmax = nullptr;
+    std::string q, k, v, mask, out;      // the values the kernel reads (mask: empty if none) and writes
+};
+/// @brief The attention head whose QK MatMul is `n`, in fp16/bf16; nullopt (with `why`) if none.
+std::optional<AttentionMatch> match_attention(const GpuLowering& L, const Node& n, std::string& why);
+/// @brief Marks the Q and K scales of every attention head fused, before the nodes are lowered
+/// in order (they precede the head they fold into).
+void fold_attention_prescales(GpuLowering& L);
 
 /// @brief Tries Conv / Gemm / MatMul (and an attention MatMul -> Softmax -> MatMul) as GEMM,
 /// GEMV, direct or flash-attention kernels; false (with `why`) when it must go elsewhere.
