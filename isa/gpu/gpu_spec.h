@@ -155,8 +155,9 @@ struct KernelsSpec {
     template <class V>
     void visit(V& v) {
         v.text("profile", profile,
-               "which kernels a graph becomes: pytorch_eager (one kernel per node, BatchNorm unfolded) "
-               "or fused (TensorRT-like)",
+               "which kernels a graph becomes: pytorch_eager (the kernels PyTorch launches: one per node, "
+               "BatchNorm unfolded, but one per exported decomposition of one PyTorch op: Linear's bias, "
+               "erf GELU, scaled_dot_product_attention) or fused (TensorRT-like)",
                {"pytorch_eager", "fused"});
         v.text("layout", layout,
                "activation layout in pytorch_eager: nchw (cuDNN transposes around tensor-core convs) or "

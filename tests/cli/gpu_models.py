@@ -27,8 +27,16 @@ CASE:
   attention_sdpa   the graph an exporter makes of scaled_dot_product_attention with a mask (Q and K
                    each scaled by sqrt(scale), MatMul, Add mask, Softmax, Where(IsNaN(P), 0, P),
                    MatMul) is one flash-attention kernel on h200 in fp16, as PyTorch launches it,
-                   moving the bytes derived by hand, with fp16 numbers near the fp32 reference;
-                   MatMul -> Div -> Softmax -> MatMul is one kernel too; in fp32 none is fused
+                   moving the bytes derived by hand, with fp16 numbers near the fp32 reference,
+                   also when Q, K and V arrive through the heads' Transposes (PyTorch's permuted
+                   views); MatMul -> Div -> Softmax -> MatMul is one kernel too; in fp32 none is
+                   fused
+  linear_bias      pytorch_eager runs MatMul(x, W) + Add(b), a Linear on 3-D input as exporters
+                   write it, as one GEMM with a bias epilogue (at::linear's addmm); an Add of a
+                   non-constant stays its own kernel
+  gelu_erf         the erf GELU exporters write (Div by sqrt 2, Erf, Add 1, Mul 0.5, Mul x) is one
+                   element-wise kernel reading x and writing y (F.gelu), with its numbers; the same
+                   chain with another constant is five kernels
   sgemm_sustained  the FP32 SIMT clock h100.yaml derives from a published fp32 torch.matmul on an
                    H100 SXM ([tpt]: 51.81 TF at 8192^3) still gives that figure within 3%, and the
                    same source's 2048^3 and 4096^3 (49.58 and 51.88 TF), which the derivation did
@@ -203,15 +211,23 @@ def case_gemm_mamf(xpusim):
     return ok
 
 
-def sdpa_model(path, heads, seq, dim, masked):
+def sdpa_model(path, heads, seq, dim, masked, permuted=False):
     """Q [1, heads, seq, dim], K^T [1, heads, dim, seq], V -> attention output; masked: the
-    exported scaled_dot_product_attention with a causal additive mask, else MatMul / sqrt(dim)."""
+    exported scaled_dot_product_attention with a causal additive mask, else MatMul / sqrt(dim);
+    permuted: Q, K and V come in as [1, seq, heads, dim] through the heads' Transposes."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     f = TensorProto.FLOAT
-    ins = [helper.make_tensor_value_info("q", f, [1, heads, seq, dim]),
-           helper.make_tensor_value_info("kt", f, [1, heads, dim, seq]),
-           helper.make_tensor_value_info("v", f, [1, heads, seq, dim])]
+    if permuted:
+        ins = [helper.make_tensor_value_info(n, f, [1, seq, heads, dim]) for n in ("q_in", "k_in", "v_in")]
+        perms = [helper.make_node("Transpose", ["q_in"], ["q"], perm=[0, 2, 1, 3]),
+                 helper.make_node("Transpose", ["k_in"], ["kt"], perm=[0, 2, 3, 1]),
+                 helper.make_node("Transpose", ["v_in"], ["v"], perm=[0, 2, 1, 3])]
+    else:
+        ins = [helper.make_tensor_value_info("q", f, [1, heads, seq, dim]),
+               helper.make_tensor_value_info("kt", f, [1, heads, dim, seq]),
+               helper.make_tensor_value_info("v", f, [1, heads, seq, dim])]
+        perms = []
     if masked:
         half = np.array(dim ** -0.25, np.float32)  # sqrt(1 / sqrt(dim)) on each of Q and K
         mask = np.triu(np.full((seq, seq), -1e4, np.float32), 1)[None, None]
@@ -225,6 +241,7 @@ def sdpa_model(path, heads, seq, dim, masked):
         inits = [numpy_helper.from_array(np.array(dim ** 0.5, np.float32), "d")]
         nodes = [helper.make_node("MatMul", ["q", "kt"], ["s"]), helper.make_node("Div", ["s", "d"], ["sd"]),
                  helper.make_node("Softmax", ["sd"], ["p"], axis=-1), helper.make_node("MatMul", ["p", "v"], ["o"])]
+    nodes = perms + nodes
     g = helper.make_graph(nodes, "sdpa", ins, [helper.make_tensor_value_info("o", f, [1, heads, seq, dim])], inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     m.ir_version = 8
@@ -242,11 +259,12 @@ def case_attention_sdpa(xpusim):
     # = 1310720 B (786432 without the mask); FLOPs 2 x 4 x 256 x 256 x (64 + 64) = 67108864.
     ok = True
     with tempfile.TemporaryDirectory() as d:
-        for masked, expect_bytes in ((True, 1310720), (False, 786432)):
-            path, nodes = sdpa_model(os.path.join(d, f"a{masked}.onnx"), 4, 256, 64, masked)
-            s = run(xpusim, path, "h200", os.path.join(d, f"o{masked}"), "--set", "precision=fp16")
+        for masked, permuted, expect_bytes in ((True, False, 1310720), (False, False, 786432), (True, True, 1310720)):
+            path, nodes = sdpa_model(os.path.join(d, f"a{masked}{permuted}.onnx"), 4, 256, 64, masked, permuted)
+            s = run(xpusim, path, "h200", os.path.join(d, f"o{masked}{permuted}"), "--set", "precision=fp16")
             rows = s["kernels"]
-            what = "the exported SDPA" if masked else "MatMul -> Div -> Softmax -> MatMul"
+            what = ("the exported SDPA" if masked else "MatMul -> Div -> Softmax -> MatMul") + \
+                (" on permuted Q, K, V" if permuted else "")
             print(what, [(r["name"], len(r["nodes"])) for r in rows], s["numerics"])
             ok &= check(len(rows) == 1 and rows[0]["name"] == "flash_attention_fwd_sm90" and len(rows[0]["nodes"]) == nodes,
                         f"{what}: one flash-attention kernel serves all {nodes} nodes")
@@ -256,6 +274,67 @@ def case_attention_sdpa(xpusim):
             ok &= check(s["numerics"]["o"]["rel_l2"] < 1e-2, "fp16 output within rel-L2 1e-2 of fp32")
         s = run(xpusim, path, "h200", os.path.join(d, "fp32"), "--timing-only", "--set", "precision=fp32")
         ok &= check(not any("flash" in r["name"] for r in s["kernels"]), "fp32 runs no flash-attention kernel")
+    return ok
+
+
+def case_linear_bias(xpusim):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    ok = True
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as d:
+        for residual in (False, True):
+            w = numpy_helper.from_array(rng.standard_normal((256, 1024)).astype(np.float32) * 0.05, "w")
+            b = numpy_helper.from_array(rng.standard_normal(1024).astype(np.float32), "b")
+            ins = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 128, 256])]
+            if residual:
+                ins.append(helper.make_tensor_value_info("r", TensorProto.FLOAT, [1, 128, 1024]))
+            nodes = [helper.make_node("MatMul", ["x", "w"], ["xw"]), helper.make_node("Add", ["xw", "r" if residual else "b"], ["y"])]
+            g = helper.make_graph(nodes, "linear", ins, [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 128, 1024])],
+                                  [w, b])
+            m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+            m.ir_version = 8
+            path = os.path.join(d, f"l{residual}.onnx")
+            onnx.save(m, path)
+            s = run(xpusim, path, "h200", os.path.join(d, f"o{residual}"))
+            rows = s["kernels"]
+            print([(r["name"], r["nodes"]) for r in rows], s["numerics"])
+            if residual:
+                ok &= check(len(rows) == 2, "a residual Add stays its own kernel in pytorch_eager")
+            else:
+                ok &= check(len(rows) == 1 and rows[0]["nodes"] == ["MatMul_0", "Add_1"] and "gemm" in rows[0]["name"],
+                            "MatMul + Add(bias) is one GEMM with a bias epilogue")
+                ok &= check(s["numerics"]["y"]["rel_l2"] < 1e-2, "its fp16 numbers are near fp32")
+    return ok
+
+
+def case_gelu_erf(xpusim):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    ok = True
+    n = 1 << 20
+    with tempfile.TemporaryDirectory() as d:
+        for root2, kernels in ((2 ** 0.5, 1), (2.0, 5)):
+            inits = [numpy_helper.from_array(np.array(v, np.float32), k) for k, v in
+                     (("c", root2), ("one", 1.0), ("half", 0.5))]
+            nodes = [helper.make_node("Div", ["x", "c"], ["a"]), helper.make_node("Erf", ["a"], ["e"]),
+                     helper.make_node("Add", ["e", "one"], ["p"]), helper.make_node("Mul", ["half", "p"], ["h"]),
+                     helper.make_node("Mul", ["x", "h"], ["y"])]
+            g = helper.make_graph(nodes, "gelu", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [n])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [n])], inits)
+            m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+            m.ir_version = 8
+            path = os.path.join(d, f"g{kernels}.onnx")
+            onnx.save(m, path)
+            s = run(xpusim, path, "h200", os.path.join(d, f"o{kernels}"))
+            rows = s["kernels"]
+            print([(r["name"], len(r["nodes"])) for r in rows], s["numerics"])
+            ok &= check(len(rows) == kernels, f"constant {root2:.4f}: {kernels} element-wise kernel(s)")
+            if kernels == 1:
+                r = rows[0]
+                # x read once and y written once, 2^20 fp16 elements each: 2 x 2^21 B.
+                ok &= check(abs(r["bytes_per_s"] * r["latency_s"] - 2 * 2 * n) < 1, "it reads x and writes y once: 4 MiB")
+                ok &= check(s["numerics"]["y"]["rel_l2"] < 1e-2, "its fp16 numbers are near fp32")
     return ok
 
 
@@ -284,4 +363,6 @@ if __name__ == "__main__":
                             "gemm_roofline": lambda: case_gemm_roofline(x),
                             "gemm_mamf": lambda: case_gemm_mamf(x),
                             "attention_sdpa": lambda: case_attention_sdpa(x),
+                            "linear_bias": lambda: case_linear_bias(x),
+                            "gelu_erf": lambda: case_gelu_erf(x),
                             "sgemm_sustained": lambda: case_sgemm_sustained(x)}))

@@ -22,6 +22,7 @@
 
 #include "frontends/lower/gpu/gpu_lowering.h"
 #include "frontends/lower/host_fallback.h"
+#include "frontends/lower/op_classes.h"
 #include "sim/compute/conv2d.h"
 
 namespace xpusim::lower::gpu {
@@ -425,14 +426,30 @@ int64_t epilogue_cost(const std::string& op) {
     return 0;
 }
 
-// The fused profile's epilogue: the nodes after `head` it absorbs (a bias or residual Add of the
-// output's shape, activations), their ops and residual buffers.
+// The epilogue: the nodes after `head` it absorbs, their ops and residual buffers. The fused
+// profile takes a bias or residual Add of the output's shape and activations. pytorch_eager takes
+// only a Linear's bias: exporters write a Linear on 3-D input as MatMul(x, W) + Add(b), and
+// at::linear runs it as one addmm whose cuBLASLt epilogue adds the bias.
 std::vector<const Node*> fuse_epilogue(GpuLowering& L, const Node& head, GemmOperands& ops, std::string& out) {
     std::vector<const Node*> fused;
     out = head.outputs[0];
-    if (!L.spec.fused()) return fused;
-    const auto chain = frontend::follower_chain(L.graph, L.readers, L.index_of(head), 4).followers;
     const auto& out_shape = L.graph.value(out).shape;
+    if (!L.spec.fused()) {
+        if (head.op_type != "MatMul" || !L.graph.is_constant(head.inputs[1]) || out_shape.empty()) return fused;
+        const auto chain = frontend::follower_chain(L.graph, L.readers, L.index_of(head), 1).followers;
+        if (chain.empty()) return fused;
+        const Node& add = L.graph.nodes[chain[0]];
+        if (add.op_type != "Add") return fused;
+        const std::string& bias = add.inputs[0] == out ? add.inputs[1] : add.inputs[0];
+        if (!L.graph.is_constant(bias) || L.graph.value(bias).constant->numel() != out_shape.back() ||
+            L.graph.value(add.outputs[0]).shape != out_shape)
+            return fused;
+        ops.epilogue_ops += 1;
+        fused.push_back(&add);
+        out = add.outputs[0];
+        return fused;
+    }
+    const auto chain = frontend::follower_chain(L.graph, L.readers, L.index_of(head), 4).followers;
     for (std::size_t at : chain) {
         const Node* f = &L.graph.nodes[at];
         const int64_t cost = epilogue_cost(f->op_type);
@@ -866,15 +883,37 @@ std::optional<AttentionMatch> match_attention(const GpuLowering& L, const Node& 
     m.chain.push_back(&pv);
     m.v = pv.inputs[1];
     m.out = pv.outputs[0];
+    // Q, K and V as the heads' permuted views of a projection: Transposes (and reshapes between
+    // them) that nothing else reads. PyTorch permutes them as strided views and its attention
+    // kernels read them in place, so no copy runs; the exporter writes each permute as a Transpose.
+    for (std::string* operand : {&m.q, &m.k, &m.v}) {
+        std::vector<const Node*> path;  // from the operand back towards the projection
+        std::string v = *operand;
+        for (const Node* pre = L.producer(v); pre && (pre->op_type == "Transpose" || is_view_op(*pre)) &&
+                                             L.readers.of(v).size() == 1 && !L.graph.is_constant(pre->inputs[0]);
+             pre = L.producer(v)) {
+            path.push_back(pre);
+            v = pre->inputs[0];
+        }
+        while (!path.empty() && path.back()->op_type != "Transpose") {  // views before the first permute stay
+            v = path.back()->outputs[0];
+            path.pop_back();
+        }
+        if (path.empty()) continue;
+        m.layout.insert(m.layout.end(), path.rbegin(), path.rend());
+        *operand = v;
+    }
     return m;
 }
 
-void fold_attention_prescales(GpuLowering& L) {
+void fold_attention_operands(GpuLowering& L) {
     std::string why;
     for (const Node& n : L.graph.nodes)
         if (n.op_type == "MatMul")
-            if (auto m = match_attention(L, n, why))
-                for (const Node* pre : m->prescales) L.fused_nodes.insert(pre->name);
+            if (auto m = match_attention(L, n, why)) {
+                for (const Node* x : m->layout) L.fused_nodes.insert(x->name);
+                for (const Node* x : m->prescales) L.fused_nodes.insert(x->name);
+            }
 }
 
 namespace {
@@ -888,13 +927,16 @@ bool lower_attention(GpuLowering& L, const Node& n, std::string& why) {
     const std::optional<AttentionMatch> match = match_attention(L, n, why);
     if (!match) return false;
     const Precision p = L.spec.precision;
-    // The kernel serves the chain (its QK MatMul first) and the folded scales; its numbers run
-    // the scales first, then the chain, each node as the reference computes it.
+    // The kernel serves the chain (its QK MatMul first), the folded scales and permutes; its
+    // numbers run the permutes, the scales, then the chain, each node as the reference does.
     std::vector<const Node*> nodes = match->chain;
     nodes.insert(nodes.end(), match->prescales.begin(), match->prescales.end());
+    nodes.insert(nodes.end(), match->layout.begin(), match->layout.end());
     const auto& sv = L.graph.value(match->softmax->outputs[0]);
-    const auto& qv = L.graph.value(match->q);
-    const auto& vv = L.graph.value(match->v);
+    // The geometry from the product's operands (match->q, k, v are the buffers read, which may
+    // be laid out before the heads' permute).
+    const auto& qv = L.graph.value(n.inputs[0]);
+    const auto& vv = L.graph.value(match->chain.back()->inputs[1]);
     const int64_t S_q = qv.shape[qv.shape.size() - 2], D = qv.shape.back();
     const int64_t S_k = sv.shape.back(), Dv = vv.shape.back();
     const int64_t heads = sim::shape_numel(sim::Shape(qv.shape.begin(), qv.shape.end() - 2));
@@ -950,12 +992,10 @@ bool lower_attention(GpuLowering& L, const Node& n, std::string& why) {
     for (const Node* x : nodes)
         if (x != &n) L.place(*x, sim::Placement::Lowered, "sm", "fused into " + n.name + "'s flash-attention kernel");
     if (!L.numerics) return true;
-    std::vector<KernelFunction> steps;
-    for (const Node* x : match->prescales) steps.push_back(node_function(L, *x));
-    for (const Node* x : match->chain) steps.push_back(node_function(L, *x));
-    L.program.functions[k.id] = [steps](std::map<std::string, sim::Tensor>& values) {
-        for (const auto& f : steps) f(values);
-    };
+    std::vector<const Node*> order = match->layout;
+    order.insert(order.end(), match->prescales.begin(), match->prescales.end());
+    order.insert(order.end(), match->chain.begin(), match->chain.end());
+    bind_group(L, k.id, order);
     return true;
 }
 

@@ -15,6 +15,7 @@
 // (host_fallback.h's formulas). Views (Reshape and its kin) launch nothing.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 
 #include "frontends/lower/gpu/gpu_lowering.h"
@@ -87,7 +88,55 @@ int64_t elements_of(const GpuLowering& L, const std::string& v) {
     return sim::shape_numel(s);
 }
 
+// The value of a scalar constant operand, if `value` is one.
+std::optional<double> scalar_constant(const GpuLowering& L, const std::string& value) {
+    if (!L.graph.is_constant(value) || L.graph.value(value).constant->numel() != 1) return std::nullopt;
+    return L.graph.value(value).constant->get_as_double(0);
+}
+
+// The operand of binary node `n` that is not `value`.
+const std::string& other_operand(const Node& n, const std::string& value) {
+    return n.inputs[0] == value ? n.inputs[1] : n.inputs[0];
+}
+
 }  // namespace
+
+std::vector<const Node*> match_gelu(const GpuLowering& L, const Node& head) {
+    const bool div = head.op_type == "Div", mul = head.op_type == "Mul";
+    if ((!div && !mul) || head.inputs.size() != 2) return {};
+    const auto c = scalar_constant(L, head.inputs[1]);
+    const std::string& x = head.inputs[0];
+    if (!c || L.graph.is_constant(x) || std::fabs(div ? *c - std::sqrt(2.0) : *c - std::sqrt(0.5)) > 1e-3) return {};
+    const auto chain = frontend::follower_chain(L.graph, L.readers, L.index_of(head), 4).followers;
+    if (chain.size() != 4) return {};
+    std::vector<const Node*> nodes = {&head};
+    for (std::size_t at : chain) nodes.push_back(&L.graph.nodes[at]);
+    const Node& erf = *nodes[1];
+    const Node& add = *nodes[2];
+    if (erf.op_type != "Erf" || add.op_type != "Add" || scalar_constant(L, other_operand(add, erf.outputs[0])) != 1.0)
+        return {};
+    // Then x 0.5 and x x, in either order.
+    bool half = false, times_x = false;
+    for (std::size_t i = 3; i < 5; ++i) {
+        const Node& m = *nodes[i];
+        if (m.op_type != "Mul" || m.inputs.size() != 2) return {};
+        const std::string& other = other_operand(m, nodes[i - 1]->outputs[0]);
+        if (!half && scalar_constant(L, other) == 0.5)
+            half = true;
+        else if (!times_x && other == x)
+            times_x = true;
+        else
+            return {};
+    }
+    return nodes;
+}
+
+void fold_gelu(GpuLowering& L) {
+    for (const Node& n : L.graph.nodes) {
+        const auto nodes = match_gelu(L, n);
+        for (std::size_t i = 1; i < nodes.size(); ++i) L.fused_nodes.insert(nodes[i]->name);
+    }
+}
 
 void add_layout_transpose(GpuLowering& L, const Node& node, const std::string& value, const std::string& name) {
     Streams s;
@@ -111,6 +160,27 @@ void add_layout_transpose(GpuLowering& L, const Node& node, const std::string& v
 }
 
 void lower_simt_node(GpuLowering& L, const Node& n) {
+    if (const auto gelu = match_gelu(L, n); !gelu.empty()) {
+        // One element-wise kernel (ATen's GeluCUDAKernelImpl) reading x, writing the product:
+        // the decomposition's vector ops per element, one of them on the SFU (erf).
+        Streams s;
+        const std::string& x = n.inputs[0];
+        const std::string& y = gelu.back()->outputs[0];
+        s.reads.push_back({L.buffer(x), L.bytes_of(x)});
+        s.writes.push_back({L.buffer(y), L.bytes_of(y)});
+        double ops = 0;
+        std::vector<std::string> names;
+        for (const Node* g : gelu) ops += static_cast<double>(vector_ops_per_element(g->op_type).value_or(1));
+        streaming_kernel(L, n, "vectorized_elementwise_kernel", s, elements_of(L, y), 128, 8, ops, 1);
+        const int kid = static_cast<int>(L.program.kernels.size()) - 1;
+        for (const Node* g : gelu) names.push_back(g->name);
+        L.program.kernels.back().nodes = names;
+        L.place(n, sim::Placement::Native, "sm", "GELU (erf form) as one element-wise kernel, as F.gelu");
+        for (std::size_t i = 1; i < gelu.size(); ++i)
+            L.place(*gelu[i], sim::Placement::Lowered, "sm", "fused into " + n.name + "'s GELU kernel");
+        if (L.numerics) bind_group(L, kid, gelu);
+        return;
+    }
     const std::string& t = n.op_type;
     const Streams s = streams_of(L, n);
     const int64_t out_elems = n.outputs.empty() || n.outputs[0].empty() ? 0 : elements_of(L, n.outputs[0]);

@@ -32,6 +32,28 @@ const Node* GpuLowering::producer(const std::string& value) const {
     return it == m_producer.end() ? nullptr : &graph.nodes[it->second];
 }
 
+void bind_group(GpuLowering& L, int kid, const std::vector<const Node*>& nodes) {
+    std::vector<KernelFunction> steps;
+    std::set<std::size_t> members;
+    for (const Node* x : nodes) {
+        steps.push_back(node_function(L, *x));
+        members.insert(L.index_of(*x));
+    }
+    // Values the group computes and only the group reads live inside the kernel.
+    auto& internal = L.program.release_after[kid];
+    for (const Node* x : nodes)
+        for (const auto& out : x->outputs) {
+            if (out.empty() || std::find(L.graph.outputs.begin(), L.graph.outputs.end(), out) != L.graph.outputs.end())
+                continue;
+            const auto& readers = L.readers.of(out);
+            if (!readers.empty() && std::all_of(readers.begin(), readers.end(), [&](std::size_t r) { return members.count(r) != 0; }))
+                internal.push_back(out);
+        }
+    L.program.functions[kid] = [steps](std::map<std::string, sim::Tensor>& values) {
+        for (const auto& f : steps) f(values);
+    };
+}
+
 int64_t GpuLowering::element_bytes() const {
     return precision_bytes(spec.precision);
 }
@@ -225,7 +247,8 @@ class GpuLoweringPass : public LoweringFor<GpuSpec> {
                     program->constants[name] = *v.constant;
                 }
             }
-        fold_attention_prescales(L);
+        fold_attention_operands(L);
+        fold_gelu(L);
         for (const Node& n : graph.nodes) {
             if (L.fused_nodes.count(n.name)) continue;
             lower_node(L, n);

@@ -60,6 +60,7 @@ struct GpuLowering {
 /// scaled_dot_product_attention so (Q and K each scaled by sqrt(scale)); PyTorch launches it as
 /// one flash or memory-efficient attention kernel.
 struct AttentionMatch {
+    std::vector<const Node*> layout;     // the heads' permutes of Q, K, V (Transposes and views between)
     std::vector<const Node*> prescales;  // Muls of Q or K by a scalar constant, read only by the product
     std::vector<const Node*> chain;      // QK MatMul, [scale], [mask Add], Softmax, [IsNaN, Where], PV MatMul
     const Node* softmax = nullptr;
@@ -67,9 +68,20 @@ struct AttentionMatch {
 };
 /// @brief The attention head whose QK MatMul is `n`, in fp16/bf16; nullopt (with `why`) if none.
 std::optional<AttentionMatch> match_attention(const GpuLowering& L, const Node& n, std::string& why);
-/// @brief Marks the Q and K scales of every attention head fused, before the nodes are lowered
-/// in order (they precede the head they fold into).
-void fold_attention_prescales(GpuLowering& L);
+/// @brief Marks the Q and K scales and the operand permutes of every attention head fused,
+/// before the nodes are lowered in order (they precede the head they fold into).
+void fold_attention_operands(GpuLowering& L);
+/// @brief Binds kernel `kid`'s numbers for a kernel serving `nodes` (in order): each node's
+/// function; the values only the group reads are released after it (kept for the per-op
+/// comparison as any released value is).
+void bind_group(GpuLowering& L, int kid, const std::vector<const Node*>& nodes);
+
+/// @brief GELU as exporters write it, x * 0.5 * (1 + erf(x / sqrt 2)): Div(x, sqrt 2) (or Mul by
+/// 1 / sqrt 2) -> Erf -> Add(1) -> Mul(0.5) and Mul(x) in either order. Its nodes, head first;
+/// empty if `head` does not start one. PyTorch launches F.gelu as one element-wise kernel.
+std::vector<const Node*> match_gelu(const GpuLowering& L, const Node& head);
+/// @brief Marks every GELU's nodes after its head fused, before the nodes are lowered in order.
+void fold_gelu(GpuLowering& L);
 
 /// @brief Tries Conv / Gemm / MatMul (and an attention MatMul -> Softmax -> MatMul) as GEMM,
 /// GEMV, direct or flash-attention kernels; false (with `why`) when it must go elsewhere.
