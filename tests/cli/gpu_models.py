@@ -29,8 +29,8 @@ CASE:
                    MatMul) is one flash-attention kernel on h200 in fp16, as PyTorch launches it,
                    moving the bytes derived by hand, with fp16 numbers near the fp32 reference,
                    also when Q, K and V arrive through the heads' Transposes (PyTorch's permuted
-                   views); MatMul -> Div -> Softmax -> MatMul is one kernel too; in fp32 none is
-                   fused
+                   views); MatMul -> Div -> Softmax -> MatMul is one kernel too; fp32 runs PyTorch's
+                   memory-efficient kernel (SIMT, 64 x 64 blocks)
   linear_bias      pytorch_eager runs MatMul(x, W) + Add(b), a Linear on 3-D input as exporters
                    write it, as one GEMM with a bias epilogue (at::linear's addmm); an Add of a
                    non-constant stays its own kernel
@@ -272,8 +272,17 @@ def case_attention_sdpa(xpusim):
             ok &= check(abs(r["bytes_per_s"] * r["latency_s"] - expect_bytes) < 1, f"it moves {expect_bytes} B")
             ok &= check(abs(r["flops_per_s"] * r["latency_s"] - 67108864) < 1, "and computes 67108864 FLOPs")
             ok &= check(s["numerics"]["o"]["rel_l2"] < 1e-2, "fp16 output within rel-L2 1e-2 of fp32")
-        s = run(xpusim, path, "h200", os.path.join(d, "fp32"), "--timing-only", "--set", "precision=fp32")
-        ok &= check(not any("flash" in r["name"] for r in s["kernels"]), "fp32 runs no flash-attention kernel")
+        # fp32: PyTorch's memory-efficient kernel, 64-query CTAs and 64-key blocks, fp32 (4 B):
+        # grid 4 x 4 = 16 CTAs of 4 blocks; Q 262144 + K and V once per query block, 4 x 262144
+        # each, + the mask's 64 x 64 block per CTA and block, 16 x 4 x 16384 = 1048576, + O 262144
+        # = 3670016 B.
+        s = run(xpusim, path, "h200", os.path.join(d, "fp32"), "--set", "precision=fp32")
+        rows = s["kernels"]
+        print([(r["name"], r["grid"]) for r in rows], s["numerics"])
+        ok &= check(len(rows) == 1 and rows[0]["name"] == "fmha_cutlassF_f32_aligned_64x64_rf_sm80" and rows[0]["grid"] == 16,
+                    "fp32 runs one memory-efficient attention kernel of 16 CTAs")
+        ok &= check(abs(rows[0]["bytes_per_s"] * rows[0]["latency_s"] - 3670016) < 1, "it moves 3670016 B")
+        ok &= check(s["numerics"]["o"]["rel_l2"] < 1e-5, "in fp32, as the reference")
     return ok
 
 

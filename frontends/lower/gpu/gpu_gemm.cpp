@@ -808,7 +808,7 @@ bool is_scalar_constant(const GpuLowering& L, const std::string& value) {
 std::optional<AttentionMatch> match_attention(const GpuLowering& L, const Node& n, std::string& why) {
     const Precision p = L.spec.precision;
     if (n.op_type != "MatMul") return why = "not a MatMul", std::nullopt;
-    if (p != Precision::Fp16 && p != Precision::Bf16) return why = "flash attention runs in fp16/bf16", std::nullopt;
+    if (p == Precision::Int8 || p == Precision::Fp8) return why = "PyTorch's attention kernels run in fp16, bf16 or fp32", std::nullopt;
     if (L.graph.is_constant(n.inputs[1])) return why = "not an attention score", std::nullopt;
     AttentionMatch m;
     m.q = n.inputs[0];
@@ -919,10 +919,10 @@ void fold_attention_operands(GpuLowering& L) {
 namespace {
 
 // [Q x c, K x c] -> MatMul(Q, K^T) -> [Mul/Div by a constant] -> [Add a mask] -> Softmax(last
-// axis) -> MatMul(., V), all in one flash-attention kernel (FlashAttention-2/3, or PyTorch's
-// memory-efficient kernel when there is a mask): per CTA 128 queries, looping over key blocks of
-// 128: two tensor-core GEMMs and an online softmax per block, the scores never leave the SM; a
-// mask adds its (broadcast) block per key block.
+// axis) -> MatMul(., V), all in one attention kernel (FlashAttention-2/3 in fp16/bf16, PyTorch's
+// memory-efficient kernel in fp32): per CTA a block of queries, looping over key blocks: two GEMMs
+// (tensor cores, or SIMT in fp32) and an online softmax per block, the scores never leave the SM;
+// a mask adds its (broadcast) block per key block.
 bool lower_attention(GpuLowering& L, const Node& n, std::string& why) {
     const std::optional<AttentionMatch> match = match_attention(L, n, why);
     if (!match) return false;
@@ -943,30 +943,47 @@ bool lower_attention(GpuLowering& L, const Node& n, std::string& why) {
     const int64_t eb = precision_bytes(p);
     std::vector<std::string> names;
     for (const Node* x : nodes) names.push_back(x->name);
-    Kernel& k = L.add_kernel(L.spec.arch == Arch::Hopper ? "flash_attention_fwd_sm90" : "flash_attention_fwd_sm80", names);
-    const int64_t br = 128, bc = 128;
+    // fp16/bf16: FlashAttention-2/3 on the tensor cores, 128 x 128 blocks. fp32 (and tf32, which
+    // SDPA runs as fp32): PyTorch's memory-efficient kernel (xFormers' CUTLASS
+    // fmha_cutlassF_f32_aligned_64x64_rf_sm80), SIMT FMAs over 64 x 64 blocks, 4 warps.
+    const bool simt = p == Precision::Fp32 || p == Precision::Tf32;
+    const bool hopper = L.spec.arch == Arch::Hopper && !simt;
+    Kernel& k = L.add_kernel(simt ? "fmha_cutlassF_f32_aligned_64x64_rf_sm80"
+                                  : hopper ? "flash_attention_fwd_sm90" : "flash_attention_fwd_sm80",
+                             names);
+    const int64_t br = simt ? 64 : 128, bc = simt ? 64 : 128;
     k.grid = heads * ceil_div(S_q, br);
-    k.threads = L.spec.arch == Arch::Hopper ? 384 : 128;
-    k.registers = 168;
+    k.threads = hopper ? 384 : 128;
+    k.registers = simt ? 128 : 168;
     k.smem_bytes = (br * D + 2 * 2 * bc * std::max(D, Dv)) * eb;
     k.tile_m = br, k.tile_n = bc, k.tile_k = D;
-    k.dtype = p;
+    k.dtype = simt ? Precision::Fp32 : p;
     k.persistent = false;
     k.flops = 2.0 * static_cast<double>(heads) * static_cast<double>(S_q) * static_cast<double>(S_k) * static_cast<double>(D + Dv);
     k.bytes_in_flight = 2 * 2 * bc * std::max(D, Dv) * eb;
-    const Op mma = L.spec.arch == Arch::Hopper ? Op::Wgmma : Op::MmaSync;
-    const int64_t mk = mma_k(p), mm = mma == Op::Wgmma ? 64 : 16, mn = mma == Op::Wgmma ? bc : 8;
     k.cta.iterations = ceil_div(S_k, bc);
     k.cta.stages = 2;
-    const Op load = L.spec.arch == Arch::Hopper ? Op::TmaLoad : Op::CpAsync;
-    k.cta.prologue = {{Op::TmaLoad, 1, br * D * eb, 0, 0, 0, L.buffer(match->q)}};
-    k.cta.body = {{load, 1, bc * D * eb, 0, 0, 0, L.buffer(match->k)},
-                  {load, 1, bc * Dv * eb, 0, 0, 0, L.buffer(match->v)},
-                  {mma, br * bc * D / (mm * mn * mk), 0, mm, mn, mk, -1},                 // S = Q K^T
-                  {Op::Sfu, br * bc, 0, 0, 0, 0, -1},                                   // exp
-                  {Op::Ffma, 4 * br * bc, 0, 0, 0, 0, -1},                              // max, scale, sum, rescale
-                  {mma, br * Dv * bc / (mm * (mma == Op::Wgmma ? Dv : 8) * mk), 0, mm, mma == Op::Wgmma ? Dv : 8, mk, -1},  // O += P V
-                  {Op::Mbarrier, 1, 0, 0, 0, 0, -1}};
+    const Op load = hopper ? Op::TmaLoad : Op::CpAsync;
+    k.cta.prologue = {{load, 1, br * D * eb, 0, 0, 0, L.buffer(match->q)}};
+    if (simt) {
+        k.cta.body = {{load, 1, bc * D * eb, 0, 0, 0, L.buffer(match->k)},
+                      {load, 1, bc * Dv * eb, 0, 0, 0, L.buffer(match->v)},
+                      {Op::Ffma, br * bc * D, 0, 0, 0, 0, -1},   // S = Q K^T
+                      {Op::Sfu, br * bc, 0, 0, 0, 0, -1},        // exp
+                      {Op::Ffma, 4 * br * bc, 0, 0, 0, 0, -1},   // max, scale, sum, rescale
+                      {Op::Ffma, br * Dv * bc, 0, 0, 0, 0, -1},  // O += P V
+                      {Op::BarSync, 2, 0, 0, 0, 0, -1}};
+    } else {
+        const Op mma = hopper ? Op::Wgmma : Op::MmaSync;
+        const int64_t mk = mma_k(p), mm = hopper ? 64 : 16, mn = hopper ? bc : 8;
+        k.cta.body = {{load, 1, bc * D * eb, 0, 0, 0, L.buffer(match->k)},
+                      {load, 1, bc * Dv * eb, 0, 0, 0, L.buffer(match->v)},
+                      {mma, br * bc * D / (mm * mn * mk), 0, mm, mn, mk, -1},                 // S = Q K^T
+                      {Op::Sfu, br * bc, 0, 0, 0, 0, -1},                                   // exp
+                      {Op::Ffma, 4 * br * bc, 0, 0, 0, 0, -1},                              // max, scale, sum, rescale
+                      {mma, br * Dv * bc / (mm * (hopper ? Dv : 8) * mk), 0, mm, hopper ? Dv : 8, mk, -1},  // O += P V
+                      {Op::Mbarrier, 1, 0, 0, 0, 0, -1}};
+    }
     k.cta.epilogue = {{Op::StGlobal, 1, br * Dv * eb, 0, 0, 0, L.buffer(match->out)}};
     const uint64_t q_bytes = L.bytes_of(match->q), kb = L.bytes_of(match->k), vb = L.bytes_of(match->v);
     const uint64_t blocks = static_cast<uint64_t>(ceil_div(S_q, br));
@@ -988,9 +1005,10 @@ bool lower_attention(GpuLowering& L, const Node& n, std::string& why) {
     }
     for (const Node* x : nodes)
         if (x != &n) L.fused_nodes.insert(x->name);
-    L.place(n, sim::Placement::Native, "sm", "flash attention: " + std::to_string(nodes.size()) + " nodes in one kernel");
+    const std::string what = simt ? "memory-efficient attention" : "flash attention";
+    L.place(n, sim::Placement::Native, "sm", what + ": " + std::to_string(nodes.size()) + " nodes in one kernel");
     for (const Node* x : nodes)
-        if (x != &n) L.place(*x, sim::Placement::Lowered, "sm", "fused into " + n.name + "'s flash-attention kernel");
+        if (x != &n) L.place(*x, sim::Placement::Lowered, "sm", "fused into " + n.name + "'s " + what + " kernel");
     if (!L.numerics) return true;
     std::vector<const Node*> order = match->layout;
     order.insert(order.end(), match->prescales.begin(), match->prescales.end());
