@@ -803,6 +803,13 @@ bool is_scalar_constant(const GpuLowering& L, const std::string& value) {
     return L.graph.is_constant(value) && L.graph.value(value).constant->numel() == 1;
 }
 
+// A value a fused group may keep to itself: one reader, and not a graph output (which a kernel
+// must write).
+bool only_read_inside(const GpuLowering& L, const std::string& value) {
+    return L.readers.of(value).size() == 1 &&
+           std::find(L.graph.outputs.begin(), L.graph.outputs.end(), value) == L.graph.outputs.end();
+}
+
 }  // namespace
 
 std::optional<AttentionMatch> match_attention(const GpuLowering& L, const Node& n, std::string& why) {
@@ -817,7 +824,7 @@ std::optional<AttentionMatch> match_attention(const GpuLowering& L, const Node& 
     // decompose scaled_dot_product_attention so: both by sqrt(scale)).
     for (std::string* operand : {&m.q, &m.k}) {
         const Node* pre = L.producer(*operand);
-        if (!pre || pre->op_type != "Mul" || L.readers.of(*operand).size() != 1) continue;
+        if (!pre || pre->op_type != "Mul" || !only_read_inside(L, *operand)) continue;
         const bool scale_second = is_scalar_constant(L, pre->inputs[1]);
         if (!scale_second && !is_scalar_constant(L, pre->inputs[0])) continue;
         const std::string& x = scale_second ? pre->inputs[0] : pre->inputs[1];
@@ -877,7 +884,7 @@ std::optional<AttentionMatch> match_attention(const GpuLowering& L, const Node& 
         probs = where->outputs[0];
     }
     const auto& readers = L.readers.of(probs);
-    if (readers.size() != 1 || L.graph.nodes[readers[0]].op_type != "MatMul" || L.graph.nodes[readers[0]].inputs[0] != probs)
+    if (!only_read_inside(L, probs) || L.graph.nodes[readers[0]].op_type != "MatMul" || L.graph.nodes[readers[0]].inputs[0] != probs)
         return why = "not an attention pattern", std::nullopt;
     const Node& pv = L.graph.nodes[readers[0]];
     m.chain.push_back(&pv);
@@ -890,7 +897,7 @@ std::optional<AttentionMatch> match_attention(const GpuLowering& L, const Node& 
         std::vector<const Node*> path;  // from the operand back towards the projection
         std::string v = *operand;
         for (const Node* pre = L.producer(v); pre && (pre->op_type == "Transpose" || is_view_op(*pre)) &&
-                                             L.readers.of(v).size() == 1 && !L.graph.is_constant(pre->inputs[0]);
+                                             only_read_inside(L, v) && !L.graph.is_constant(pre->inputs[0]);
              pre = L.producer(v)) {
             path.push_back(pre);
             v = pre->inputs[0];
