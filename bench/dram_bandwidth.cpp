@@ -129,8 +129,8 @@ void sustained(benchmark::State& state) {
     double gbps = 0;
     for (auto _ : state) {
         sim::SimulationContext context;
-        auto* dram = new sim::Dram("dram", mem);
-        auto* s = new Streams("streams", mem, pattern, bytes);
+        auto* dram = sim::make_owned<sim::Dram>("dram", mem);
+        auto* s = sim::make_owned<Streams>("streams", mem, pattern, bytes);
         for (auto& e : s->engines) e->socket.bind(dram->socket);
         context.run();
         gbps =

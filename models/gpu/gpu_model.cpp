@@ -234,7 +234,7 @@ class GpuModel : public sim::TargetModelFor<GpuProgram> {
             if (f->second) f->second(values);
             followups(k);
         };
-        auto* top = new GpuTop("gpu", program, on_done);  // owned by the kernel
+        auto* top = sim::make_owned<GpuTop>("gpu", program, on_done);
         sim::SimulationContext::current()->run();
         collect(program, *top, results);
         if (numerics) {

@@ -23,12 +23,12 @@ GpuTop::GpuTop(sc_core::sc_module_name name, const GpuProgram& p, std::function<
                                   ") cannot place one CTA on an SM (registers, shared memory or threads)");
     }
     records.resize(p.kernels.size());
-    hbm = new sim::Dram("hbm", p.spec.hbm);
-    l2 = new L2Cache("l2", p);
+    hbm = sim::make_owned<sim::Dram>("hbm", p.spec.hbm);
+    l2 = sim::make_owned<L2Cache>("l2", p);
     l2->hbm.bind(hbm->socket);
     for (int64_t s = 0; s < p.spec.sm.count; ++s) {
         m_work.push_back(std::make_unique<sc_core::sc_fifo<SmWork>>(2));
-        auto* sm = new Sm(("sm" + std::to_string(s)).c_str(), static_cast<int>(s), p, costs, *m_work.back(),
+        auto* sm = sim::make_owned<Sm>(("sm" + std::to_string(s)).c_str(), static_cast<int>(s), p, costs, *m_work.back(),
                           m_kernel_done, m_busy);
         sm->l2.bind(l2->socket);
         sms.push_back(sm);

@@ -84,12 +84,12 @@ class LpuModel : public sim::TargetModelFor<LpuProgram> {
             groups[{i.chip, isa::lpu::unit_of(i.op)}].push_back(k);
         }
         std::vector<MemSlices*> mems;
-        for (int c = 0; c < p.chips; ++c) mems.push_back(new MemSlices(("chip" + std::to_string(c) + "_sram").c_str(), "chip" + std::to_string(c) + ".mem"));
+        for (int c = 0; c < p.chips; ++c) mems.push_back(sim::make_owned<MemSlices>(("chip" + std::to_string(c) + "_sram").c_str(), "chip" + std::to_string(c) + ".mem"));
         for (auto& [key, list] : groups) {
             std::stable_sort(list.begin(), list.end(),
                              [&](std::size_t a, std::size_t b) { return p.instructions[a].cycle < p.instructions[b].cycle; });
             const std::string name = "chip" + std::to_string(key.first) + "_" + isa::lpu::unit_name(key.second);
-            new QueueGroup(name.c_str(), p, list, checker);  // owned by the kernel
+            sim::make_owned<QueueGroup>(name.c_str(), p, list, checker);
         }
         sim::SimulationContext::current()->run();
         checker.check();

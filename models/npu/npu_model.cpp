@@ -93,7 +93,7 @@ class NpuModel : public sim::TargetModelFor<NpuProgram> {
                     throw sim::ModelError("NPU run: no value for input '" + b.name + "'");
                 ctx.memory.load_input(b.surface, it->second);
             }
-        auto* top = new NpuTop("npu", ctx);  // owned by the kernel
+        auto* top = sim::make_owned<NpuTop>("npu", ctx);
         sim::SimulationContext::current()->run();
         collect_results(ctx, *top, results);
         if (options.keep_values && !options.timing_only)

@@ -7,19 +7,19 @@ using isa::npu::Unit;
 
 NpuTop::NpuTop(sc_core::sc_module_name name, NpuContext& ctx)
     : sc_module(name), m_ctx(ctx), m_cacc_to_sdp("cacc_to_sdp", 2), m_sdp_to_pdp("sdp_to_pdp", 2) {
-    dram = new sim::Dram("dram", ctx.spec.dram);
-    mcif = new sim::MemoryPort("mcif", static_cast<double>(ctx.spec.dma.width_bytes),
+    dram = sim::make_owned<sim::Dram>("dram", ctx.spec.dram);
+    mcif = sim::make_owned<sim::MemoryPort>("mcif", static_cast<double>(ctx.spec.dma.width_bytes),
                                ctx.spec.cycle_ns());
     mcif->memory.bind(dram->socket);
     for (const char* n : {"cdma.dat", "cdma.wt", "sdp.rdma", "sdp.wdma", "pdp.rdma", "pdp.wdma",
                           "cdp.rdma", "cdp.wdma", "bdma"})
         make_dma(n);
-    conv = new ConvCore("conv", ctx, *dmas["cdma.dat"], *dmas["cdma.wt"], m_cacc_to_sdp);
-    sdp = new SdpUnit("sdp", ctx, *dmas["sdp.rdma"], *dmas["sdp.wdma"]);
-    pdp = new PdpUnit("pdp", ctx, *dmas["pdp.rdma"], *dmas["pdp.wdma"]);
-    cdp = new CdpUnit("cdp", ctx, *dmas["cdp.rdma"], *dmas["cdp.wdma"]);
-    bdma = new BdmaUnit("bdma_unit", ctx, *dmas["bdma"]);
-    host = new HostUnit("host", ctx, *dram);
+    conv = sim::make_owned<ConvCore>("conv", ctx, *dmas["cdma.dat"], *dmas["cdma.wt"], m_cacc_to_sdp);
+    sdp = sim::make_owned<SdpUnit>("sdp", ctx, *dmas["sdp.rdma"], *dmas["sdp.wdma"]);
+    pdp = sim::make_owned<PdpUnit>("pdp", ctx, *dmas["pdp.rdma"], *dmas["pdp.wdma"]);
+    cdp = sim::make_owned<CdpUnit>("cdp", ctx, *dmas["cdp.rdma"], *dmas["cdp.wdma"]);
+    bdma = sim::make_owned<BdmaUnit>("bdma_unit", ctx, *dmas["bdma"]);
+    host = sim::make_owned<HostUnit>("host", ctx, *dram);
     sdp->input = &m_cacc_to_sdp;
     sdp->output = &m_sdp_to_pdp;
     pdp->input = &m_sdp_to_pdp;
@@ -41,7 +41,7 @@ sim::DmaEngine* NpuTop::make_dma(const std::string& name) {
     c.outstanding = std::max<int64_t>(1, static_cast<int64_t>(d.window_bytes() / c.request_bytes));
     c.bytes_per_cycle = static_cast<double>(d.width_bytes);
     c.cycle_ns = m_ctx.spec.cycle_ns();
-    auto* e = new sim::DmaEngine(module_name.c_str(), c);
+    auto* e = sim::make_owned<sim::DmaEngine>(module_name.c_str(), c);
     e->socket.bind(mcif->clients);
     dmas[name] = e;
     return e;

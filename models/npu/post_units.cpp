@@ -440,7 +440,7 @@ sim::DmaConfig link_dma_config(const NpuContext& ctx) {
 
 HostUnit::HostUnit(sc_core::sc_module_name name, NpuContext& ctx, sim::Dram& dram)
     : sc_module(name), slots("slots", 2), m_ctx(ctx) {
-    m_link = new sim::DmaEngine("link_dma", link_dma_config(ctx));
+    m_link = sim::make_owned<sim::DmaEngine>("link_dma", link_dma_config(ctx));
     m_link->socket.bind(dram.socket);
     SC_THREAD(run);
     SC_THREAD(graph_io);

@@ -21,7 +21,7 @@ class TpuModel : public sim::TargetModelFor<TpuProgram> {
         if (!options.timing_only) datapath = std::make_unique<TpuDatapath>(program, inputs);
         TpuRun run(program, datapath.get(), r.trace);
         run.trace_pid = r.trace.add_process("tpu");
-        new TpuTop("tpu", run);  // owned by the kernel
+        sim::make_owned<TpuTop>("tpu", run);
         sim::SimulationContext::current()->run();
         uint64_t total = 0;
         for (std::size_t k = 0; k < program.instructions.size(); ++k)

@@ -46,42 +46,42 @@ TpuTop::TpuTop(sc_core::sc_module_name name, TpuRun& run) : sc_core::sc_module(n
     const TpuSpec& spec = run.spec;
     for (std::size_t q = 0; q < queue_count(spec.mxu.count); ++q)
         m_queues.push_back(
-            new InstructionQueue(("queue" + std::to_string(q)).c_str(), kQueueDepth));
+            sim::make_owned<InstructionQueue>(("queue" + std::to_string(q)).c_str(), kQueueDepth));
     auto queue = [&](Queue q) -> InstructionQueue& {
         return *m_queues[static_cast<std::size_t>(q)];
     };
     const int pid = run.trace_pid;
-    new Sequencer("sequencer", run, m_queues);
-    dram = new sim::Dram("dram", spec.dram);
-    cmem = spec.cmem.kib > 0 ? new sim::Dram("cmem", cmem_spec(spec)) : nullptr;
+    sim::make_owned<Sequencer>("sequencer", run, m_queues);
+    dram = sim::make_owned<sim::Dram>("dram", spec.dram);
+    cmem = spec.cmem.kib > 0 ? sim::make_owned<sim::Dram>("cmem", cmem_spec(spec)) : nullptr;
     const double share = 1.0 / static_cast<double>(spec.mxu.count);
     for (int64_t m = 0; m < spec.mxu.count; ++m) {
         const std::string n = std::to_string(m);
         const auto tiles = static_cast<int>(spec.mxu.weight_fifo_tiles);
-        m_weight_fifos.push_back(new sc_core::sc_fifo<int>(("weight_fifo" + n).c_str(), tiles));
-        m_fifo_slots.push_back(new sc_core::sc_semaphore(("weight_slots" + n).c_str(), tiles));
+        m_weight_fifos.push_back(sim::make_owned<sc_core::sc_fifo<int>>(("weight_fifo" + n).c_str(), tiles));
+        m_fifo_slots.push_back(sim::make_owned<sc_core::sc_semaphore>(("weight_slots" + n).c_str(), tiles));
         auto* from_dram =
-            new sim::DmaEngine(("weight_dma" + n).c_str(), dma_config(spec, spec.dram, share));
+            sim::make_owned<sim::DmaEngine>(("weight_dma" + n).c_str(), dma_config(spec, spec.dram, share));
         from_dram->socket.bind(dram->socket);
         sim::DmaEngine* from_cmem = nullptr;
         if (cmem) {
-            from_cmem = new sim::DmaEngine(("weight_cmem_dma" + n).c_str(),
+            from_cmem = sim::make_owned<sim::DmaEngine>(("weight_cmem_dma" + n).c_str(),
                                            dma_config(spec, cmem_spec(spec), share));
             from_cmem->socket.bind(cmem->socket);
         }
-        new WeightFetcher(("weights" + n).c_str(), run, *m_queues[weight_queue(m)],
+        sim::make_owned<WeightFetcher>(("weights" + n).c_str(), run, *m_queues[weight_queue(m)],
                           *m_weight_fifos.back(), *m_fifo_slots.back(), from_dram, from_cmem,
                           run.trace.add_track(pid, "weights" + n));
-        new MatrixUnit(("mxu" + n).c_str(), run, *m_queues[mxu_queue(m)], *m_weight_fifos.back(),
+        sim::make_owned<MatrixUnit>(("mxu" + n).c_str(), run, *m_queues[mxu_queue(m)], *m_weight_fifos.back(),
                        *m_fifo_slots.back(), run.trace.add_track(pid, "mxu" + n));
     }
-    auto* spill = new sim::DmaEngine("spill_dma", dma_config(spec, spec.dram, 1.0));
+    auto* spill = sim::make_owned<sim::DmaEngine>("spill_dma", dma_config(spec, spec.dram, 1.0));
     spill->socket.bind(dram->socket);
-    new ActivationDma("dma", run, queue(Queue::Dma), *spill, run.trace.add_track(pid, "dma"));
-    new SimpleUnit("host", run, queue(Queue::HostLink), run.trace.add_track(pid, "host"));
-    new SimpleUnit("activate", run, queue(Queue::Activate), run.trace.add_track(pid, "activate"));
-    new SimpleUnit("vector", run, queue(Queue::Vector), run.trace.add_track(pid, "vector"));
-    new SimpleUnit("sync", run, queue(Queue::Sync), -1);
+    sim::make_owned<ActivationDma>("dma", run, queue(Queue::Dma), *spill, run.trace.add_track(pid, "dma"));
+    sim::make_owned<SimpleUnit>("host", run, queue(Queue::HostLink), run.trace.add_track(pid, "host"));
+    sim::make_owned<SimpleUnit>("activate", run, queue(Queue::Activate), run.trace.add_track(pid, "activate"));
+    sim::make_owned<SimpleUnit>("vector", run, queue(Queue::Vector), run.trace.add_track(pid, "vector"));
+    sim::make_owned<SimpleUnit>("sync", run, queue(Queue::Sync), -1);
 }
 
 }  // namespace xpusim::models::tpu

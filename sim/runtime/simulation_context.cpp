@@ -25,7 +25,10 @@ SimulationContext::SimulationContext() : m_outer(t_current) {
 }
 
 SimulationContext::~SimulationContext() {
-    // Modules are owned by the context; deleting them ourselves crashes.
+    // While the kernel is alive and current: a module's destructor takes itself out of the
+    // kernel's registries. Newest first, so a child built inside its parent's constructor (and
+    // adopted before it) outlives the parent's destructor body, which only orphans it.
+    for (auto it = m_owned.rbegin(); it != m_owned.rend(); ++it) it->second(it->first);
     delete m_context;
     sc_core::sc_curr_simcontext = m_previous;
     sc_core::sc_default_global_context = m_previous;
@@ -34,6 +37,11 @@ SimulationContext::~SimulationContext() {
 
 SimulationContext* SimulationContext::current() {
     return t_current;
+}
+
+SimulationContext& current_context() {
+    if (!t_current) throw Error("a SystemC module was built outside a simulation context");
+    return *t_current;
 }
 
 void SimulationContext::run() {

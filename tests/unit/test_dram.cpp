@@ -172,8 +172,8 @@ struct Initiators : sc_core::sc_module {
 std::vector<double> run_jobs(const DramSpec& spec,
                              std::vector<std::tuple<uint64_t, uint64_t, bool>> transfers) {
     SimulationContext context;
-    auto* dram = new Dram("dram", spec);
-    auto* ini = new Initiators("ini", transfers);
+    auto* dram = make_owned<Dram>("dram", spec);
+    auto* ini = make_owned<Initiators>("ini", transfers);
     for (auto& j : ini->jobs) j.socket->bind(dram->socket);
     context.run();
     std::vector<double> out;
@@ -234,14 +234,14 @@ TEST_CASE("dram: a sequential stream reaches the peak less refresh", "[dram]") {
     d.timing.tREFI = 1000;
     d.timing.tRFC = 50;
     SimulationContext context;
-    auto* dram = new Dram("dram", d);
+    auto* dram = make_owned<Dram>("dram", d);
     DmaConfig c;
     c.request_bytes = 256;
     c.outstanding = 16;
     c.bytes_per_cycle = 64;
     c.cycle_ns = 1;
     const uint64_t bytes = 256 * 1024;
-    auto* s = new Streamer("s", c, bytes);
+    auto* s = make_owned<Streamer>("s", c, bytes);
     s->dma.socket.bind(dram->socket);
     context.run();
     const double sustained = static_cast<double>(bytes) / s->done_ns;
@@ -262,8 +262,8 @@ DramSpec simple_spec(double gbps, double latency_ns) {
 
 double stream_ns(const DramSpec& d, const DmaConfig& c, uint64_t bytes) {
     SimulationContext context;
-    auto* dram = new Dram("dram", d);
-    auto* s = new Streamer("s", c, bytes);
+    auto* dram = make_owned<Dram>("dram", d);
+    auto* s = make_owned<Streamer>("s", c, bytes);
     s->dma.socket.bind(dram->socket);
     context.run();
     return s->done_ns;
@@ -309,8 +309,8 @@ TEST_CASE("dma: a full controller queue holds the engine back (END_REQ)", "[dram
     for (const int64_t depth : {2, 64}) {
         d.queue_depth = depth;
         SimulationContext context;
-        auto* dram = new Dram("dram", d);
-        auto* s = new Streamer("s", c, 512);
+        auto* dram = make_owned<Dram>("dram", d);
+        auto* s = make_owned<Streamer>("s", c, 512);
         s->dma.socket.bind(dram->socket);
         context.run();
         CHECK(s->done_ns == Approx(512));
@@ -354,8 +354,8 @@ TEST_CASE("dma: engines share a memory port's data channel", "[dram][dma]") {
     c.bytes_per_cycle = 64;
     c.cycle_ns = 1;
     SimulationContext context;
-    auto* dram = new Dram("dram", simple_spec(8, 0));
-    auto* t = new TwoEngines("t", c, 2);
+    auto* dram = make_owned<Dram>("dram", simple_spec(8, 0));
+    auto* t = make_owned<TwoEngines>("t", c, 2);
     t->port.memory.bind(dram->socket);
     context.run();
     CHECK(std::max(t->a_done, t->b_done) == Approx(1024));
@@ -363,8 +363,8 @@ TEST_CASE("dma: engines share a memory port's data channel", "[dram][dma]") {
     CHECK(t->port.bytes() == 2048);
     // A port as wide as the memory's rate is invisible: 2048 B at 8 B/ns = 256 ns.
     SimulationContext context2;
-    auto* dram2 = new Dram("dram", simple_spec(8, 0));
-    auto* t2 = new TwoEngines("t", c, 8);
+    auto* dram2 = make_owned<Dram>("dram", simple_spec(8, 0));
+    auto* t2 = make_owned<TwoEngines>("t", c, 8);
     t2->port.memory.bind(dram2->socket);
     context2.run();
     CHECK(std::max(t2->a_done, t2->b_done) == Approx(256));
