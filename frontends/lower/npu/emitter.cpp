@@ -494,8 +494,8 @@ void Emitter::emit_view(const Group& g) {
     m_scale_override[out] = src.scale;
     isa::npu::BdmaDesc d;
     d.src = surface_of(in);
+    d.bytes = src.bytes;  // before output_surface: a new surface may move the one src refers to
     d.dst = output_surface(out);
-    d.bytes = src.bytes;
     Descriptor desc;
     desc.nodes.push_back(n.name);
     desc.payload = d;
@@ -520,10 +520,11 @@ void Emitter::emit_row_slice(const Group& g) {
     m_scale_override[out] = src.scale;
     isa::npu::BdmaDesc d;
     d.src = surface_of(in);
-    d.dst = output_surface(out);
-    d.bytes = m_program->surface(d.dst).bytes;
+    // Before output_surface: a new surface may move the one src refers to.
     d.src_offset = static_cast<uint64_t>(first_row) *
                    (src.bytes / static_cast<uint64_t>(std::max<int64_t>(rows, 1)));
+    d.dst = output_surface(out);
+    d.bytes = m_program->surface(d.dst).bytes;
     d.first_element = first_row * row_elements;
     Descriptor desc;
     desc.nodes.push_back(n.name);
