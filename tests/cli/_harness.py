@@ -11,10 +11,36 @@ XPUSIM_SOURCE (the source tree); PYTHONPATH holds the xpusim package.
 """
 import json
 import os
+import resource
 import subprocess
 import sys
 
 SKIP = 77
+
+# The sanitizer job (scripts/run_sanitizers.sh) sets XPUSIM_SANITIZER=address. AddressSanitizer
+# reserves terabytes of address space for its shadow memory, so a child cannot run under an
+# address-space limit there: ASan's own allocator enforces the limit instead (see child_limits),
+# and the time and resident-memory limits stretch by ASan's overhead (sanitized).
+SANITIZED = os.environ.get("XPUSIM_SANITIZER") == "address"
+
+
+def sanitized(limit, factor=3):
+    """A time or resident-memory limit, stretched by `factor` under the sanitizer."""
+    return limit * factor if SANITIZED else limit
+
+
+def child_limits(memory_bytes):
+    """(preexec_fn, env) that hold a child to `memory_bytes`: RLIMIT_AS normally; under the
+    sanitizer, no allocation over the limit and none once the resident set passes it (ASan's
+    allocator then returns null, so operator new throws as it would under RLIMIT_AS)."""
+    if not SANITIZED:
+        def apply():
+            resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        return apply, None
+    mib = memory_bytes >> 20
+    options = [o for o in os.environ.get("ASAN_OPTIONS", "").split(":") if o]
+    options += ["allocator_may_return_null=1", f"max_allocation_size_mb={mib}", f"soft_rss_limit_mb={mib}"]
+    return None, dict(os.environ, ASAN_OPTIONS=":".join(options))
 
 
 def path(name):

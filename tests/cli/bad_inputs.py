@@ -8,7 +8,6 @@ limit (no crash, no hang, no allocation the file cannot justify).
 """
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -20,7 +19,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 MEMORY_LIMIT = 4 << 30  # bytes of address space: a 2^40-element tensor must never be allocated
-TIME_LIMIT = 60
+TIME_LIMIT = _harness.sanitized(60)
 
 
 def tiny_model(nodes=None, inputs=None, outputs=None, inits=None, value_info=None):
@@ -180,15 +179,12 @@ CASES = {
 }
 
 
-def limit_resources():
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-
-
 def run_case(xpusim, name):
+    preexec, env = _harness.child_limits(MEMORY_LIMIT)
     with tempfile.TemporaryDirectory() as d:
         argv, words = CASES[name](d)
         p = subprocess.run([xpusim] + argv, capture_output=True, text=True, timeout=TIME_LIMIT,
-                           preexec_fn=limit_resources)
+                           preexec_fn=preexec, env=env)
         lines = p.stderr.strip().splitlines()
         problems = []
         if p.returncode != 2:

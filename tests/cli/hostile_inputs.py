@@ -31,7 +31,6 @@ ONNX or YAML that must not be accepted silently.
 import json
 import os
 import re
-import resource
 import signal
 import struct
 import subprocess
@@ -44,9 +43,9 @@ import numpy as np
 import _harness
 from onnx import TensorProto, helper, numpy_helper
 
-MEMORY_LIMIT = 8 << 30   # bytes of address space for the child
-RSS_LIMIT = 2 << 30      # bytes of peak resident memory the child may use
-TIME_LIMIT = 30          # seconds
+MEMORY_LIMIT = 8 << 30                     # bytes of address space for the child
+RSS_LIMIT = _harness.sanitized(2 << 30, 2)  # bytes of peak resident memory the child may use
+TIME_LIMIT = _harness.sanitized(30)         # seconds
 FORBIDDEN = ["internal error", "out of memory", "bad_alloc", "std::", "terminate called",
              "read before it is written", "deadlock"]
 
@@ -97,7 +96,8 @@ class Run:
 
     def __init__(self, argv, expect, cwd=None, max_seconds=None, post=None, utf8=False, python=False,
                  node=None):
-        self.argv, self.expect, self.cwd, self.max_seconds = argv, expect, cwd, max_seconds
+        self.argv, self.expect, self.cwd = argv, expect, cwd
+        self.max_seconds = _harness.sanitized(max_seconds) if max_seconds else None
         self.post, self.utf8, self.python, self.node = post, utf8, python, node
 
 
@@ -105,17 +105,14 @@ class Outcome:
     pass
 
 
-def _limits():
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-
-
 def execute(argv, cwd=None, limit=TIME_LIMIT):
     """Runs argv in its own session under the limits; returns exit code, signal, time, peak RSS
     (of this child alone, from wait4) and the output."""
+    preexec, env = _harness.child_limits(MEMORY_LIMIT)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=cwd,
-                             preexec_fn=_limits, start_new_session=True)
+                             preexec_fn=preexec, env=env, start_new_session=True)
         timed_out = False
         while True:
             pid, status, usage = os.wait4(p.pid, os.WNOHANG)
