@@ -8,7 +8,8 @@ or argument), or, where the input is legal ONNX, it runs (exit 0).
 
 Every case runs `xpusim` (or, for the c1_python_/c9_python_ cases, a small Python script that
 imports the xpusim package from PYTHONPATH) in a fresh child with an 8 GiB address-space limit
-and a 30 s timeout, and whatever its expectation also requires that the child:
+and a 30 s timeout (under the sanitizer job, ASan's allocator holds the limit and the times
+stretch: _harness.child_limits), and whatever its expectation also requires that the child:
   - is not killed by a signal and does not hang;
   - prints none of "internal error", "out of memory", "bad_alloc", "std::", "terminate called",
     "read before it is written", "deadlock" on stderr;
@@ -97,7 +98,7 @@ class Run:
     def __init__(self, argv, expect, cwd=None, max_seconds=None, post=None, utf8=False, python=False,
                  node=None):
         self.argv, self.expect, self.cwd = argv, expect, cwd
-        self.max_seconds = _harness.sanitized(max_seconds) if max_seconds else None
+        self.max_seconds = max_seconds and _harness.sanitized(max_seconds)
         self.post, self.utf8, self.python, self.node = post, utf8, python, node
 
 
